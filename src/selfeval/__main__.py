@@ -1,0 +1,3 @@
+from selfeval.cli import main
+
+main()

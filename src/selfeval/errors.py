@@ -1,0 +1,54 @@
+"""Errors a user sees: each names the file (and sheet/row/column where known) and what was expected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input file."""
+
+    file: str
+    message: str
+    sheet: str | None = None
+    row: int | None = None
+    column: str | None = None
+    value: str | None = None
+    expected: str | None = None
+
+    def __str__(self) -> str:
+        where = [self.file]
+        if self.sheet:
+            where.append(f"工作表 {self.sheet}")
+        if self.row is not None:
+            where.append(f"第 {self.row} 行")
+        if self.column:
+            where.append(f"列 {self.column}")
+        text = f"{'，'.join(where)}：{self.message}"
+        if self.value is not None:
+            text += f"（读到：{self.value!r}）"
+        if self.expected:
+            text += f"；应为：{self.expected}"
+        return text
+
+
+class SelfevalError(Exception):
+    """Base class of every error selfeval raises on purpose."""
+
+
+class InputError(SelfevalError):
+    """An input file is unreadable or of the wrong shape; carries every problem found."""
+
+    def __init__(self, problems: list[Problem] | Problem | str, file: str | Path | None = None):
+        if isinstance(problems, str):
+            problems = [Problem(file=str(file or "?"), message=problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems: list[Problem] = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RuleFileError(SelfevalError):
+    """A scoring rule file is invalid: names the file, the field path and the reason."""
