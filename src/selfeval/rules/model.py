@@ -1,0 +1,257 @@
+"""Pydantic models of a scoring rule file (SPEC.md §5). Every parameter is declared once here."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+LEVEL1_GROUPS = ("产出指标", "效益指标", "满意度指标")
+EXECUTION_KEY = "预算执行率"
+QUANT_OPS = ("ge", "gt", "le", "lt", "eq", "range", "deadline")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Curve(_Strict):
+    """A piecewise curve from ratio r to a fraction of the weight.
+
+    linear: joined linearly, flat beyond both ends. step: the fraction of the last point whose
+    r is ≤ the input (0 below the first point).
+    """
+
+    kind: Literal["linear", "step"] = "linear"
+    points: list[tuple[float, float]] = Field(default=[(0.0, 0.0), (1.0, 1.0)], min_length=1)
+
+    @field_validator("points")
+    @classmethod
+    def _increasing(cls, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        xs = [x for x, _ in points]
+        if any(b <= a for a, b in zip(xs, xs[1:])):
+            msg = "曲线各点的 r 必须严格递增"
+            raise ValueError(msg)
+        if any(not 0.0 <= y <= 1.0 for _, y in points):
+            msg = "曲线的得分比例必须在 0 到 1 之间"
+            raise ValueError(msg)
+        return points
+
+    def __call__(self, r: float) -> float:
+        """Evaluate at one r (plain Python; used by the reference and for display)."""
+        pts = self.points
+        if self.kind == "step":
+            out = 0.0
+            for x, y in pts:
+                if r >= x:
+                    out = y
+            return out
+        if r <= pts[0][0]:
+            return pts[0][1]
+        if r >= pts[-1][0]:
+            return pts[-1][1]
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+            if x0 <= r <= x1:
+                return y0 + (y1 - y0) * (r - x0) / (x1 - x0)
+        return pts[-1][1]  # unreachable
+
+    def describe(self) -> str:
+        joined = "，".join(f"({x:g}, {y:g})" for x, y in self.points)
+        return f"{'线性' if self.kind == 'linear' else '阶梯'}：{joined}"
+
+
+class Overshoot(_Strict):
+    """完成值高于指标值较多: for ge/gt targets with r ≥ threshold."""
+
+    threshold: float = Field(default=1.5, gt=1.0)
+    # Fraction of the weight deducted as a function of r; None = no deduction (default).
+    deduct: Curve | None = None
+
+
+class Deadline(_Strict):
+    late_penalty_per_month: float = Field(default=0.1, ge=0.0, le=1.0)
+
+
+class Tier(_Strict):
+    """One qualitative tier: its band of fractions, default fraction and the words naming it."""
+
+    band: tuple[float, float]
+    default: float
+    words: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _default_in_band(self) -> Tier:
+        lo, hi = self.band
+        if not 0.0 <= lo <= hi <= 1.0:
+            msg = f"档次区间 {self.band} 无效：须满足 0 ≤ 下限 ≤ 上限 ≤ 1"
+            raise ValueError(msg)
+        if not lo <= self.default <= hi:
+            msg = f"默认比例 {self.default} 不在档次区间 {self.band} 内"
+            raise ValueError(msg)
+        return self
+
+
+def _default_tiers() -> dict[str, Tier]:
+    return {
+        "达成": Tier(band=(0.8, 1.0), default=1.0,
+                   words=["达成", "完成", "达到", "是", "已完成", "全部完成", "实现", "已实现", "达标", "满意", "良好", "优良", "有效"]),
+        "部分达成": Tier(band=(0.6, 0.8), default=0.7,
+                     words=["部分达成", "部分完成", "基本完成", "基本达成", "基本达到", "部分实现", "基本实现", "基本满意", "一般"]),
+        "未达成": Tier(band=(0.0, 0.6), default=0.3,
+                    words=["未达成", "未完成", "未达到", "否", "未实现", "不达标", "不满意", "无效"]),
+    }
+
+
+class Qualitative(_Strict):
+    tiers: dict[str, Tier] = Field(default_factory=_default_tiers)
+
+    @field_validator("tiers")
+    @classmethod
+    def _non_empty(cls, tiers: dict[str, Tier]) -> dict[str, Tier]:
+        if not tiers:
+            msg = "至少需要一个定性档次"
+            raise ValueError(msg)
+        return tiers
+
+    @property
+    def top_tier(self) -> str:
+        """The tier with the highest band (达成 by default): no deviation reason needed."""
+        return max(self.tiers, key=lambda name: self.tiers[name].band)
+
+
+class Grade(_Strict):
+    grade: str
+    min: float
+
+
+def _default_grades() -> list[Grade]:
+    return [Grade(grade="优", min=90), Grade(grade="良", min=80), Grade(grade="中", min=60), Grade(grade="差", min=0)]
+
+
+class Schedule(_Strict):
+    """Spending behind plan at the 3/6/10-month checkpoints (SCHEDULE findings)."""
+
+    tolerance: float = Field(default=0.0, ge=0.0, description="容差（百分点）")
+    points_per_checkpoint: float = Field(default=0.0, ge=0.0, description="每个滞后节点扣减的执行率得分")
+
+
+class Execution(_Strict):
+    curve: Curve = Field(default_factory=Curve)
+    schedule: Schedule = Field(default_factory=Schedule)
+
+
+class Rounding(_Strict):
+    decimals: int = Field(default=2, ge=0, le=6)
+    mode: Literal["half_up"] = "half_up"
+
+
+def _default_weights() -> dict[str, float]:
+    return {"产出指标": 50.0, "效益指标": 30.0, "满意度指标": 10.0, EXECUTION_KEY: 10.0}
+
+
+def _default_aliases() -> dict[str, str]:
+    return {
+        "成本指标": "产出指标",
+        "产出": "产出指标",
+        "效益": "效益指标",
+        "满意度": "满意度指标",
+        "服务对象满意度指标": "满意度指标",
+        "服务对象满意度": "满意度指标",
+    }
+
+
+class RuleSet(_Strict):
+    """A complete, validated scoring rule set."""
+
+    name: str
+    title: str = ""
+    description: str = ""
+    total_points: float = Field(default=100.0, gt=0)
+    weights: dict[str, float] = Field(default_factory=_default_weights)
+    aliases: dict[str, str] = Field(default_factory=_default_aliases)
+    missing_transfer: dict[str, str] = Field(default_factory=lambda: {"满意度指标": "效益指标"})
+    split: Literal["per_indicator", "per_level2"] = "per_indicator"
+    curves: dict[str, Curve] = Field(default_factory=lambda: {"default": Curve()})
+    overshoot: Overshoot = Field(default_factory=Overshoot)
+    deadline: Deadline = Field(default_factory=Deadline)
+    qualitative: Qualitative = Field(default_factory=Qualitative)
+    execution: Execution = Field(default_factory=Execution)
+    grades: list[Grade] = Field(default_factory=_default_grades)
+    department: Literal["budget", "mean"] = "budget"
+    rounding: Rounding = Field(default_factory=Rounding)
+    # Filled in by the loader, not by the file.
+    source: str = Field(default="", exclude=True)
+    sha256: str = Field(default="", exclude=True)
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(weights) - set(LEVEL1_GROUPS) - {EXECUTION_KEY})
+        if unknown:
+            msg = f"未知的权重项 {unknown}；可用：{[*LEVEL1_GROUPS, EXECUTION_KEY]}"
+            raise ValueError(msg)
+        missing = [k for k in (*LEVEL1_GROUPS, EXECUTION_KEY) if k not in weights]
+        if missing:
+            msg = f"缺少权重项 {missing}"
+            raise ValueError(msg)
+        if any(v < 0 for v in weights.values()):
+            msg = "权重不能为负数"
+            raise ValueError(msg)
+        return weights
+
+    @field_validator("aliases")
+    @classmethod
+    def _aliases(cls, aliases: dict[str, str]) -> dict[str, str]:
+        bad = {k: v for k, v in aliases.items() if v not in LEVEL1_GROUPS}
+        if bad:
+            msg = f"别名必须指向 {list(LEVEL1_GROUPS)} 之一：{bad}"
+            raise ValueError(msg)
+        return aliases
+
+    @field_validator("missing_transfer")
+    @classmethod
+    def _transfer(cls, transfer: dict[str, str]) -> dict[str, str]:
+        bad = {k: v for k, v in transfer.items() if k not in LEVEL1_GROUPS or v not in LEVEL1_GROUPS or k == v}
+        if bad:
+            msg = f"缺失一级指标的权重转移必须在 {list(LEVEL1_GROUPS)} 之间且不能指向自身：{bad}"
+            raise ValueError(msg)
+        return transfer
+
+    @field_validator("curves")
+    @classmethod
+    def _curves(cls, curves: dict[str, Curve]) -> dict[str, Curve]:
+        unknown = sorted(set(curves) - {"default", *QUANT_OPS})
+        if unknown:
+            msg = f"未知的曲线名 {unknown}；可用：default 或 {list(QUANT_OPS)}"
+            raise ValueError(msg)
+        if "default" not in curves:
+            curves = {"default": Curve(), **curves}
+        return curves
+
+    @field_validator("grades")
+    @classmethod
+    def _grades(cls, grades: list[Grade]) -> list[Grade]:
+        ordered = sorted(grades, key=lambda g: g.min, reverse=True)
+        if not ordered or ordered[-1].min > 0:
+            msg = "等级划分必须覆盖 0 分（最低一档的 min 应为 0）"
+            raise ValueError(msg)
+        return ordered
+
+    def curve_for(self, op: str) -> Curve:
+        """The curve used for targets of `op` (falls back to `default`)."""
+        return self.curves.get(op, self.curves["default"])
+
+    def group_of(self, level1: str | None) -> str | None:
+        """The canonical level-1 group a level-1 name belongs to (None when unknown)."""
+        if level1 is None:
+            return None
+        name = level1.strip()
+        if name in LEVEL1_GROUPS:
+            return name
+        return self.aliases.get(name)
+
+    def grade_of(self, total: float) -> str:
+        for g in self.grades:
+            if total >= g.min:
+                return g.grade
+        return self.grades[-1].grade
