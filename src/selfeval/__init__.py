@@ -1,7 +1,54 @@
-"""selfeval — 预算绩效自评引擎 (Chinese budget performance self-evaluation engine)."""
+"""selfeval — 预算绩效自评引擎 (Chinese budget performance self-evaluation engine).
+
+    >>> import selfeval
+    >>> result = selfeval.score("samples/seed_targets_2025.txt",
+    ...                         "samples/actuals_sample.csv", "samples/execution_sample.csv")
+    >>> result.project_scores            # doctest: +SKIP
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+# Public names and the module each lives in; imported lazily so `selfeval --help` stays fast.
+_EXPORTS = {
+    "parse_values": "selfeval.grammar",
+    "parse_expr": "selfeval.grammar",
+    "read_declared": "selfeval.ingest",
+    "read_actuals": "selfeval.ingest",
+    "read_execution": "selfeval.ingest",
+    "load_rules": "selfeval.rules.loader",
+    "RuleSet": "selfeval.rules.model",
+    "score": "selfeval.api",
+    "write_tables": "selfeval.api",
+    "Declaration": "selfeval.declaration",
+    "Result": "selfeval.result",
+    "SelfevalError": "selfeval.errors",
+    "InputError": "selfeval.errors",
+    "RuleFileError": "selfeval.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:
+    from selfeval.api import score, write_tables
+    from selfeval.declaration import Declaration
+    from selfeval.errors import InputError, RuleFileError, SelfevalError
+    from selfeval.grammar import parse_expr, parse_values
+    from selfeval.ingest import read_actuals, read_declared, read_execution
+    from selfeval.result import Result
+    from selfeval.rules.loader import load_rules
+    from selfeval.rules.model import RuleSet
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    msg = f"module 'selfeval' has no attribute {name!r}"
+    raise AttributeError(msg)

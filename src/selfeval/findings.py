@@ -90,13 +90,27 @@ def finding_frame(
     )
 
 
-def concat_findings(parts: list[pl.LazyFrame | pl.DataFrame]) -> pl.DataFrame:
-    """One findings frame, cast to the fixed schema and sorted by location."""
+def concat_findings(parts: list[pl.LazyFrame | pl.DataFrame], *, scenario: bool = False) -> pl.DataFrame:
+    """One findings frame, cast to the fixed schema and sorted by location.
+
+    With `scenario=True` the parts carry a `scenario` column, kept first.
+    """
+    target = pl.Schema({"scenario": pl.String, **schema.FINDINGS}) if scenario else schema.FINDINGS
     if not parts:
-        return schema.empty(schema.FINDINGS)
-    frames = [schema.conform(p, schema.FINDINGS) for p in parts]
+        return schema.empty(target)
+    severities = {code: kind.severity for code, kind in CATALOGUE.items()}
+    frames = [
+        schema.conform(p, target).with_columns(
+            pl.coalesce(
+                pl.col("severity"),
+                pl.col("code").replace_strict(severities, default=None, return_dtype=pl.String),
+            ).alias("severity")
+        )
+        for p in parts
+    ]
     severity_rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=3)
     return (
         pl.concat(frames, how="vertical")
-        .sort(["unit_code", "project_code", "seq", severity_rank, "code"], nulls_last=True)
+        .sort([*(["scenario"] if scenario else []), "unit_code", "project_code", "seq", severity_rank, "code"],
+              nulls_last=True)
     )

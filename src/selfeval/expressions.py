@@ -1,0 +1,57 @@
+"""Small reusable Polars expressions: rounding, curves, text cleaning, number display."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from selfeval.rules.model import Curve
+
+
+def round_half_up(expr: pl.Expr, decimals: int = 2) -> pl.Expr:
+    """Round half up (never banker's): drop binary noise at 9 decimals, then round half up.
+
+    9.925 → 9.93, 7.125 → 7.13, 0.005 → 0.01.
+    """
+    scale = 10.0**decimals
+    return ((expr.round(9) * scale).round(6) + 0.5).floor() / scale
+
+
+def curve_expr(r: pl.Expr, curve: Curve) -> pl.Expr:
+    """The curve applied to a column of ratios (linear: flat beyond the ends; step: 0 below)."""
+    pts = curve.points
+    if curve.kind == "step":
+        out: pl.Expr = pl.lit(0.0)
+        for x, y in pts:
+            out = pl.when(r >= x).then(pl.lit(float(y))).otherwise(out)
+        return pl.when(r.is_null()).then(None).otherwise(out)
+    chain = pl.when(r.is_null()).then(None).when(r <= pts[0][0]).then(pl.lit(float(pts[0][1])))
+    for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
+        chain = chain.when(r <= x1).then(pl.lit(float(y0)) + (y1 - y0) * (r - x0) / (x1 - x0))
+    return chain.otherwise(pl.lit(float(pts[-1][1])))
+
+
+def clean_text(expr: pl.Expr) -> pl.Expr:
+    """Strip surrounding whitespace; an empty string becomes null."""
+    stripped = expr.cast(pl.String).str.strip_chars()
+    return pl.when(stripped != "").then(stripped)
+
+
+def num_text(expr: pl.Expr, decimals: int = 4) -> pl.Expr:
+    """A number as short display text: 12.5 → "12.5", 10.0 → "10", 0.977777 → "0.9778"."""
+    rounded = expr.round(decimals)
+    text = rounded.cast(pl.String)
+    return (
+        pl.when(rounded == rounded.floor())
+        .then(rounded.cast(pl.Int64, strict=False).cast(pl.String))
+        .otherwise(text)
+    )
+
+
+def money_text(expr: pl.Expr) -> pl.Expr:
+    """An amount in 元 for messages: 3000.0 → "3000", 19850.5 → "19850.5"."""
+    return num_text(expr, 2)
+
+
+def pct_text(expr: pl.Expr) -> pl.Expr:
+    """A 0–1 rate as a percent text with up to two decimals: 0.9925 → "99.25%"."""
+    return pl.concat_str([num_text(expr * 100, 2), pl.lit("%")])
