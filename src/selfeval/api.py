@@ -10,6 +10,7 @@ import polars as pl
 
 from selfeval import schema
 from selfeval.declaration import Declaration
+from selfeval.engine import collect
 from selfeval.findings import concat_findings
 from selfeval.result import InputFile, Result
 from selfeval.rollup import project_scores, scored_execution, unit_scores
@@ -55,11 +56,11 @@ def scenario_frames(
         frame, key_problems = scored_indicators(
             declared.indicators, actuals, declared.projects, declared.units, rules, params
         )
-        frame = frame.collect().lazy()  # read twice below: compute joins and parses once
+        frame = collect(frame).lazy()  # read twice below: compute joins and parses once
         exec_frame, exec_unknown, exec_findings = scored_execution(declared.projects, execution, rules, params)
-        exec_frame = exec_frame.collect().lazy()
+        exec_frame = collect(exec_frame).lazy()
         projects, weight_findings = project_scores(frame, exec_frame, rules)
-        projects = projects.collect().lazy()
+        projects = collect(projects).lazy()
         units = unit_scores(projects, declared.units, rules)
         findings = pl.concat(
             [indicator_findings(frame, rules), exec_findings, weight_findings], how="diagonal_relaxed"
@@ -70,9 +71,9 @@ def scenario_frames(
     names = list(scenarios)
     order = pl.col(SCENARIO).replace_strict({n: i for i, n in enumerate(names)}, return_dtype=pl.Int32)
     indicator_df, projects_df, units_df, per_scenario = (
-        pl.concat([p[i] for p in parts], how="vertical").collect() for i in range(4)
+        collect(pl.concat([p[i] for p in parts], how="vertical")) for i in range(4)
     )
-    keys = pl.concat(key_parts, how="diagonal_relaxed").collect()
+    keys = collect(pl.concat(key_parts, how="diagonal_relaxed"))
     scenario_col = pl.DataFrame({SCENARIO: names})
     findings = concat_findings([per_scenario.lazy(), keys.lazy().join(scenario_col.lazy(), how="cross")], scenario=True)
     return ScenarioFrames(

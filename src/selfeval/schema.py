@@ -133,7 +133,7 @@ def conform(frame: pl.DataFrame | pl.LazyFrame, schema: pl.Schema) -> pl.DataFra
         (pl.col(name) if name in present else pl.lit(None)).cast(dtype).alias(name)
         for name, dtype in schema.items()
     ]
-    return lazy.select(exprs).collect()
+    return lazy.select(exprs).collect(engine="in-memory")
 
 # ---------------------------------------------------------------- results (SPEC.md §6.1)
 

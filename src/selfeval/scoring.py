@@ -12,7 +12,7 @@ import polars as pl
 
 from selfeval import schema
 from selfeval.expressions import clean_text, curve_expr, num_text, round_half_up
-from selfeval.grammar import parse_expr
+from selfeval.grammar import parsed_fields
 from selfeval.rules.model import LEVEL1_GROUPS, QUANT_OPS, RuleSet
 from selfeval.scenarios import SCENARIO
 
@@ -21,7 +21,7 @@ PROJECT_KEYS = ["unit_code", "project_code"]
 INDICATOR_KEYS = ["unit_code", "project_code", "seq"]
 COMPARABLE_OPS = ("eq", "ge", "gt", "le", "lt")
 QUANTITY_OPS = ("ge", "gt", "le", "lt", "eq", "range")
-DAYS_PER = {"天": 1.0, "周": 7.0, "月": 30.0, "年": 365.0}
+DAYS_PER = {"小时": 1.0 / 24.0, "天": 1.0, "周": 7.0, "月": 30.0, "年": 365.0}
 OP_LABELS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "range": "区间", "deadline": "期限"}
 DIMENSION_LABELS = {
     "percent": "百分比", "money": "金额", "count": "数量", "duration": "时长", "date": "日期", "other": "其他",
@@ -147,10 +147,9 @@ def with_weights(frame: pl.LazyFrame, rules: RuleSet, params: pl.DataFrame) -> p
 
 
 def _unnest_parsed(frame: pl.LazyFrame, text_col: str, prefix: str) -> pl.LazyFrame:
-    parsed = parse_expr(pl.col(text_col), year=pl.col("year")).alias(f"_{prefix}")
-    return frame.with_columns(parsed).unnest(f"_{prefix}", separator="_").rename(
-        {f"_{prefix}_{f}": f"{prefix}_{f}" for f in ("op", "value", "value_hi", "deadline", "unit", "dimension", "error")}
-    )
+    """Parse a text column (each distinct text and year once) into `{prefix}_op` … `{prefix}_error`."""
+    fields = ("op", "value", "value_hi", "deadline", "unit", "dimension", "error")
+    return parsed_fields(frame, text_col, pl.col("year")).rename({f: f"{prefix}_{f}" for f in fields})
 
 
 # ----------------------------------------------------------------------------- qualitative tiers
@@ -185,7 +184,7 @@ def with_status(frame: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     tier_valid = pl.col("tier").is_in(list(tiers))
     resolved_tier = pl.coalesce(
         pl.col("tier"),
-        word_tier_expr(pl.col("actual_text"), rules),
+        pl.col("_word_tier"),
         pl.when(pl.col("actual_text") == pl.col("target_text")).then(pl.lit(rules.qualitative.top_tier)),
     )
     band_lo = resolved_tier.replace_strict({k: t.band[0] for k, t in tiers.items()}, default=None, return_dtype=pl.Float64)
@@ -215,7 +214,12 @@ def with_status(frame: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         .when(dims_differ | units_differ).then(pl.lit("UNIT_MISMATCH"))
         .otherwise(None)
     )
-    return frame.with_columns(
+    # Tier words are matched once per distinct actual text, then joined back.
+    word_tiers = (
+        frame.select("actual_text").unique().drop_nulls()
+        .with_columns(word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"))
+    )
+    return frame.join(word_tiers, on="actual_text", how="left", maintain_order="left").with_columns(
         pl.when(qualitative).then(resolved_tier).otherwise(None).alias("_tier"),
         status.alias("_problem"),
     )

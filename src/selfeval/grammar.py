@@ -1,0 +1,661 @@
+"""Value grammar: 指标值 / 实际完成值 texts -> op, value, unit, dimension, deadline (SPEC.md §4).
+
+Everything here is a Polars expression evaluated over a whole column: normalisation with
+``str.replace_many`` / ``str.replace_all``, one anchored ``str.extract_groups`` per form, and a
+``when/then`` chain that keeps the first form that matches. No Python runs per row. The struct
+is built in stages (``struct.with_fields`` / ``pl.field``) so each intermediate is computed once.
+
+The vocabulary (operator words, multipliers, units, date words) is declared once as data at the
+top of the module, so adding a word is a one-line change. The forms are tried in this order:
+
+1. empty text                                   -> error 空值
+2. a day, a month, a year (``2025年6月30日前``, ``2025年12月``, ``2025年``)  -> deadline
+3. a period (``2023.07-2024.01``, ``2023年7月-2024年1月``)                 -> deadline = its end
+4. dates needing the year (``12月底前``, ``6月30日前``, ``年底前``, ``上半年``) -> deadline
+5. a range (``80%-90%``, ``80~90%``, ``80%至90%``)                        -> range
+6. a quantity (``≥1.2万人次``, ``控制在5万元以内``, ``每年8.9万元``)         -> ge/le/gt/lt/eq
+7. no digit at all (``有效提升``, ``是``)                                  -> qualitative
+8. anything else                                -> error 无法识别的数值格式, row kept
+
+``selfeval.grammar_reference`` is a plain per-text Python parser with the same semantics, used
+as the oracle in tests and as the baseline of ``benches/bench_grammar.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from selfeval.engine import engine
+from selfeval.schema import PARSED_VALUES
+
+__all__ = ["ERRORS", "normalized", "parse_expr", "parse_values", "parsed_fields"]
+
+# ============================================================================ vocabulary (data)
+
+# Characters folded before parsing (NFKC-like): the full-width ASCII block ！..～ -> !..~ , plus
+# the look-alike operators and dashes found in real tables.
+CHAR_MAP: dict[str, str] = {
+    **{chr(0xFF01 + i): chr(0x21 + i) for i in range(0x5E)},
+    "≧": "≥",
+    "⩾": "≥",
+    "≦": "≤",
+    "⩽": "≤",
+    "═": "=",
+    "﹦": "=",
+    "﹤": "<",
+    "﹥": ">",
+    "﹪": "%",
+    "〜": "~",
+    "—": "-",
+    "–": "-",
+    "―": "-",
+    "‐": "-",
+    "−": "-",
+    "㎡": "平方米",
+    "㎞": "公里",
+    "㎏": "千克",
+}
+# Two-character operators, folded after CHAR_MAP (so `＞＝` -> `>=` -> `≥`).
+OPERATOR_DIGRAPHS: dict[str, str] = {">=": "≥", "<=": "≤"}
+# Removed everywhere: whitespace (incl. the ideographic space) and zero-width characters.
+WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+# Trailing punctuation dropped at the end of a text (`95%。`).
+TRAILING_PUNCTUATION = "。;,、"
+
+# Operator words written before the number. Longest words are tried first.
+PREFIX_OPERATORS: dict[str, str] = {
+    "≥": "ge",
+    "不低于": "ge",
+    "不少于": "ge",
+    "不小于": "ge",
+    "至少": "ge",
+    "大于等于": "ge",
+    "大于或等于": "ge",
+    "≤": "le",
+    "不高于": "le",
+    "不超过": "le",
+    "不大于": "le",
+    "不多于": "le",
+    "小于等于": "le",
+    "小于或等于": "le",
+    "至多": "le",
+    "最多": "le",
+    ">": "gt",
+    "大于": "gt",
+    "高于": "gt",
+    "超过": "gt",
+    "多于": "gt",
+    "<": "lt",
+    "小于": "lt",
+    "低于": "lt",
+    "少于": "lt",
+    "=": "eq",
+    "等于": "eq",
+}
+# Operator words written before the number that give way to a suffix word:
+# `控制在5万元以内` is le, and so is `控制在5%`; `控制在90%以上` is ge.
+SOFT_PREFIX_OPERATORS: dict[str, str] = {"控制在": "le", "达到": "ge"}
+# Operator words written after the number (and unit).
+SUFFIX_OPERATORS: dict[str, str] = {
+    "以上": "ge",
+    "及以上": "ge",
+    "或以上": "ge",
+    "以内": "le",
+    "之内": "le",
+    "内": "le",
+    "以下": "le",
+    "及以下": "le",
+    "或以下": "le",
+}
+# Words in front of a quantity that change nothing (`每年8.9万元` = 89000 元).
+NEUTRAL_PREFIXES: tuple[str, ...] = ("每年", "全年", "年均", "年度", "累计", "合计", "共计", "总计", "共", "约")
+
+# Multipliers written between the number and the unit.
+MULTIPLIERS: dict[str, float] = {"万": 1e4, "亿": 1e8, "百万": 1e6, "千万": 1e7}
+
+# Known units: written -> (normalised unit, dimension, factor to the normalised unit).
+# Any other unit word is a count unit kept as written; one with a `/` is a rate (dimension other).
+UNITS: dict[str, tuple[str, str, float]] = {
+    "%": ("%", "percent", 1.0),
+    "百分比": ("%", "percent", 1.0),
+    "百分点": ("%", "percent", 1.0),
+    "个百分点": ("%", "percent", 1.0),
+    "元": ("元", "money", 1.0),
+    "千元": ("元", "money", 1e3),
+    "天": ("天", "duration", 1.0),
+    "日": ("天", "duration", 1.0),
+    "工作日": ("天", "duration", 1.0),
+    "个工作日": ("天", "duration", 1.0),
+    "自然日": ("天", "duration", 1.0),
+    "个自然日": ("天", "duration", 1.0),
+    "周": ("周", "duration", 1.0),
+    "星期": ("周", "duration", 1.0),
+    "个星期": ("周", "duration", 1.0),
+    "月": ("月", "duration", 1.0),
+    "个月": ("月", "duration", 1.0),
+    "年": ("年", "duration", 1.0),
+    "小时": ("小时", "duration", 1.0),
+    "个小时": ("小时", "duration", 1.0),
+    "公里": ("米", "count", 1e3),
+    "千米": ("米", "count", 1e3),
+    "米": ("米", "count", 1.0),
+    "吨": ("千克", "count", 1e3),
+    "公斤": ("千克", "count", 1.0),
+    "千克": ("千克", "count", 1.0),
+    "公顷": ("亩", "count", 15.0),
+    "亩": ("亩", "count", 1.0),
+    "平方公里": ("平方米", "count", 1e6),
+    "平方千米": ("平方米", "count", 1e6),
+    "平方米": ("平方米", "count", 1.0),
+}
+COUNT, RATE = "count", "other"
+
+# Period words that need the evaluation year: word -> month whose last day is the deadline.
+YEAR_PERIODS: dict[str, int] = {
+    "年底": 12,
+    "年末": 12,
+    "年内": 12,
+    "年度内": 12,
+    "本年度内": 12,
+    "本年内": 12,
+    "本年度": 12,
+    "当年": 12,
+    "上半年": 6,
+    "下半年": 12,
+    "一季度": 3,
+    "二季度": 6,
+    "三季度": 9,
+    "四季度": 12,
+    "第一季度": 3,
+    "第二季度": 6,
+    "第三季度": 9,
+    "第四季度": 12,
+}
+# Words in front of a date that change nothing (`截至2025年6月30日`).
+DATE_PREFIXES: tuple[str, ...] = ("不晚于", "不迟于", "截至到", "截止到", "截至", "截止", "≤", "<", "于", "在")
+# Range and period separators.
+RANGE_SEPARATORS: tuple[str, ...] = ("-", "~", "至", "到")
+
+# Error reasons (the row is kept, `op` says what was recognised if anything).
+ERRORS: dict[str, str] = {
+    "empty": "空值",
+    "unrecognised": "无法识别的数值格式",
+    "no_number": "缺少数值",
+    "no_year": "缺少年份，无法确定截止日期",
+    "bad_date": "无效日期",
+    "bad_period": "期间起点晚于终点",
+    "range_units": "区间两端单位不一致",
+    "range_order": "区间下限大于上限",
+    "operators": "运算符前后矛盾",
+}
+
+# ============================================================================ regex pieces
+
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+DIGIT = "0-9"
+NUMBER = rf"[{DIGIT}]{{1,3}}(?:,[{DIGIT}]{{3}})+(?:\.[{DIGIT}]+)?|[{DIGIT}]+(?:\.[{DIGIT}]+)?"
+UNIT_WORD = rf"%|[{HAN}A-Za-z][{HAN}A-Za-z/·²³]*?"
+YEAR = r"(?:19|20)[0-9]{2}"
+MONTH = DAY = r"[0-9]{1,2}"
+BEFORE = r"(?:之前|以前|前)?"
+
+
+def _alternatives(words: Iterable[str]) -> str:
+    """A regex alternation of `words`, longest first, each escaped."""
+    return "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+
+
+DATE_PREFIX = rf"(?:{_alternatives(DATE_PREFIXES)})?"
+SEPARATOR = _alternatives(RANGE_SEPARATORS)
+
+# One anchored pattern per form (named groups are read back with str.extract_groups).
+PATTERNS: dict[str, str] = {
+    "day": rf"^{DATE_PREFIX}(?P<y>{YEAR})(?:年|[./-])(?P<m>{MONTH})(?:月|[./-])(?P<d>{DAY})日?{BEFORE}$",
+    "month": rf"^{DATE_PREFIX}(?P<y>{YEAR})(?:年(?P<m1>{MONTH})月?|[/-](?P<m2>{MONTH})月?)(?:底|末)?{BEFORE}$",
+    "year": rf"^{DATE_PREFIX}(?P<y>{YEAR})年(?:年底|年末|年度内|年度|年内|底|末|度内|度|内)?{BEFORE}$",
+    "period_day": (
+        rf"^(?P<y1>{YEAR})(?:年|[./-])(?P<m1>{MONTH})(?:月|[./-])(?P<d1>{DAY})日?(?:{SEPARATOR})"
+        rf"(?:(?P<y2>{YEAR})(?:年|[./-]))?(?P<m2>{MONTH})(?:月|[./-])(?P<d2>{DAY})日?{BEFORE}$"
+    ),
+    "period_month": (
+        rf"^(?P<y1>{YEAR})(?:年|[./-])(?P<m1>{MONTH})月?(?:{SEPARATOR})"
+        rf"(?:(?P<y2>{YEAR})(?:年|[./-]))?(?P<m2>{MONTH})月?(?:底|末)?{BEFORE}$"
+    ),
+    "period_year": rf"^(?P<y1>{YEAR})年?(?:{SEPARATOR})(?P<y2>{YEAR})年(?:底|末)?{BEFORE}$",
+    "month_day": rf"^{DATE_PREFIX}(?P<m>{MONTH})月(?P<d>{DAY})日{BEFORE}$",
+    "month_end": rf"^{DATE_PREFIX}(?P<m>{MONTH})月(?:(?:底|末)(?:之前|以前|前)?|之前|以前|前)$",
+    "year_period": (
+        rf"^{DATE_PREFIX}(?:(?P<y>{YEAR})年)?(?P<w>{_alternatives(YEAR_PERIODS)})(?:底|末)?{BEFORE}$"
+    ),
+    "range": (
+        rf"^(?:{_alternatives(NEUTRAL_PREFIXES)})?"
+        rf"(?P<n1>{NUMBER})(?P<x1>{_alternatives(MULTIPLIERS)})?(?P<u1>{UNIT_WORD})?(?:{SEPARATOR})"
+        rf"(?P<n2>{NUMBER})(?P<x2>{_alternatives(MULTIPLIERS)})?(?P<u2>{UNIT_WORD})?$"
+    ),
+    "quantity": (
+        rf"^(?:{_alternatives(NEUTRAL_PREFIXES)})?"
+        rf"(?:(?P<op>{_alternatives(PREFIX_OPERATORS)})|(?P<soft>{_alternatives(SOFT_PREFIX_OPERATORS)}))?"
+        rf"(?P<n>{NUMBER})(?P<x>{_alternatives(MULTIPLIERS)})?"
+        rf"(?P<u>{UNIT_WORD})??(?P<post>{_alternatives(SUFFIX_OPERATORS)})?$"
+    ),
+}
+
+# ============================================================================ expressions
+
+FIELDS = ("op", "value", "value_hi", "deadline", "unit", "dimension", "error")
+
+# What a form yields before the output fields are derived: the op and error it decides, the
+# number(s) with their multiplier applied, the unit as written, and a date's components
+# (day null = last day of the month; start_* only for periods).
+COMPONENTS: dict[str, pl.DataType] = {
+    "op": pl.String(),
+    "error": pl.String(),
+    "number": pl.Float64(),
+    "number_hi": pl.Float64(),
+    "written_unit": pl.String(),
+    "year": pl.Int32(),
+    "month": pl.Int32(),
+    "day": pl.Int32(),
+    "start_year": pl.Int32(),
+    "start_month": pl.Int32(),
+    "start_day": pl.Int32(),
+}
+
+
+@dataclass
+class Form:
+    """What one form yields where `matched` holds; components left out are null."""
+
+    matched: pl.Expr
+    components: dict[str, pl.Expr] = field(default_factory=dict)
+
+
+# The forms read the normalised text and each pattern's groups as fields of the struct that
+# parse_expr builds in stages (`pl.field`), so each is computed once, however often referenced.
+NORM = pl.field("norm")
+
+
+def _match_field(form: str) -> str:
+    return f"match_{form}"
+
+
+def _groups(form: str) -> pl.Expr:
+    """The named groups of `form`'s pattern (a struct; all null where the pattern does not match)."""
+    return pl.field(_match_field(form))
+
+
+def normalized(text: pl.Expr) -> pl.Expr:
+    """`text` folded to half-width, operators unified, whitespace and trailing punctuation removed."""
+    return (
+        text.str.replace_all(f"[{WHITESPACE}]+", "")
+        .str.replace_many(CHAR_MAP)
+        .str.replace_many(OPERATOR_DIGRAPHS)
+        .str.replace_all(f"[{TRAILING_PUNCTUATION}]+$", "")
+    )
+
+
+# ---------------------------------------------------------------------------- small helpers
+
+
+def _text(value: str) -> pl.Expr:
+    return pl.lit(value, dtype=pl.String)
+
+
+def _int(groups: pl.Expr, name: str) -> pl.Expr:
+    return groups.struct.field(name).cast(pl.Int32, strict=False)
+
+
+def _number(groups: pl.Expr, name: str) -> pl.Expr:
+    """The number in group `name`, thousands separators dropped."""
+    return groups.struct.field(name).str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+
+
+def _multiplier(groups: pl.Expr, name: str) -> pl.Expr:
+    """万 -> 1e4, 亿 -> 1e8 …; no multiplier -> 1."""
+    return groups.struct.field(name).replace_strict(MULTIPLIERS, default=1.0, return_dtype=pl.Float64)
+
+
+def _unit(written: pl.Expr) -> pl.Expr:
+    """Normalised unit: a known unit's base unit, otherwise the unit as written."""
+    return written.replace_strict({k: v[0] for k, v in UNITS.items()}, default=written, return_dtype=pl.String)
+
+
+def _unit_factor(written: pl.Expr) -> pl.Expr:
+    """Factor from the written unit to its base unit (公里 -> 1000); 1 for other units and none."""
+    return written.replace_strict({k: v[2] for k, v in UNITS.items()}, default=1.0, return_dtype=pl.Float64)
+
+
+def _dimension(written: pl.Expr) -> pl.Expr:
+    """Known units from UNITS, rates (`元/亩`) other, any other word count, no unit null."""
+    other = pl.when(written.str.contains("/", literal=True)).then(_text(RATE)).otherwise(_text(COUNT))
+    known = written.replace_strict({k: v[1] for k, v in UNITS.items()}, default=other, return_dtype=pl.String)
+    return pl.when(written.is_not_null()).then(known)
+
+
+def _epoch_day(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """Days since 1970-01-01 of a proleptic Gregorian date, by integer arithmetic (H. Hinnant's
+    days_from_civil): far cheaper over a column than building dates with pl.date."""
+    y, m, d = (e.cast(pl.Int64) for e in (year, month, day))
+    y = y - (m <= 2).cast(pl.Int64)
+    era = y // 400
+    year_of_era = y - era * 400
+    day_of_year = (153 * pl.when(m > 2).then(m - 3).otherwise(m + 9) + 2) // 5 + d - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
+
+
+def _date(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """The date year-month-day, or the month's last day when `day` is null; null when no such day."""
+    first = _epoch_day(year, month, pl.lit(1))
+    december = month == 12
+    following = _epoch_day(
+        pl.when(december).then(year + 1).otherwise(year), pl.when(december).then(1).otherwise(month + 1), pl.lit(1)
+    )
+    exists = year.is_between(1, 9999) & month.is_between(1, 12) & (day.is_null() | day.is_between(1, following - first))
+    epoch_day = pl.when(day.is_null()).then(following - 1).otherwise(first + day - 1)
+    return pl.when(exists).then(epoch_day).cast(pl.Int32).cast(pl.Date)
+
+
+# ---------------------------------------------------------------------------- the forms
+
+DEADLINE = {"op": _text("deadline")}
+
+
+def _single_dates() -> list[Form]:
+    """`2025年6月30日前`, `2025-06-30`, `2025/6/30`, `2025.06.30`; `2025年12月`, `2025-06`; `2025年`."""
+    day, month, year = _groups("day"), _groups("month"), _groups("year")
+    return [
+        Form(
+            day.struct.field("y").is_not_null(),
+            {**DEADLINE, "year": _int(day, "y"), "month": _int(day, "m"), "day": _int(day, "d")},
+        ),
+        Form(
+            month.struct.field("y").is_not_null(),
+            {**DEADLINE, "year": _int(month, "y"), "month": pl.coalesce(_int(month, "m1"), _int(month, "m2"))},
+        ),
+        Form(year.struct.field("y").is_not_null(), {**DEADLINE, "year": _int(year, "y"), "month": pl.lit(12)}),
+    ]
+
+
+def _periods() -> list[Form]:
+    """`2025.1.1-2025.12.31`, `2023.07-2024.01`, `2023年7月-2024年1月`, `2024-2025年`: the end."""
+    by_day, by_month, by_year = _groups("period_day"), _groups("period_month"), _groups("period_year")
+
+    def period(g: pl.Expr, start_month: pl.Expr, month: pl.Expr, start_day: pl.Expr, day: pl.Expr) -> Form:
+        start_year = _int(g, "y1")
+        return Form(
+            g.struct.field("y1").is_not_null(),
+            {
+                **DEADLINE,
+                "start_year": start_year,
+                "start_month": start_month,
+                "start_day": start_day,
+                "year": pl.coalesce(_int(g, "y2"), start_year),
+                "month": month,
+                "day": day,
+            },
+        )
+
+    return [
+        period(by_day, _int(by_day, "m1"), _int(by_day, "m2"), _int(by_day, "d1"), _int(by_day, "d2")),
+        period(by_month, _int(by_month, "m1"), _int(by_month, "m2"), pl.lit(1), pl.lit(None)),
+        period(by_year, pl.lit(1), pl.lit(12), pl.lit(1), pl.lit(None)),
+    ]
+
+
+def _year_dates(year: pl.Expr) -> list[Form]:
+    """Dates that name no year and take `year`: `6月30日前`, `12月底前`, `年底前`, `上半年`."""
+    month_day, month_end, period = _groups("month_day"), _groups("month_end"), _groups("year_period")
+    no_year = pl.when(year.is_null()).then(_text(ERRORS["no_year"]))
+    period_year = pl.coalesce(_int(period, "y"), year)
+    return [
+        Form(
+            month_day.struct.field("m").is_not_null(),
+            {**DEADLINE, "error": no_year, "year": year, "month": _int(month_day, "m"), "day": _int(month_day, "d")},
+        ),
+        Form(
+            month_end.struct.field("m").is_not_null(),
+            {**DEADLINE, "error": no_year, "year": year, "month": _int(month_end, "m")},
+        ),
+        Form(
+            period.struct.field("w").is_not_null(),
+            {
+                **DEADLINE,
+                "error": pl.when(period_year.is_null()).then(_text(ERRORS["no_year"])),
+                "year": period_year,
+                "month": period.struct.field("w").replace_strict(YEAR_PERIODS, default=None, return_dtype=pl.Int32),
+            },
+        ),
+    ]
+
+
+def _range() -> Form:
+    """`80%-90%`, `80~90%`, `80%至90%`, `1-2万元`: a bare low end takes the high end's multiplier and unit."""
+    g = _groups("range")
+    u1, u2 = g.struct.field("u1"), g.struct.field("u2")
+    bare_low = g.struct.field("x1").is_null() & u1.is_null()
+    low = _number(g, "n1") * pl.when(bare_low).then(_multiplier(g, "x2")).otherwise(_multiplier(g, "x1"))
+    high = _number(g, "n2") * _multiplier(g, "x2")
+    units_differ = (_unit(u1) != _unit(u2)).fill_null(False)
+    return Form(
+        g.struct.field("n1").is_not_null(),
+        {
+            "op": _text("range"),
+            "error": pl.when(units_differ)
+            .then(_text(ERRORS["range_units"]))
+            .when(low > high)
+            .then(_text(ERRORS["range_order"])),
+            "number": low,
+            "number_hi": high,
+            "written_unit": pl.coalesce(u2, u1),
+        },
+    )
+
+
+def _quantity() -> Form:
+    """`≥1.2万人次`, `不少于20次`, `20次以上`, `控制在5万元以内`, `每年8.9万元`, `1600元/亩`, `96`.
+
+    The op is the prefix word's, else the suffix word's, else the soft prefix's (控制在), else eq;
+    a prefix and a suffix that disagree (`≤5以上`) are an error.
+    """
+    g = _groups("quantity")
+    before = g.struct.field("op").replace_strict(PREFIX_OPERATORS, default=None, return_dtype=pl.String)
+    after = g.struct.field("post").replace_strict(SUFFIX_OPERATORS, default=None, return_dtype=pl.String)
+    soft = g.struct.field("soft").replace_strict(SOFT_PREFIX_OPERATORS, default=None, return_dtype=pl.String)
+    return Form(
+        g.struct.field("n").is_not_null(),
+        {
+            "op": pl.coalesce(before, after, soft, _text("eq")),
+            "error": pl.when((before != after).fill_null(False)).then(_text(ERRORS["operators"])),
+            "number": _number(g, "n") * _multiplier(g, "x"),
+            "written_unit": g.struct.field("u"),
+        },
+    )
+
+
+def _no_number() -> Form:
+    """No digit: qualitative (`有效提升`, `是`), except a lone operator (`≥百分比`), an error."""
+    return Form(
+        ~NORM.str.contains(f"[{DIGIT}]"),
+        {
+            "op": _text("qualitative"),
+            "error": pl.when(NORM.str.contains(r"^[≥≤<>=]")).then(_text(ERRORS["no_number"])),
+        },
+    )
+
+
+def _forms(year: pl.Expr) -> list[Form]:
+    """Every form, in the order they are tried (the first that matches wins)."""
+    return [
+        Form((NORM.str.len_chars() == 0).fill_null(True), {"error": _text(ERRORS["empty"])}),
+        *_single_dates(),
+        *_periods(),
+        *_year_dates(year),
+        _range(),
+        _quantity(),
+        _no_number(),
+        Form(pl.lit(True), {"error": _text(ERRORS["unrecognised"])}),
+    ]
+
+
+# ---------------------------------------------------------------------------- assembly
+
+
+def _first_match(forms: list[Form], name: str) -> pl.Expr:
+    """Component `name` of the first form that matches."""
+    dtype = COMPONENTS[name]
+
+    def component(form: Form) -> pl.Expr:
+        return form.components.get(name, pl.lit(None)).cast(dtype)
+
+    first, *rest = forms
+    chain = pl.when(first.matched).then(component(first))
+    for form in rest:
+        chain = chain.when(form.matched).then(component(form))
+    return chain.otherwise(pl.lit(None, dtype=dtype))
+
+
+def _dates(c: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """The deadline and, for a period, its start (null where the components name no real day)."""
+    return {
+        "deadline": _date(c["year"], c["month"], c["day"]),
+        "start": _date(c["start_year"], c["start_month"], c["start_day"]),
+    }
+
+
+def _error(c: dict[str, pl.Expr], dates: dict[str, pl.Expr]) -> pl.Expr:
+    """The form's error, else an impossible date, else a period that ends before it starts."""
+    is_deadline = (c["op"] == "deadline").fill_null(False)
+    return pl.coalesce(
+        c["error"],
+        pl.when(is_deadline & dates["deadline"].is_null()).then(_text(ERRORS["bad_date"])),
+        pl.when(c["start_year"].is_not_null() & dates["start"].is_null()).then(_text(ERRORS["bad_date"])),
+        pl.when((dates["start"] > dates["deadline"]).fill_null(False)).then(_text(ERRORS["bad_period"])),
+    )
+
+
+def _fields(c: dict[str, pl.Expr], dates: dict[str, pl.Expr], error: pl.Expr) -> dict[str, pl.Expr]:
+    """The output fields from the chosen components, dates and error.
+
+    A row with an error keeps only its error, except a deadline that could not be dated, which
+    keeps op `deadline` and dimension `date`.
+    """
+    ok = error.is_null()
+    is_deadline = (c["op"] == "deadline").fill_null(False)
+    written = c["written_unit"]
+    factor = _unit_factor(written)
+    return {
+        "op": pl.when(ok | is_deadline).then(c["op"]),
+        "value": pl.when(ok).then(c["number"] * factor),
+        "value_hi": pl.when(ok).then(c["number_hi"] * factor),
+        "deadline": pl.when(ok).then(dates["deadline"]),
+        "unit": pl.when(ok).then(_unit(written)),
+        "dimension": pl.when(is_deadline).then(_text("date")).when(ok).then(_dimension(written)),
+        "error": error,
+    }
+
+
+def _year_expr(year: int | pl.Expr | None) -> pl.Expr:
+    if year is None:
+        return pl.lit(None, dtype=pl.Int32)
+    if isinstance(year, pl.Expr):
+        return year.cast(pl.Int32, strict=False)
+    if not 1 <= int(year) <= 9999:
+        msg = f"year must be between 1 and 9999, got {year!r}"
+        raise ValueError(msg)
+    return pl.lit(int(year), dtype=pl.Int32)
+
+
+# ============================================================================ public API
+
+
+def parse_expr(text: pl.Expr, year: int | pl.Expr | None = None) -> pl.Expr:
+    """A struct expression parsing `text` (a String expression) into the PARSED_VALUES fields.
+
+    Fields, in order: op, value, value_hi, deadline, unit, dimension, error. `year` (an int or an
+    integer expression such as ``pl.col("year")``) dates texts that name no year (``12月底前``,
+    ``年底前``); without it they get op ``deadline``, a null deadline and an error.
+
+    Built in stages with ``struct.with_fields`` so every intermediate is computed once: the text
+    normalised and the year; every pattern's groups; the first matching form's components; the
+    dates; the error; the fields. Helper fields are dropped at the end.
+    """
+    forms = _forms(pl.field("key_year"))
+    components = {name: pl.field(name) for name in COMPONENTS}
+    dates = {"deadline": pl.field("deadline_date"), "start": pl.field("start_date")}
+    fields = _fields(components, dates, pl.field("checked_error"))
+    helpers = [
+        "norm",
+        "key_year",
+        *(_match_field(f) for f in PATTERNS),
+        *COMPONENTS,
+        "deadline_date",
+        "start_date",
+        "checked_error",
+    ]
+    return (
+        pl.struct(normalized(text).alias("norm"), _year_expr(year).alias("key_year"))
+        .struct.with_fields(pl.field("norm").str.extract_groups(p).alias(_match_field(f)) for f, p in PATTERNS.items())
+        .struct.with_fields(_first_match(forms, name).alias(name) for name in COMPONENTS)
+        .struct.with_fields(e.alias(f"{n}_date") for n, e in _dates(components).items())
+        .struct.with_fields(_error(components, dates).alias("checked_error"))
+        .struct.with_fields(fields[n].cast(PARSED_VALUES[n]).alias(f"out_{n}") for n in FIELDS)
+        .struct.drop(helpers)
+        .struct.rename_fields(list(FIELDS))
+    )
+
+
+def parsed_fields(
+    frame: pl.LazyFrame, text: str, year: int | pl.Expr | None = None, *, distinct: bool = True
+) -> pl.LazyFrame:
+    """`frame` with the PARSED_VALUES fields (op … error) of its String column `text` appended.
+
+    Columns of `frame` named like a field are replaced (`text` itself may not be named like one).
+    `year` as in `parse_expr` (it may name a column of `frame`). With `distinct` (default) each distinct (text, year) is parsed once and
+    joined back, order kept: value columns repeat the same few hundred texts, so this is the
+    fast path; `distinct=False` parses every row (same result).
+    """
+    if text in FIELDS:
+        msg = f"the text column may not be named like a parsed field: {text!r}"
+        raise ValueError(msg)
+    key_year = "__grammar_key_year"
+    parsed = "__grammar_parsed"
+    keyed = frame.drop(list(FIELDS), strict=False).with_columns(_year_expr(year).alias(key_year))
+    parse = parse_expr(pl.col(text), pl.col(key_year)).alias(parsed)
+    if not distinct:
+        return keyed.with_columns(parse).unnest(parsed).drop(key_year)
+    keys = [text, key_year]
+    distinct_parsed = keyed.select(keys).unique().with_columns(parse).unnest(parsed)
+    return keyed.join(distinct_parsed, on=keys, how="left", nulls_equal=True, maintain_order="left").drop(key_year)
+
+
+def parse_values(
+    texts: Iterable[str | None] | pl.Series, year: int | None = None, *, distinct: bool = True
+) -> pl.DataFrame:
+    """Parse value texts (指标值 / 实际完成值): one row per input, in order, schema PARSED_VALUES.
+
+    `year` dates texts that name no year (``12月底前``). Never raises on string input; a text
+    that fits no rule keeps its row with `error` set. `distinct` as in `parsed_fields`.
+    """
+    parsed = parsed_fields(_text_series(texts).to_frame().lazy(), "text", year, distinct=distinct)
+    return parsed.select(PARSED_VALUES.names()).collect(engine=engine())
+
+
+def _text_series(texts: Iterable[str | None] | pl.Series) -> pl.Series:
+    """The texts as a String Series named `text`. A Python string that is not valid Unicode
+    (a lone surrogate) cannot enter Polars: such strings get U+FFFD in its place."""
+    if isinstance(texts, pl.Series):
+        return texts.cast(pl.String, strict=False).rename("text")
+    values = list(texts)
+    try:
+        return pl.Series("text", values, dtype=pl.String)
+    except UnicodeEncodeError:
+        return pl.Series("text", [_valid_unicode(v) for v in values], dtype=pl.String)
+
+
+def _valid_unicode(text: str | None) -> str | None:
+    return None if text is None else re.sub("[\ud800-\udfff]", "\ufffd", text)

@@ -1,0 +1,430 @@
+"""The value grammar (SPEC.md §4): cases as data, the API's contract, and the differential check
+against the plain reference parser."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from selfeval import grammar
+from selfeval.grammar import ERRORS, parse_expr, parse_values, parsed_fields
+from selfeval.grammar_reference import parse_text, parse_texts
+from selfeval.schema import PARSED_VALUES
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+YEAR = 2025
+
+
+def row(op=None, value=None, value_hi=None, deadline=None, unit=None, dimension=None, error=None) -> dict:
+    """An expected parse; `error` is a key of grammar.ERRORS."""
+    return {
+        "op": op,
+        "value": value,
+        "value_hi": value_hi,
+        "deadline": deadline,
+        "unit": unit,
+        "dimension": dimension,
+        "error": ERRORS[error] if error else None,
+    }
+
+
+def pct(op, value):
+    return row(op, value, unit="%", dimension="percent")
+
+
+def money(op, value):
+    return row(op, value, unit="元", dimension="money")
+
+
+def count(op, value, unit):
+    return row(op, value, unit=unit, dimension="count")
+
+
+def duration(op, value, unit):
+    return row(op, value, unit=unit, dimension="duration")
+
+
+def due(year, month, day):
+    return row("deadline", deadline=dt.date(year, month, day), dimension="date")
+
+
+QUALITATIVE = row("qualitative")
+
+# SPEC.md §4 "Examples that must parse exactly".
+SPEC_EXAMPLES = [
+    ("≥95百分比", pct("ge", 95)),
+    ("≤20000元", money("le", 20000)),
+    ("2万元", money("eq", 20000)),
+    ("每年8.9万元", money("eq", 89000)),
+    ("≥3月", duration("ge", 3, "月")),
+    ("5人", count("eq", 5, "人")),
+    ("2025年", due(2025, 12, 31)),
+    ("≥1.2万人次", count("ge", 12000, "人次")),
+    ("=100%", pct("eq", 100)),
+    ("≤5个工作日", duration("le", 5, "天")),
+    ("不低于90%", pct("ge", 90)),
+    ("80%-90%", row("range", 80, 90, unit="%", dimension="percent")),
+    ("有效提升", QUALITATIVE),
+]
+
+# One group per rule; texts from the issue, the seed and real tables. Parsed with year=2025.
+OPERATOR_CASES = [
+    ("≧95%", pct("ge", 95)),
+    ("≦5%", pct("le", 5)),
+    ("＞3", row("gt", 3)),
+    ("＜3", row("lt", 3)),
+    ("═100%", pct("eq", 100)),
+    ("﹦100%", pct("eq", 100)),
+    ("＝100%", pct("eq", 100)),
+    ("≥ 95%", pct("ge", 95)),
+    (" ≥95 % ", pct("ge", 95)),
+    (">=90%", pct("ge", 90)),
+    ("＞＝90%", pct("ge", 90)),
+    ("<=5%", pct("le", 5)),
+    ("＜＝5%", pct("le", 5)),
+    (">90%", pct("gt", 90)),
+    ("大于90%", pct("gt", 90)),
+    ("高于90%", pct("gt", 90)),
+    ("超过20次", count("gt", 20, "次")),
+    ("<3次", count("lt", 3, "次")),
+    ("小于3次", count("lt", 3, "次")),
+    ("低于5%", pct("lt", 5)),
+    ("等于100%", pct("eq", 100)),
+    ("不少于20次", count("ge", 20, "次")),
+    ("至少20次", count("ge", 20, "次")),
+    ("大于等于90%", pct("ge", 90)),
+    ("20次以上", count("ge", 20, "次")),
+    ("20次及以上", count("ge", 20, "次")),
+    ("95%以上", pct("ge", 95)),
+    ("不高于5%", pct("le", 5)),
+    ("不超过5万元", money("le", 50000)),
+    ("不大于3次", count("le", 3, "次")),
+    ("小于等于3次", count("le", 3, "次")),
+    ("5%以内", pct("le", 5)),
+    ("5%以下", pct("le", 5)),
+    ("5天内", duration("le", 5, "天")),
+    ("控制在5万元以内", money("le", 50000)),
+    ("控制在5%", pct("le", 5)),
+    ("控制在90%以上", pct("ge", 90)),
+    ("100%", pct("eq", 100)),
+    ("96", row("eq", 96)),
+    ("≤5以上", row(error="operators")),
+]
+
+NUMBER_CASES = [
+    ("1,150人", count("eq", 1150, "人")),
+    ("1，150人", count("eq", 1150, "人")),
+    ("1,150次", count("eq", 1150, "次")),
+    ("12,345,678元", money("eq", 12345678)),
+    ("９５％", pct("eq", 95)),
+    ("９５．５％", pct("eq", 95.5)),
+    ("95.5%", pct("eq", 95.5)),
+    ("1.2亿元", money("eq", 1.2e8)),
+    ("1.96万元", money("eq", 19600)),
+    ("1.2万", row("eq", 12000)),
+    ("3千元", money("eq", 3000)),
+    ("全年8.9万元", money("eq", 89000)),
+    ("年均2次", count("eq", 2, "次")),
+    ("每年不少于4次", count("ge", 4, "次")),
+    ("0", row("eq", 0)),
+]
+
+UNIT_CASES = [
+    ("≥95百分点", pct("ge", 95)),
+    ("≥3年", duration("ge", 3, "年")),
+    ("3个月", duration("eq", 3, "月")),
+    ("≥1月", duration("ge", 1, "月")),
+    ("2周", duration("eq", 2, "周")),
+    ("2星期", duration("eq", 2, "周")),
+    ("10天", duration("eq", 10, "天")),
+    ("10日", duration("eq", 10, "天")),
+    ("10工作日", duration("eq", 10, "天")),
+    ("5公里", count("eq", 5000, "米")),
+    ("5千米", count("eq", 5000, "米")),
+    ("300米", count("eq", 300, "米")),
+    ("3吨", count("eq", 3000, "千克")),
+    ("2公顷", count("eq", 30, "亩")),
+    ("200亩", count("eq", 200, "亩")),
+    ("≥900次", count("ge", 900, "次")),
+    ("3个", count("eq", 3, "个")),
+    ("12项", count("eq", 12, "项")),
+    ("2场", count("eq", 2, "场")),
+    ("50户", count("eq", 50, "户")),
+    ("1000平方米", count("eq", 1000, "平方米")),
+    ("1600元/亩", row("eq", 1600, unit="元/亩", dimension="other")),
+    ("5万元/公里", row("eq", 50000, unit="元/公里", dimension="other")),
+]
+
+RANGE_CASES = [
+    ("80~90%", row("range", 80, 90, unit="%", dimension="percent")),
+    ("80～90%", row("range", 80, 90, unit="%", dimension="percent")),
+    ("80%至90%", row("range", 80, 90, unit="%", dimension="percent")),
+    ("80-90%", row("range", 80, 90, unit="%", dimension="percent")),
+    ("80到90", row("range", 80, 90)),
+    ("1-2万元", row("range", 10000, 20000, unit="元", dimension="money")),
+    ("5个至10个", row("range", 5, 10, unit="个", dimension="count")),
+    ("90-80%", row(error="range_order")),
+    ("80%-90元", row(error="range_units")),
+]
+
+DATE_CASES = [
+    ("2025年", due(2025, 12, 31)),
+    ("2025年前", due(2025, 12, 31)),
+    ("2025年底前", due(2025, 12, 31)),
+    ("2025年年底前", due(2025, 12, 31)),
+    ("2025年12月", due(2025, 12, 31)),
+    ("2025年6月", due(2025, 6, 30)),
+    ("2024年2月", due(2024, 2, 29)),
+    ("2025年6月底前", due(2025, 6, 30)),
+    ("2025-06", due(2025, 6, 30)),
+    ("2025年6月30日前", due(2025, 6, 30)),
+    ("2025年6月30日", due(2025, 6, 30)),
+    ("截至2025年6月30日", due(2025, 6, 30)),
+    ("2025-06-30", due(2025, 6, 30)),
+    ("2025/6/30", due(2025, 6, 30)),
+    ("2025.06.30", due(2025, 6, 30)),
+    ("2023.07-2024.01", due(2024, 1, 31)),
+    ("2023年7月-2024年1月", due(2024, 1, 31)),
+    ("2025年1月-12月", due(2025, 12, 31)),
+    ("2025.1.1-2025.6.30", due(2025, 6, 30)),
+    ("2024-2025年", due(2025, 12, 31)),
+    ("12月底前", due(YEAR, 12, 31)),
+    ("12月前", due(YEAR, 12, 31)),
+    ("6月30日前", due(YEAR, 6, 30)),
+    ("年底前", due(YEAR, 12, 31)),
+    ("上半年", due(YEAR, 6, 30)),
+    ("三季度", due(YEAR, 9, 30)),
+    ("2026年上半年", due(2026, 6, 30)),
+    ("2025年13月", row("deadline", dimension="date", error="bad_date")),
+    ("2025年2月30日", row("deadline", dimension="date", error="bad_date")),
+    ("2024.01-2023.07", row("deadline", dimension="date", error="bad_period")),
+]
+
+QUALITATIVE_CASES = [
+    (text, QUALITATIVE)
+    for text in ("有效提升", "达到预期", "确保群众满意", "是", "否", "优良", "长期", "良好", "明显改善", "Yes")
+]
+
+ERROR_CASES = [
+    ("", row(error="empty")),
+    ("   ", row(error="empty")),
+    ("　", row(error="empty")),
+    (None, row(error="empty")),
+    ("≥百分比", row(error="no_number")),
+    ("第1名", row(error="unrecognised")),
+    ("95%，98%", row(error="unrecognised")),
+    ("1,2345人", row(error="unrecognised")),
+    ("-5%", row(error="unrecognised")),
+]
+
+CASES = [
+    *SPEC_EXAMPLES,
+    *OPERATOR_CASES,
+    *NUMBER_CASES,
+    *UNIT_CASES,
+    *RANGE_CASES,
+    *DATE_CASES,
+    *QUALITATIVE_CASES,
+    *ERROR_CASES,
+]
+
+# Dates that need the evaluation year: without one, op deadline, no date, an error.
+NEEDS_YEAR = ["12月底前", "12月前", "6月30日前", "年底前", "上半年"]
+
+
+def _parsed(texts, year=YEAR) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "text"} for r in parse_values(texts, year=year).iter_rows(named=True)]
+
+
+@pytest.fixture(scope="module")
+def parsed_cases() -> dict:
+    """Every case parsed in one call (a call per case would mostly time query planning)."""
+    texts = [t for t, _ in CASES]
+    return dict(zip(texts, _parsed(texts), strict=True))
+
+
+@pytest.mark.parametrize(("text", "expected"), SPEC_EXAMPLES, ids=[t for t, _ in SPEC_EXAMPLES])
+def test_spec_examples(text, expected):
+    """It should parse every example of SPEC.md §4 exactly, also on its own."""
+    assert _parsed([text]) == [expected]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[repr(t) for t, _ in CASES])
+def test_case(parsed_cases, text, expected):
+    """It should parse each rule's cases to the expected fields."""
+    assert parsed_cases[text] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES, ids=[repr(t) for t, _ in CASES])
+def test_reference_case(text, expected):
+    """It should give the same answer from the reference parser (the oracle is right too)."""
+    assert parse_text(text, YEAR) == expected
+
+
+def test_dates_without_year():
+    """It should mark a date that names no year as a deadline with an error when no year is given."""
+    assert _parsed(NEEDS_YEAR, year=None) == [row("deadline", dimension="date", error="no_year")] * len(NEEDS_YEAR)
+
+
+def test_all_cases_at_once_keep_order():
+    """It should return one row per input, in order, with `text` equal to the input."""
+    texts = [t for t, _ in CASES]
+    frame = parse_values(texts, year=YEAR)
+    assert frame.height == len(texts)
+    assert frame.get_column("text").to_list() == texts
+    assert _parsed(texts) == [e for _, e in CASES]
+
+
+def test_schema():
+    """It should return exactly the PARSED_VALUES columns and dtypes, also for no input."""
+    assert parse_values(["≥95%", None], year=YEAR).schema == PARSED_VALUES
+    assert parse_values([]).schema == PARSED_VALUES
+    assert parse_values([]).height == 0
+
+
+def test_series_input():
+    """It should take a pl.Series (any name) as well as a list."""
+    texts = ["≥95%", None, "2025年", "是", "≥95%"]
+    from_series = parse_values(pl.Series("target_text", texts), year=YEAR)
+    assert_frame_equal(from_series, parse_values(texts, year=YEAR))
+
+
+def test_duplicates_and_distinct_off():
+    """It should give the same rows whether distinct texts are parsed once or every row is parsed."""
+    texts = [t for t, _ in CASES] * 3
+    assert_frame_equal(parse_values(texts, year=YEAR), parse_values(texts, year=YEAR, distinct=False))
+
+
+def test_parse_expr_struct():
+    """It should give a struct with exactly the PARSED_VALUES fields, equal to parse_values."""
+    texts = [t for t, _ in CASES]
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.String})
+    out = frame.select(pl.col("text"), parse_expr(pl.col("text"), YEAR).alias("parsed"))
+    dtype = out.schema["parsed"]
+    assert isinstance(dtype, pl.Struct)
+    assert {f.name: f.dtype for f in dtype.fields} == {k: v for k, v in PARSED_VALUES.items() if k != "text"}
+    assert_frame_equal(out.unnest("parsed"), parse_values(texts, year=YEAR))
+
+
+def test_year_from_a_column():
+    """It should take the year of each row from an expression (the unit's year)."""
+    frame = pl.LazyFrame(
+        {"t": ["12月底前", "12月底前", "年底前", "96%"], "year": [2024, 2025, None, None], "op": [1, 2, 3, 4]}
+    )
+    out = parsed_fields(frame, "t", pl.col("year")).collect()
+    assert out.columns == ["t", "year", *grammar.FIELDS]  # `op` of the input replaced
+    assert out.get_column("deadline").to_list() == [dt.date(2024, 12, 31), dt.date(2025, 12, 31), None, None]
+    assert out.get_column("error").to_list()[2] == ERRORS["no_year"]
+    as_expr = frame.select(parse_expr(pl.col("t"), pl.col("year")).alias("p")).unnest("p").collect()
+    assert_frame_equal(as_expr, out.select(grammar.FIELDS))
+
+
+@pytest.mark.parametrize("year", [0, 10_000, 2**40])
+def test_year_out_of_range(year):
+    """It should refuse a year no date can have (a programming error, not a text error)."""
+    with pytest.raises(ValueError, match="year"):
+        parse_values(["12月底前"], year=year)
+
+
+def test_invalid_unicode_does_not_raise():
+    """It should keep a row for a Python string that is not valid Unicode (lone surrogate)."""
+    frame = parse_values(["a\ud800", "95%"])
+    assert frame.get_column("text").to_list() == ["a\ufffd", "95%"]
+    assert frame.get_column("op").to_list() == ["qualitative", "eq"]
+
+
+def _seed_targets() -> list[str]:
+    """The 指标值 cells of the seed dump (5th cell of each indicator row)."""
+    rows, cells = [], []
+    for line in (SAMPLES / "seed_targets_2025.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("\t"):
+            cells.append(line[1:].strip())
+        elif cells:
+            rows.append(cells)
+            cells = []
+    return [r[4] for r in rows if len(r) == 6 and r[0] != "一级指标"]
+
+
+def _sample_actuals() -> list[str]:
+    with (SAMPLES / "actuals_sample.csv").open(encoding="utf-8") as f:
+        return [r["actual"] for r in csv.DictReader(f)]
+
+
+def test_seed_targets_and_sample_actuals_parse():
+    """It should parse the seed's 45 targets and the sample's 45 actuals with no error."""
+    targets, actuals = _seed_targets(), _sample_actuals()
+    assert len(targets) == len(actuals) == 45
+    parsed = parse_values(targets + actuals, year=YEAR)
+    assert parsed.filter(pl.col("error").is_not_null()).height == 0
+    assert parsed.filter(pl.col("op").is_null()).height == 0
+
+
+# ---------------------------------------------------------------------------- differential
+
+
+def realistic_texts(n: int, seed: int = 0) -> list[str]:
+    """Texts shaped like real 指标值 / 实际完成值: operator word + number + multiplier + unit,
+    ranges, dates, qualitative words, with full-width and spacing variants."""
+    rng = random.Random(seed)
+    prefixes = ["", "", "", *grammar.PREFIX_OPERATORS, *grammar.SOFT_PREFIX_OPERATORS, "每年", "全年"]
+    suffixes = ["", "", "", *grammar.SUFFIX_OPERATORS]
+    units = ["", "%", "百分比", "元", "人次", "次", "个工作日", "月", "年", "公里", "元/亩", "吨", "公顷", "户"]
+    words = ["有效提升", "达到预期", "是", "否", "优良", "长期", "年底前", "上半年"]
+
+    def number() -> str:
+        return rng.choice(["95", "90", "100", "1,150", "8.9", "1.2", "0", "2025", "12", "３", "9５"])
+
+    def one() -> str:
+        kind = rng.random()
+        if kind < 0.55:
+            text = rng.choice(prefixes) + number() + rng.choice(["", "", "万", "亿"]) + rng.choice(units)
+            text += rng.choice(suffixes)
+        elif kind < 0.65:
+            unit = rng.choice(["%", "", "元", "次"])
+            text = number() + rng.choice([unit, ""]) + rng.choice(grammar.RANGE_SEPARATORS) + number() + unit
+        elif kind < 0.85:
+            y, m, d = rng.choice(["2024", "2025"]), str(rng.randint(1, 13)), str(rng.randint(1, 32))
+            text = rng.choice(
+                [f"{y}年", f"{y}年{m}月", f"{y}年{m}月{d}日前", f"{y}-{m}-{d}", f"{y}.{m}-{y}.{m}", f"{m}月底前", f"{m}月{d}日"]
+            )
+        else:
+            text = rng.choice(words)
+        if rng.random() < 0.1:
+            text = text.replace("%", "％").replace("≥", "≧").replace("1", "１")
+        if rng.random() < 0.1:
+            text = " ".join(text)
+        return text
+
+    return [one() for _ in range(n)]
+
+
+def _reference_frame(texts, year) -> pl.DataFrame:
+    return pl.DataFrame(parse_texts(texts, year), schema=PARSED_VALUES)
+
+
+@pytest.mark.parametrize("year", [None, YEAR])
+def test_differential_on_cases(year):
+    """It should agree with the reference parser on every case, with and without a year."""
+    texts = [t for t, _ in CASES] + NEEDS_YEAR
+    assert_frame_equal(parse_values(texts, year=year), _reference_frame(texts, year))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_differential_on_generated_texts(seed):
+    """It should agree with the reference parser on a few hundred generated realistic texts."""
+    texts = realistic_texts(400, seed)
+    year = YEAR if seed % 2 else None
+    assert_frame_equal(parse_values(texts, year=year), _reference_frame(texts, year))
+
+
+def test_vectorized_only():
+    """It should not run Python per row (no map_elements / map_batches in the grammar)."""
+    source = Path(grammar.__file__).read_text(encoding="utf-8")
+    assert "map_elements" not in source
+    assert "map_batches" not in source
