@@ -161,6 +161,217 @@ def rules_list() -> None:
 # (owned by the report work)
 
 
+DEMO_SAMPLES = ("seed_targets_2025.txt", "actuals_sample.csv", "execution_sample.csv")
+
+
+def sample_dir() -> Path:
+    """Folder of the bundled seed sample: the package's data/samples, else the repository's samples/."""
+    package = Path(__file__).resolve().parent / "data" / "samples"
+    candidates = [package, Path(__file__).resolve().parents[2] / "samples", Path.cwd() / "samples"]
+    for folder in candidates:
+        if all((folder / name).is_file() for name in DEMO_SAMPLES):
+            return folder
+    msg = f"找不到内置示例文件（{'、'.join(DEMO_SAMPLES)}）；已查找：{'、'.join(str(c) for c in candidates)}"
+    raise FileNotFoundError(msg)
+
+
+def _compact_table(result: object) -> object:
+    """项目得分一览（窄表，80 列终端也能看清）：项目名称、执行率、总分、等级、是否完整，及部门整体。"""
+    from rich.markup import escape
+    from rich.table import Table
+
+    styles = {"优": "bold green", "良": "green", "中": "yellow", "差": "bold red"}
+    table = Table(title="项目支出绩效自评结果", header_style="bold")
+    for header, justify in (("序号", "right"), ("项目名称", "left"), ("执行率", "right"), ("总分", "right"),
+                            ("自评等级", "center"), ("是否完整", "center")):
+        table.add_column(header, justify=justify, overflow="fold")
+
+    def grade(value: str | None) -> str:
+        return f"[{styles.get(value or '', '')}]{escape(value or '—')}[/]"
+
+    units = {u["unit_code"]: u for u in result.unit_scores.iter_rows(named=True)}
+    codes = list(dict.fromkeys([*units, *result.project_scores.get_column("unit_code").to_list()]))
+    for code in codes:
+        projects = result.project_scores.filter(result.project_scores.get_column("unit_code") == code)
+        for n, p in enumerate(projects.iter_rows(named=True), start=1):
+            rate = "—" if p["execution_rate"] is None else f"{p['execution_rate'] * 100:.2f}%"
+            total = "—" if p["total"] is None else f"{p['total']:.2f}"
+            table.add_row(str(n), escape(p["project_name"] or p["project_code"] or ""), rate, total, grade(p["grade"]),
+                          "是" if p["complete"] else "[red]否[/]")
+        u = units.get(code)
+        if u is not None:
+            total = "—" if u["total"] is None else f"{u['total']:.2f}"
+            name = escape(f"{u['unit_code'] or ''} {u['unit_name'] or ''}".strip())
+            table.add_row("", f"[bold]部门整体：{name}[/]", "", f"[bold]{total}[/]",
+                          grade(u["grade"]), "是" if u["complete"] else "[red]否[/]", end_section=True)
+    return table
+
+
+def _written(paths: list[Path]) -> None:
+    for path in paths:
+        console.print(f"  已写出 [bold]{path}[/]", highlight=False)
+
+
+@app.command("template")
+def template_command(
+    declared: Annotated[Path, typer.Argument(help="绩效目标表：文本导出（.txt）、.docx、规范表格 .xlsx 或其所在文件夹")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="模板输出路径（.xlsx）")] = Path("template.xlsx"),
+    rules: Annotated[str, typer.Option("--rules", "-r", help="规则集名称或 YAML 文件（决定定性评价档次的下拉选项）")] = "mof-2020",
+    year: Annotated[Optional[int], typer.Option("--year", "-y", help="预算年度（文件中无法确定年度时填写）")] = None,
+) -> None:
+    """生成实际完成值填报模板：申报内容已锁定，黄色单元格填写实际完成值、偏差原因与预算执行数。
+
+    填好后可直接用于 score / report 的 --actuals 与 --execution。
+    退出码：0 成功；2 输入或规则文件错误。
+    """
+    from selfeval.ingest import read_declared
+    from selfeval.report.template import write_template
+    from selfeval.rules.loader import load_rules
+
+    try:
+        decl = read_declared(declared, year=year)
+        path = write_template(decl, out, rules=load_rules(rules))
+    except (SelfevalError, OSError) as exc:
+        raise fail(exc, 2) from None
+    console.print(
+        f"已生成填报模板 [bold]{path}[/]：{decl.projects.height} 个项目、{decl.indicators.height} 项指标。"
+        "请在“实际完成值”“预算执行”工作表的黄色单元格中填写。",
+        highlight=False,
+    )
+
+
+@app.command("report")
+def report_command(
+    declared: Annotated[Path, typer.Argument(help="绩效目标表：文本导出、.docx、.xlsx 或规范表格所在文件夹")],
+    actuals: Annotated[Path, typer.Option("--actuals", "-a", help="实际完成值（.csv/.xlsx/.parquet，或已填写的模板）")],
+    execution: Annotated[Path, typer.Option("--execution", "-e", help="预算执行数据（.csv/.xlsx/.parquet，或已填写的模板）")],
+    rules: Annotated[str, typer.Option("--rules", "-r", help="规则集名称（如 mof-2020）或 YAML 文件路径")] = "mof-2020",
+    out: Annotated[
+        Optional[Path],
+        typer.Option("--out", "-o", help="自评表路径（.xlsx）；多个单位时为输出文件夹。默认 自评表_<单位编码>.xlsx"),
+    ] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="只为该单位编码生成自评表（输入含多个单位时）")] = None,
+) -> None:
+    """评分并生成项目支出绩效自评表（.xlsx）：汇总、各项目自评表、部门整体、问题清单、计算说明。
+
+    退出码：0 无错误；1 存在错误级问题（工作簿照常生成，见“问题清单”）；2 输入或规则文件错误。
+    """
+    from selfeval.api import score
+    from selfeval.report.excel import unit_codes, workbook_filename, write_workbook, write_workbooks
+
+    try:
+        result = score(declared, actuals, execution, rules)
+        codes = unit_codes(result)
+        if unit is not None or len(codes) == 1:
+            code = unit or codes[0]
+            target = out if out is not None and out.suffix.lower() == ".xlsx" else (out or Path.cwd()) / workbook_filename(code)
+            written = [write_workbook(result, target, unit_code=code)]
+        elif out is not None and out.suffix.lower() == ".xlsx":
+            msg = f"输入包含 {len(codes)} 个单位，一个 .xlsx 只能写一个单位：请用 --unit 指定单位，或让 --out 指向文件夹（每个单位一个工作簿）"
+            raise fail(SelfevalError(msg), 2)
+        else:
+            written = write_workbooks(result, out or Path.cwd())
+    except (SelfevalError, OSError) as exc:
+        raise fail(exc, 2) from None
+    console.print(_compact_table(result))
+    _written(written)
+    errors = result.findings.get_column("severity").eq("error").sum()
+    if result.findings.height:
+        console.print(f"问题清单共 {result.findings.height} 条（其中错误 {errors} 条），详见工作簿“问题清单”。", highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command("demo")
+def demo_command(
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出文件夹")] = Path("selfeval-output"),
+) -> None:
+    """演示完整流程：用内置示例（玉田县石臼窝镇 2025 年绩效目标表与示例完成值）解析、评分并生成自评表和结果表。
+
+    无需其他输入。输出：自评表_480001.xlsx，以及 indicator_scores、project_scores、unit_scores、findings
+    四张结果表（.parquet 与 .csv）。
+    """
+    from selfeval.api import score, write_tables
+    from selfeval.ingest import read_declared
+    from selfeval.report.excel import write_workbooks
+
+    try:
+        folder = sample_dir()
+        declared = folder / DEMO_SAMPLES[0]
+        with console.status("解析绩效目标表…"):
+            decl = read_declared(declared)
+        console.print(
+            f"示例：{folder}\n  绩效目标表 {declared.name}：{decl.units.height} 个单位、{decl.projects.height} 个项目、"
+            f"{decl.indicators.height} 项指标",
+            highlight=False,
+        )
+        with console.status("评分…"):
+            result = score(declared, folder / DEMO_SAMPLES[1], folder / DEMO_SAMPLES[2])
+        with console.status("生成自评表…"):
+            written = write_workbooks(result, out)
+            written += write_tables(result, out, "both")
+    except (SelfevalError, OSError) as exc:
+        raise fail(exc, 2) from None
+    console.print(_compact_table(result))
+    console.print(f"输出文件夹 [bold]{out.resolve()}[/]：", highlight=False)
+    _written(written)
+    console.print(f"用 Excel 或 WPS 打开 {written[0].name} 查看并打印各项目的《项目支出绩效自评表》。", highlight=False)
+
+
+# ------------------------------------------------------------------------------------- lint
+# (owned by the lint work: `selfeval lint DECLARED [--config FILE] [--format table|json|xlsx] [--out FILE]`)
+
+
+class LintFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    xlsx = "xlsx"
+
+
+@app.command("lint")
+def lint_command(
+    declared: Annotated[Path, typer.Argument(help="绩效目标表：文本导出、.docx、.xlsx 或规范表格所在文件夹")],
+    config: Annotated[
+        Optional[Path], typer.Option("--config", "-c", help="审查配置 YAML（只写要改的项：开关、严重程度、阈值）")
+    ] = None,
+    fmt: Annotated[LintFormat, typer.Option("--format", "-f", help="table：终端表格；json：机器可读；xlsx：可筛选的工作簿")] = LintFormat.table,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="输出文件（xlsx 必填；json 不填则打印到终端）")] = None,
+) -> None:
+    """审查绩效目标表：缺少一级指标、二级指标归类错误、定量指标写成定性、比率超 100%、满意度目标偏低、
+    成本指标设下限或超预算、占位符与无法解析的指标值、照搬的目标表、支出计划、资金来源合计、重名指标。
+
+    退出码：0 无错误级问题；1 存在错误级问题；2 输入文件或配置文件错误。
+    """
+    from selfeval.ingest import read_declared
+    from selfeval.lint import lint
+    from selfeval.lint.report import counts_line, findings_json, findings_table, write_findings_json, write_findings_xlsx
+
+    if fmt is LintFormat.xlsx and out is None:
+        raise fail(ValueError("--format xlsx 需要用 --out 指定输出文件"), 2)
+    if fmt is LintFormat.table and out is not None:
+        raise fail(ValueError("--format table 只输出到终端；写文件请用 --format json 或 xlsx"), 2)
+    try:
+        findings = lint(read_declared(declared), config)
+        if fmt is LintFormat.xlsx and out is not None:
+            write_findings_xlsx(findings, out)
+        elif fmt is LintFormat.json and out is not None:
+            write_findings_json(findings, out)
+    except SelfevalError as exc:
+        raise fail(exc, 2) from None
+    except OSError as exc:
+        raise fail(exc, 2) from None
+    if fmt is LintFormat.table:
+        if findings.height:
+            console.print(findings_table(findings))
+        console.print(counts_line(findings))
+    elif out is None:
+        console.print_json(findings_json(findings))
+    else:
+        err_console.print(f"已写出 {out}：{counts_line(findings)}")
+    if (findings["severity"] == "error").any():
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -1,0 +1,237 @@
+"""Canonical declared tables (SPEC.md §3.2) as files: a folder of .csv/.parquet, or one .xlsx workbook.
+
+A folder holds `units.*`, `projects.*`, `indicators.*` and optionally `department_goals.*`; a
+workbook holds sheets of those names (or their Chinese names 单位/项目/指标/部门整体目标). Headers
+may be identifiers or the Chinese labels of `schema.LABELS`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from selfeval import schema
+from selfeval.declaration import Declaration
+from selfeval.errors import InputError, Problem
+from selfeval.ingest.common import coerce, decode_text, drop_row, norm_label
+from selfeval.ingest.document import sort_declared
+
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "units": ("unit_code", "unit_name", "year"),
+    "projects": ("project_code", "project_name", "budget"),
+    "indicators": ("project_code", "seq", "level1", "level3", "target_text"),
+    "department_goals": ("section", "goal"),
+}
+SHEET_ALIASES: dict[str, tuple[str, ...]] = {
+    "units": ("units", "单位", "单位表", "预算单位"),
+    "projects": ("projects", "项目", "项目表"),
+    "indicators": ("indicators", "指标", "指标表", "绩效指标"),
+    "department_goals": ("department_goals", "部门整体目标", "部门目标", "部门整体绩效目标"),
+}
+OPTIONAL = ("department_goals",)
+TABLE_SUFFIXES = (".parquet", ".csv")
+
+TableFormat = Literal["parquet", "csv", "both"]
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_table_file(path: Path, kind: Literal["csv", "parquet"] | None = None) -> pl.DataFrame:
+    """One table file as raw columns: parquet with its dtypes, csv as text (UTF-8 or GB18030)."""
+    file = str(path)
+    if kind == "parquet" or (kind is None and path.suffix.lower() == ".parquet"):
+        try:
+            return pl.read_parquet(path)
+        except Exception as exc:  # a damaged or truncated parquet file
+            raise InputError(Problem(file=file, message=f"无法读取 Parquet 文件：{exc}", expected="有效的 .parquet 表")) from None
+    text = decode_text(path.read_bytes(), file)
+    try:
+        return pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=True)
+    except Exception as exc:
+        raise InputError(Problem(file=file, message=f"无法按 CSV 读取：{exc}", expected="逗号分隔、首行为表头的 .csv")) from None
+
+
+def _finish(raw: dict[str, pl.DataFrame], where: dict[str, tuple[str, str | None]], sources: tuple[str, ...]) -> Declaration:
+    """Coerce the raw tables, fill derivable columns, sort; report every table's problems at once."""
+    problems: list[Problem] = []
+    frames: dict[str, pl.DataFrame] = {}
+    for name, target in schema.DECLARED_TABLES.items():
+        if name not in raw:
+            frames[name] = schema.empty(target)
+            continue
+        file, sheet = where[name]
+        try:
+            frames[name] = drop_row(coerce(raw[name], target, file=file, sheet=sheet, required=REQUIRED[name]))
+        except InputError as err:
+            problems.extend(err.problems)
+    if problems:
+        raise InputError(problems)
+    units, projects, indicators = frames["units"], frames["projects"], frames["indicators"]
+    if units.height == 0:
+        file, sheet = where["units"]
+        raise InputError(Problem(file=file, sheet=sheet, message="单位表没有数据行", expected="至少一个单位"))
+    only_unit = units["unit_code"][0] if units.height == 1 else None
+    projects = projects.with_columns(pl.col("unit_code").fill_null(pl.lit(only_unit, pl.String)))
+    project_unit = projects.select("project_code", pl.col("unit_code").alias("_unit")).unique("project_code", keep="first")
+    indicators = (
+        indicators.join(project_unit, on="project_code", how="left", maintain_order="left")
+        .with_columns(
+            pl.col("unit_code").fill_null(pl.col("_unit")).fill_null(pl.lit(only_unit, pl.String)),
+            pl.col("indicator_id").fill_null(
+                pl.format("{}-{}", pl.col("project_code"), pl.col("seq").cast(pl.String).str.zfill(2))
+            ),
+        )
+        .drop("_unit")
+    )
+    goals = frames["department_goals"].with_columns(pl.col("unit_code").fill_null(pl.lit(only_unit, pl.String)))
+    file, sheet = where["indicators"]
+    duplicated = indicators.filter(pl.struct("unit_code", "project_code", "seq").is_duplicated())
+    if duplicated.height:
+        keys = "，".join(f"{p} 序号 {s}" for p, s in duplicated.select("project_code", "seq").unique(maintain_order=True).head(5).iter_rows())
+        raise InputError(Problem(file=file, sheet=sheet, message=f"指标键（项目编码, 序号）重复：{keys}", expected="每个项目内序号唯一"))
+    return sort_declared(
+        Declaration(
+            units=schema.conform(units, schema.UNITS),
+            projects=schema.conform(projects, schema.PROJECTS),
+            indicators=schema.conform(indicators, schema.INDICATORS),
+            department_goals=schema.conform(goals, schema.DEPARTMENT_GOALS),
+            sources=sources,
+        )
+    )
+
+
+def read_tables_folder(folder: str | Path) -> Declaration:
+    """A folder holding units/projects/indicators(/department_goals) as .parquet or .csv."""
+    folder = Path(folder)
+    files: dict[str, Path] = {}
+    for suffix in reversed(TABLE_SUFFIXES):  # .parquet wins over .csv when both are there
+        for p in sorted(folder.iterdir()):
+            if p.is_file() and p.suffix.lower() == suffix and not p.name.startswith("."):
+                files[p.stem.lower()] = p
+    found: dict[str, Path] = {}
+    for name, aliases in SHEET_ALIASES.items():
+        for alias in aliases:
+            if alias.lower() in files:
+                found[name] = files[alias.lower()]
+                break
+    if not found:
+        present = "、".join(p.name for p in sorted(folder.iterdir())[:10]) or "（空）"
+        raise InputError(
+            Problem(file=str(folder), message=f"文件夹中没有可读取的表格（现有：{present}）",
+                    expected="units、projects、indicators（可选 department_goals）的 .parquet 或 .csv 文件")
+        )
+    missing = [n for n in SHEET_ALIASES if n not in found and n not in OPTIONAL]
+    if missing:
+        raise InputError(
+            Problem(file=str(folder), message="缺少表格：" + "、".join(f"{m}.parquet/.csv" for m in missing),
+                    expected="units、projects、indicators 三张表（department_goals 可选）")
+        )
+    raw = {name: read_table_file(path) for name, path in found.items()}
+    where = {name: (str(path), None) for name, path in found.items()}
+    return _finish(raw, where, tuple(str(found[n]) for n in found))
+
+
+def sheet_names(path: str | Path) -> list[str]:
+    """The sheet names of a workbook, in order."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(str(path), read_only=True)
+    except Exception as exc:
+        raise InputError(Problem(file=str(path), message=f"无法打开 Excel 工作簿：{exc}", expected="有效的 .xlsx 文件")) from None
+    try:
+        return list(workbook.sheetnames)
+    finally:
+        workbook.close()
+
+
+def is_tables_workbook(names: list[str]) -> bool:
+    """True when the sheets include units, projects and indicators (by any accepted name)."""
+    normalized = {norm_label(n) for n in names}
+    return all(any(norm_label(a) in normalized for a in SHEET_ALIASES[t]) for t in ("units", "projects", "indicators"))
+
+
+def read_tables_xlsx(path: str | Path) -> Declaration:
+    """A workbook with sheets units, projects, indicators (department_goals optional)."""
+    file = str(path)
+    names = sheet_names(path)
+    by_norm = {norm_label(n): n for n in names}
+    found: dict[str, str] = {}
+    for table, aliases in SHEET_ALIASES.items():
+        for alias in aliases:
+            if norm_label(alias) in by_norm:
+                found[table] = by_norm[norm_label(alias)]
+                break
+    missing = [t for t in SHEET_ALIASES if t not in found and t not in OPTIONAL]
+    if missing:
+        raise InputError(
+            Problem(file=file, message="缺少工作表：" + "、".join(missing) + "（现有工作表：" + "、".join(names) + "）",
+                    expected="工作表 units、projects、indicators（可选 department_goals），或中文名 单位、项目、指标")
+        )
+    raw: dict[str, pl.DataFrame] = {}
+    for table, sheet in found.items():
+        try:
+            raw[table] = pl.read_excel(file, sheet_name=sheet, engine="calamine", infer_schema_length=0, raise_if_empty=False)
+        except Exception as exc:
+            raise InputError(Problem(file=file, sheet=sheet, message=f"无法读取工作表：{exc}", expected="首行为表头的表格")) from None
+    where = {table: (file, sheet) for table, sheet in found.items()}
+    return _finish(raw, where, (file,))
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def _replace_atomically(target: Path, write: callable) -> None:  # type: ignore[valid-type]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
+    os.close(handle)
+    try:
+        write(Path(temp))
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_frames(frames: dict[str, pl.DataFrame], folder: str | Path, fmt: TableFormat = "parquet") -> list[Path]:
+    """Write named frames as `folder/<name>.parquet` and/or `.csv` (UTF-8 with BOM, so Excel shows Chinese)."""
+    if fmt not in ("parquet", "csv", "both"):
+        raise ValueError(f"unknown table format {fmt!r}: expected parquet, csv or both")
+    folder = Path(folder)
+    suffixes = [".parquet", ".csv"] if fmt == "both" else [f".{fmt}"]
+    written: list[Path] = []
+    for name, frame in frames.items():
+        for suffix in suffixes:
+            target = folder / f"{name}{suffix}"
+            if suffix == ".parquet":
+                _replace_atomically(target, lambda p, f=frame: f.write_parquet(p))
+            else:
+                _replace_atomically(target, lambda p, f=frame: f.write_csv(p, include_bom=True))
+            written.append(target)
+    return written
+
+
+def write_declared(decl: Declaration, folder: str | Path, fmt: TableFormat = "parquet") -> list[Path]:
+    """Write the four canonical tables into `folder` as parquet, csv or both; return the paths."""
+    return write_frames(decl.tables(), folder, fmt)
+
+
+def write_declared_xlsx(decl: Declaration, path: str | Path) -> Path:
+    """Write the four canonical tables as one workbook (sheets units/projects/indicators/department_goals)."""
+    import xlsxwriter
+
+    path = Path(path)
+
+    def write(temp: Path) -> None:
+        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        with xlsxwriter.Workbook(str(temp), options) as workbook:
+            for name, frame in decl.tables().items():
+                frame.write_excel(workbook=workbook, worksheet=name, autofit=True, float_precision=2)
+
+    _replace_atomically(path, write)
+    return path
