@@ -114,3 +114,11 @@ def concat_findings(parts: list[pl.LazyFrame | pl.DataFrame], *, scenario: bool 
         .sort([*(["scenario"] if scenario else []), "unit_code", "project_code", "seq", severity_rank, "code"],
               nulls_last=True)
     )
+
+
+# Target-quality lint kinds (issue 7), declared in selfeval/lint/catalogue.py and merged here so
+# that every consumer of CATALOGUE (concat_findings, reports) knows them. Kept at the end: the
+# catalogue module imports FindingKind from this one.
+from selfeval.lint.catalogue import LINT_CATALOGUE  # noqa: E402
+
+CATALOGUE.update(LINT_CATALOGUE)
