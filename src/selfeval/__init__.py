@@ -23,6 +23,9 @@ _EXPORTS = {
     "RuleSet": "selfeval.rules.model",
     "score": "selfeval.api",
     "write_tables": "selfeval.api",
+    "lint": "selfeval.lint",
+    "write_workbook": "selfeval.report.excel",
+    "write_template": "selfeval.report.template",
     "Declaration": "selfeval.declaration",
     "Result": "selfeval.result",
     "SelfevalError": "selfeval.errors",
@@ -38,6 +41,9 @@ if TYPE_CHECKING:
     from selfeval.errors import InputError, RuleFileError, SelfevalError
     from selfeval.grammar import parse_expr, parse_values
     from selfeval.ingest import read_actuals, read_declared, read_execution
+    from selfeval.lint import lint
+    from selfeval.report.excel import write_workbook
+    from selfeval.report.template import write_template
     from selfeval.result import Result
     from selfeval.rules.loader import load_rules
     from selfeval.rules.model import RuleSet

@@ -13,7 +13,9 @@ def round_half_up(expr: pl.Expr, decimals: int = 2) -> pl.Expr:
     9.925 → 9.93, 7.125 → 7.13, 0.005 → 0.01.
     """
     scale = 10.0**decimals
-    return ((expr.round(9) * scale).round(6) + 0.5).floor() / scale
+    # After scaling, the 9-decimal value has 9 - decimals decimals; rounding there again only
+    # removes the noise the multiplication added.
+    return ((expr.round(9) * scale).round(9 - decimals) + 0.5).floor() / scale
 
 
 def curve_expr(r: pl.Expr, curve: Curve) -> pl.Expr:

@@ -1,0 +1,244 @@
+"""The fill-in template (SPEC.md §3.3): the declared indicators and budgets, ready to be filled.
+
+Two data sheets the readers know by name — 实际完成值 (one row per indicator, keyed by 项目编码
+and 序号) and 预算执行 (one row per project) — plus 填写说明. Declared columns are locked, the
+columns to fill are unlocked and highlighted, with drop-downs and number validation; the sheets
+are protected without a password (so nobody edits a key by accident, yet anyone can unprotect).
+A filled template reads back through `read_actuals` / `read_execution` with no other step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+import selfeval
+from selfeval.declaration import Declaration
+from selfeval.report.atomic import atomic_path
+from selfeval.report.excel import MONEY, Formats, _generated_at, put_number, put_text, row_height
+from selfeval.rules.loader import load_rules
+from selfeval.rules.model import RuleSet
+from selfeval.schema import LABELS
+
+ACTUALS_SHEET, EXECUTION_SHEET, HELP_SHEET = "实际完成值", "预算执行", "填写说明"
+
+# (field, width, fill-in?) — headers are the Chinese LABELS the readers map back.
+ACTUAL_COLUMNS: list[tuple[str, float, bool]] = [
+    ("unit_code", 10, False),
+    ("project_code", 24, False),
+    ("project_name", 22, False),
+    ("seq", 6, False),
+    ("level1", 10, False),
+    ("level2", 17, False),
+    ("level3", 26, False),
+    ("target_text", 14, False),
+    ("actual_text", 16, True),
+    ("deviation_reason", 36, True),
+    ("tier", 13, True),
+    ("fraction", 13, True),
+]
+EXECUTION_COLUMNS: list[tuple[str, float, bool]] = [
+    ("unit_code", 10, False),
+    ("project_code", 24, False),
+    ("project_name", 28, False),
+    ("budget", 14, False),
+    ("year_budget", 14, True),
+    ("executed", 14, True),
+    ("executed_by_mar", 15, True),
+    ("executed_by_jun", 15, True),
+    ("executed_by_oct", 16, True),
+]
+FILL = "#FFF2CC"  # light yellow: cells to fill
+FILL_QUALITATIVE = "#FCE4D6"  # tier cells of qualitative targets
+_HAS_DIGIT = re.compile(r"[0-9０-９]")
+_PROTECT = {
+    "autofilter": True,
+    "sort": False,
+    "format_columns": True,
+    "format_rows": True,
+    "select_locked_cells": True,
+    "select_unlocked_cells": True,
+}
+
+
+def _header(ws: Worksheet, fm: Formats, columns: list[tuple[str, float, bool]]) -> None:
+    for col, (field, width, fill) in enumerate(columns):
+        ws.set_column(col, col, width)
+        fmt = fm.header(bg_color="#FFD966" if fill else "#D9D9D9", locked=True)
+        put_text(ws, 0, col, LABELS[field], fmt)
+    ws.set_row(0, row_height((LABELS[f], w) for f, w, _ in columns))
+    ws.freeze_panes(1, 0)
+
+
+def _actuals_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, rules: RuleSet) -> None:
+    ws = wb.add_worksheet(ACTUALS_SHEET)
+    _header(ws, fm, ACTUAL_COLUMNS)
+    names = declaration.projects.select("unit_code", "project_code", "project_name", pl.int_range(pl.len()).alias("_p"))
+    rows = (
+        declaration.indicators.join(names, on=["unit_code", "project_code"], how="left")
+        .sort("_p", "seq", nulls_last=True)
+        .rows(named=True)
+    )
+    locked = fm.cell(locked=True)
+    locked_centre = fm.cell(locked=True, align="center", num_format="0")
+    fill_text = fm.cell(locked=False, bg_color=FILL, num_format="@")
+    fill_tier = fm.cell(locked=False, bg_color=FILL, align="center")
+    fill_tier_q = fm.cell(locked=False, bg_color=FILL_QUALITATIVE, align="center")
+    fill_fraction = fm.cell(locked=False, bg_color=FILL, num_format="0.00", align="center")
+    for r, row in enumerate(rows, start=1):
+        heights = []
+        for col, (field, width, fill) in enumerate(ACTUAL_COLUMNS):
+            if field == "seq":
+                put_number(ws, r, col, row["seq"], locked_centre)
+            elif field in ("actual_text", "deviation_reason"):
+                ws.write_blank(r, col, None, fill_text)
+            elif field == "tier":
+                qualitative = row["target_text"] is not None and not _HAS_DIGIT.search(row["target_text"])
+                ws.write_blank(r, col, None, fill_tier_q if qualitative else fill_tier)
+            elif field == "fraction":
+                ws.write_blank(r, col, None, fill_fraction)
+            else:
+                put_text(ws, r, col, row.get(field), locked)
+                heights.append((row.get(field), width))
+        ws.set_row(r, row_height(heights))
+    last = max(len(rows), 1)
+    col_of = {field: i for i, (field, _, _) in enumerate(ACTUAL_COLUMNS)}
+    tiers = list(rules.qualitative.tiers)
+    ws.data_validation(1, col_of["actual_text"], last, col_of["actual_text"], {
+        "validate": "any",
+        "input_title": "实际完成值",
+        "input_message": "按指标值的口径填写，如 96%、36次、1.96万元、2025年12月；只填数字时按指标值的单位理解（96 即 96%）。定性指标可填“达成”等并在档次列选择。",
+    })
+    ws.data_validation(1, col_of["tier"], last, col_of["tier"], {
+        "validate": "list",
+        "source": tiers,
+        "input_title": "定性评价档次",
+        "input_message": f"定性指标选择档次：{'、'.join(tiers)}；定量指标留空。",
+        "error_title": "档次无效",
+        "error_message": f"请从下拉列表中选择：{'、'.join(tiers)}",
+    })
+    bands = "；".join(f"{n} {t.band[0]:g}–{t.band[1]:g}" for n, t in rules.qualitative.tiers.items())
+    ws.data_validation(1, col_of["fraction"], last, col_of["fraction"], {
+        "validate": "decimal",
+        "criteria": "between",
+        "minimum": 0,
+        "maximum": 1,
+        "input_title": "档内得分比例（可选）",
+        "input_message": f"0–1 之间的小数，须在所选档次的区间内（{bands}）；留空按默认比例。"[:255],
+        "error_title": "比例无效",
+        "error_message": "请输入 0 到 1 之间的小数",
+    })
+    ws.autofilter(0, 0, last, len(ACTUAL_COLUMNS) - 1)
+    ws.protect("", _PROTECT)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+
+
+def _execution_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration) -> None:
+    ws = wb.add_worksheet(EXECUTION_SHEET)
+    _header(ws, fm, EXECUTION_COLUMNS)
+    locked = fm.cell(locked=True)
+    locked_money = fm.cell(locked=True, num_format=MONEY)
+    fill_money = fm.cell(locked=False, bg_color=FILL, num_format=MONEY)
+    rows = declaration.projects.rows(named=True)
+    for r, row in enumerate(rows, start=1):
+        for col, (field, width, fill) in enumerate(EXECUTION_COLUMNS):
+            if field == "budget":
+                put_number(ws, r, col, row["budget"], locked_money)
+            elif field == "year_budget":
+                put_number(ws, r, col, row["budget"], fill_money)  # prefilled; adjust if the budget changed
+            elif fill:
+                ws.write_blank(r, col, None, fill_money)
+            else:
+                put_text(ws, r, col, row.get(field), locked)
+        ws.set_row(r, row_height([(row.get("project_name"), 28), (row.get("project_code"), 24)]))
+    last = max(len(rows), 1)
+    first_amount = [f for f, _, _ in EXECUTION_COLUMNS].index("year_budget")
+    ws.data_validation(1, first_amount, last, len(EXECUTION_COLUMNS) - 1, {
+        "validate": "decimal",
+        "criteria": ">=",
+        "value": 0,
+        "input_title": "金额（元）",
+        "input_message": "以元为单位填写数字；3/6/10 月底为截至当月底的累计执行数（可选）。",
+        "error_title": "金额无效",
+        "error_message": "请输入不小于 0 的数字（单位：元）",
+    })
+    ws.autofilter(0, 0, last, len(EXECUTION_COLUMNS) - 1)
+    ws.protect("", _PROTECT)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+
+
+def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, rules: RuleSet) -> None:
+    ws = wb.add_worksheet(HELP_SHEET)
+    ws.set_column(0, 0, 100)
+    tiers = "、".join(rules.qualitative.tiers)
+    lines: list[tuple[str, dict[str, Any]]] = [
+        ("绩效自评填写说明", {"font_name": "黑体", "font_size": 16}),
+        ("本模板由 selfeval 根据绩效目标表生成。黄色单元格需要填写，灰色表头的列为申报内容，已锁定（工作表保护无密码，如需修改可在“审阅→撤销工作表保护”中取消）。", {}),
+        ("一、“实际完成值”工作表：每个三级指标一行，按“项目编码 + 序号”对应申报的指标，请勿增删行或修改编码、序号。", {}),
+        ("  · 实际完成值：按指标值的口径填写，例如 96%、36次、1,150人次、1.96万元、2025年12月、3个月。只填数字时按指标值的单位理解（指标值“≥95百分比”时填 96 即 96%）；也可填写 0.96 并设为百分比格式。", {}),
+        (f"  · 定性指标（指标值无数字，如“有效提升”）：在“定性评价档次”中选择 {tiers}，实际完成值可填写完成情况文字；“档内得分比例”可选填，须在档次区间内。", {}),
+        ("  · 偏差原因分析及改进措施：未完成指标值或完成值远高于指标值（1.5 倍以上）时必须填写。", {}),
+        ("二、“预算执行”工作表：每个项目一行，金额单位为元。全年预算数已按预算数预填，预算调整的请改为调整后的全年预算数；全年执行数必填；3月底、6月底、10月底累计执行数用于检查支出进度（可选）。", {}),
+        ("三、填好后保存，运行：selfeval score 绩效目标表 --actuals 本文件 --execution 本文件，或 selfeval report 绩效目标表 --actuals 本文件 --execution 本文件 --out 自评表.xlsx。", {}),
+        (f"评分规则：{rules.title or rules.name}；selfeval {selfeval.__version__}。", {"font_color": "#595959"}),
+    ]
+    for r, (text, props) in enumerate(lines):
+        put_text(ws, r, 0, text, fm.note(**props))
+        ws.set_row(r, row_height([(text, 100)], minimum=22))
+    r = len(lines) + 1
+    put_text(ws, r, 0, "资金支出计划（累计，%）：", fm.get(bold=True))
+    for row in declaration.projects.rows(named=True):
+        r += 1
+        plans = "/".join("—" if row[k] is None else f"{row[k]:g}" for k in ("plan_mar", "plan_jun", "plan_oct", "plan_dec"))
+        text = f"{row['project_code'] or ''}　{row['project_name'] or ''}：3月底/6月底/10月底/12月底 = {plans}"
+        put_text(ws, r, 0, text, fm.note())
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+
+
+def write_template(
+    declaration: Declaration,
+    path: str | os.PathLike[str],
+    *,
+    rules: RuleSet | str | None = None,
+    generated_at: dt.datetime | None = None,
+) -> Path:
+    """Write the fill-in template of `declaration` to `path` (atomically) and return the path.
+
+    `rules` (a RuleSet or rule-set name; default mof-2020) supplies the qualitative tiers of the
+    drop-down.
+    """
+    rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules or "mof-2020")
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        wb = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        try:
+            wb.set_properties({
+                "title": "绩效自评填报模板",
+                "author": "selfeval",
+                "comments": f"selfeval {selfeval.__version__}",
+                "created": _generated_at(generated_at),
+            })
+            fm = Formats(wb)
+            _help_sheet(wb, fm, declaration, rule_set)
+            _actuals_sheet(wb, fm, declaration, rule_set)
+            _execution_sheet(wb, fm, declaration)
+            wb.get_worksheet_by_name(ACTUALS_SHEET).activate()
+        finally:
+            wb.close()
+    return target
