@@ -77,7 +77,7 @@ def scenario_frames(
     scenario_col = pl.DataFrame({SCENARIO: names})
     findings = concat_findings([per_scenario.lazy(), keys.lazy().join(scenario_col.lazy(), how="cross")], scenario=True)
     return ScenarioFrames(
-        indicator_scores=indicator_df.sort([order, *INDICATOR_KEYS], maintain_order=True),
+        indicator_scores=indicator_df.sort([order, "_order"], maintain_order=True).drop("_order"),
         project_scores=projects_df.sort([order, "unit_code", "project_code"], maintain_order=True),
         unit_scores=units_df.sort([order, "unit_code"], maintain_order=True),
         findings=findings.sort(order, maintain_order=True),

@@ -8,7 +8,7 @@ from selfeval import schema
 from selfeval.expressions import clean_text, curve_expr, money_text, num_text, pct_text, round_half_up
 from selfeval.rules.model import RuleSet
 from selfeval.scenarios import SCENARIO
-from selfeval.scoring import PROJECT_KEYS, SCENARIO_PROJECT_KEYS, group_points_columns
+from selfeval.scoring import PROJECT_KEYS, SCENARIO_PROJECT_KEYS, group_points_columns, with_params
 
 CHECKPOINTS = {"mar": "3月底", "jun": "6月底", "oct": "10月底"}
 
@@ -57,7 +57,8 @@ def scored_execution(
             pl.lit(True).alias("_has_execution"),
         ),
         on=PROJECT_KEYS, how="left", maintain_order="left",
-    ).with_columns(pl.coalesce("year_budget", "budget").alias("year_budget")).join(params.lazy(), how="cross")
+    ).with_columns(pl.coalesce("year_budget", "budget").alias("year_budget"))
+    frame = with_params(frame, params)
     yb = pl.col("year_budget")
     scorable = pl.col("executed").is_not_null() & yb.is_not_null() & (yb > 0)
     frame = frame.with_columns(

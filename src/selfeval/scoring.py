@@ -12,6 +12,7 @@ import polars as pl
 
 from selfeval import schema
 from selfeval.expressions import clean_text, curve_expr, num_text, round_half_up
+from selfeval.engine import collect
 from selfeval.grammar import parsed_fields
 from selfeval.rules.model import LEVEL1_GROUPS, QUANT_OPS, RuleSet
 from selfeval.scenarios import SCENARIO
@@ -33,49 +34,61 @@ DIMENSION_LABELS = {
 
 def prepared_actuals(actuals: pl.DataFrame, projects: pl.DataFrame) -> pl.LazyFrame:
     """Actuals cast to the schema, texts cleaned, unit_code filled from the declared project."""
-    owner = projects.lazy().select("project_code", pl.col("unit_code").alias("_declared_unit")).unique(
-        "project_code", keep="first"
-    )
-    return (
+    frame = (
         schema.conform(actuals, schema.ACTUALS)
         .lazy()
         .with_row_index("_row")
         .with_columns(
             clean_text(pl.col(c)) for c in ("unit_code", "project_code", "level3", "actual_text", "deviation_reason", "tier")
         )
-        .join(owner, on="project_code", how="left")
-        .with_columns(pl.coalesce("unit_code", "_declared_unit").alias("unit_code"))
-        .drop("_declared_unit")
     )
+    if actuals.height and ("unit_code" not in actuals.columns or actuals["unit_code"].null_count()):
+        owner = projects.lazy().select("project_code", pl.col("unit_code").alias("_declared_unit")).unique(
+            "project_code", keep="first"
+        )
+        frame = (
+            frame.join(owner, on="project_code", how="left", maintain_order="left")
+            .with_columns(pl.coalesce("unit_code", "_declared_unit").alias("unit_code"))
+            .drop("_declared_unit")
+        )
+    return with_keys(frame)
 
 
-def key_findings(actuals: pl.LazyFrame, indicators: pl.LazyFrame) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(actuals, one row per key with `_n_actual`), and KEY_MISMATCH findings for unknown/duplicate keys."""
-    counted = actuals.with_columns(pl.len().over(INDICATOR_KEYS).alias("_n_actual"))
-    declared_keys = indicators.select(INDICATOR_KEYS)
-    unknown = counted.join(declared_keys, on=INDICATOR_KEYS, how="anti").select(
+def actuals_per_key(actuals: pl.LazyFrame) -> pl.LazyFrame:
+    """One actual row per indicator key (the first), with `_n_actual` rows seen for it."""
+    return actuals.group_by("_ik").agg(pl.all().first(), pl.len().alias("_n_actual"))
+
+
+def key_findings(actuals: pl.LazyFrame, per_key: pl.LazyFrame, indicators: pl.LazyFrame) -> pl.LazyFrame:
+    """KEY_MISMATCH findings: actual rows for undeclared indicators, and keys filled more than once."""
+    declared_keys = indicators.select("_ik")
+    unknown = actuals.join(declared_keys, on="_ik", how="anti").select(
         *INDICATOR_KEYS,
         pl.lit("seq").alias("column"),
-        pl.format("实际完成值第 {} 行对应的指标（项目 {}，序号 {}）未在绩效目标表中申报",
+        pl.format("实际完成值第 {} 条记录对应的指标（项目 {}，序号 {}）未在绩效目标表中申报",
                   pl.col("_row") + 1, pl.col("project_code"), pl.col("seq")).alias("message"),
         pl.col("level3").alias("value"),
     )
     duplicate = (
-        counted.filter(pl.col("_n_actual") > 1)
-        .join(declared_keys, on=INDICATOR_KEYS, how="semi")
-        .group_by(INDICATOR_KEYS)
-        .agg(pl.len().alias("_n"))
+        per_key.filter(pl.col("_n_actual") > 1)
+        .join(declared_keys, on="_ik", how="semi")
         .select(
             *INDICATOR_KEYS,
             pl.lit("seq").alias("column"),
             pl.format("同一指标（项目 {}，序号 {}）填写了 {} 行实际完成值，无法确定采用哪一行",
-                      pl.col("project_code"), pl.col("seq"), pl.col("_n")).alias("message"),
+                      pl.col("project_code"), pl.col("seq"), pl.col("_n_actual")).alias("message"),
             pl.lit(None, dtype=pl.String).alias("value"),
         )
     )
-    first = counted.unique(INDICATOR_KEYS, keep="first", maintain_order=True)
-    findings = pl.concat([unknown, duplicate], how="vertical").with_columns(code=pl.lit("KEY_MISMATCH"))
-    return first, findings
+    return pl.concat([unknown, duplicate], how="vertical").with_columns(code=pl.lit("KEY_MISMATCH"))
+
+
+def with_keys(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Add one-string project and indicator keys: hashing one column beats hashing three."""
+    pk = pl.concat_str([pl.col("unit_code").fill_null(""), pl.col("project_code").fill_null("")], separator="\x1f")
+    return frame.with_columns(pk.alias("_pk")).with_columns(
+        pl.concat_str([pl.col("_pk"), pl.col("seq").cast(pl.String).fill_null("")], separator="\x1f").alias("_ik")
+    )
 
 
 def group_expr(level1: pl.Expr, rules: RuleSet) -> pl.Expr:
@@ -114,26 +127,37 @@ def effective_group_weights(rules: RuleSet, params: pl.DataFrame) -> pl.LazyFram
 
 
 def with_weight_shape(frame: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
-    """Scenario-independent inputs of the weights: explicit flag, present groups, divisors."""
+    """Scenario-independent inputs of the weights: explicit flag, present groups, divisors.
+
+    Project-level facts come from one group_by joined back (cheaper than a window per fact).
+    """
     group = pl.col("level1_group")
-    in_project = PROJECT_KEYS
-    flags = {
-        f"_has_{name}": (group == g).any().over(in_project)
-        for g, name in zip(LEVEL1_GROUPS, ("output", "effect", "satisfaction"))
-    }
-    n_in_group = pl.len().over([*in_project, "level1_group"])
+    names = ("output", "effect", "satisfaction")
+    per_project = frame.group_by("_pk").agg(
+        pl.col("weight").is_not_null().all().alias("_explicit"),
+        *[(group == g).sum().alias(f"_n_{name}") for g, name in zip(LEVEL1_GROUPS, names)],
+    )
+    frame = frame.join(per_project, on="_pk", how="left", maintain_order="left").with_columns(
+        *[(pl.col(f"_n_{name}") > 0).alias(f"_has_{name}") for name in names]
+    )
     if rules.split == "per_indicator":
+        n_in_group = pl.lit(None, dtype=pl.UInt32)
+        for g, name in zip(LEVEL1_GROUPS, names):
+            n_in_group = pl.when(group == g).then(pl.col(f"_n_{name}")).otherwise(n_in_group)
         divisor = n_in_group
     else:
         level2_key = pl.col("level2").fill_null("\u0000")
-        divisor = level2_key.n_unique().over([*in_project, "level1_group"]) * pl.len().over(
-            [*in_project, "level1_group", level2_key]
+        divisor = level2_key.n_unique().over(["_pk", "level1_group"]) * pl.len().over(
+            ["_pk", "level1_group", level2_key]
         )
-    return frame.with_columns(
-        pl.col("weight").is_not_null().all().over(in_project).alias("_explicit"),
-        divisor.cast(pl.Float64).alias("_divisor"),
-        **flags,
-    )
+    return frame.with_columns(divisor.cast(pl.Float64).alias("_divisor")).drop([f"_n_{n}" for n in names])
+
+
+def with_params(frame: pl.LazyFrame, params: pl.DataFrame) -> pl.LazyFrame:
+    """Join the scenario parameters in: literals for one scenario, a cross join for several."""
+    if params.height == 1:
+        return frame.with_columns(pl.lit(v, dtype=params.schema[k]).alias(k) for k, v in params.row(0, named=True).items())
+    return frame.join(params.lazy(), how="cross")
 
 
 def with_weights(frame: pl.LazyFrame, rules: RuleSet, params: pl.DataFrame) -> pl.LazyFrame:
@@ -142,7 +166,7 @@ def with_weights(frame: pl.LazyFrame, rules: RuleSet, params: pl.DataFrame) -> p
     return frame.join(
         effective_group_weights(rules, params),
         on=[SCENARIO, "_has_output", "_has_effect", "_has_satisfaction", "level1_group"],
-        how="left", maintain_order="left",
+        how="left",
     ).with_columns(pl.when(pl.col("_explicit")).then(pl.col("weight")).otherwise(computed).alias("_weight"))
 
 
@@ -348,27 +372,31 @@ def scored_indicators(
 
     `rules` supplies the structure shared by all scenarios (scenarios.group_by_structure).
     """
-    decl = schema.conform(indicators, schema.INDICATORS).lazy()
-    acts, key_problems = key_findings(prepared_actuals(actuals, projects), decl)
+    decl = collect(with_keys(schema.conform(indicators, schema.INDICATORS).lazy().with_row_index("_order"))).lazy()
+    prepared = collect(prepared_actuals(actuals, projects)).lazy()
+    acts = collect(actuals_per_key(prepared)).lazy()  # read by the join below and the key findings
+    key_problems = key_findings(prepared, acts, decl)
     years = units.lazy().select("unit_code", pl.col("year").cast(pl.Int32)).unique("unit_code", keep="first")
     frame = (
         decl.join(
-            acts.select(*INDICATOR_KEYS, pl.col("level3").alias("_actual_level3"), "actual_text", "deviation_reason",
+            acts.select("_ik", pl.col("level3").alias("_actual_level3"), "actual_text", "deviation_reason",
                         "tier", "fraction", "_n_actual"),
-            on=INDICATOR_KEYS, how="left", maintain_order="left",
+            on="_ik", how="left",
         )
-        .join(years, on="unit_code", how="left", maintain_order="left")
+        .join(years, on="unit_code", how="left")
         .with_columns(
             group_expr(pl.col("level1"), rules).alias("level1_group"),
             clean_text(pl.col("target_text")).alias("target_text"),
         )
     )
-    frame = with_weight_shape(frame, rules)
-    frame = _unnest_parsed(frame, "target_text", "target")
-    frame = _unnest_parsed(frame, "actual_text", "actual")
+    # Stages that join a frame with a distinct-value view of itself are materialized first:
+    # left lazy, the optimizer would compute the shared upstream plan once per branch.
+    frame = collect(with_weight_shape(frame, rules)).lazy()
+    frame = collect(_unnest_parsed(frame, "target_text", "target")).lazy()
+    frame = collect(_unnest_parsed(frame, "actual_text", "actual")).lazy()
     frame = with_status(frame, rules)
     # Everything above is the same for every scenario; the parameters join in here.
-    frame = frame.join(params.lazy(), how="cross")
+    frame = with_params(frame, params)
     frame = with_weights(frame, rules, params)
     frame = frame.with_columns(ratio_expr().alias("ratio")).with_columns(
         (pl.col("target_op").is_in(["ge", "gt"]) & (pl.col("ratio") >= pl.col("_overshoot_threshold")))
@@ -434,7 +462,7 @@ def indicator_scores_frame(frame: pl.LazyFrame) -> pl.LazyFrame:
     """The public indicator_scores columns (schema INDICATOR_SCORES), after the scenario column."""
     return frame.with_columns(
         pl.col("_tier").alias("tier"), pl.col("_weight").alias("weight"), pl.col("_fraction").alias("fraction")
-    ).select(pl.col(SCENARIO), *[pl.col(name).cast(dtype) for name, dtype in schema.INDICATOR_SCORES.items()])
+    ).select(pl.col(SCENARIO), "_order", *[pl.col(name).cast(dtype) for name, dtype in schema.INDICATOR_SCORES.items()])
 
 
 SCENARIO_PROJECT_KEYS = [SCENARIO, *PROJECT_KEYS]
