@@ -147,7 +147,7 @@ def write_tables(result: Result, folder: str | Path, fmt: str = "parquet") -> li
                 if f == "parquet":
                     frame.write_parquet(tmp)
                 else:
-                    frame.write_csv(tmp)
+                    frame.write_csv(tmp, include_bom=True)  # Excel needs the BOM to show Chinese
             written.append(target)
     return written
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+from rich.markup import escape
 from rich.table import Table
 
 from selfeval.findings import CATALOGUE
@@ -29,7 +30,8 @@ def project_table(result: Result) -> Table:
     for unit_code, rows in result.project_scores.group_by("unit_code", maintain_order=True):
         for p in rows.iter_rows(named=True):
             table.add_row(
-                str(unit_code[0]), p["project_code"], p["project_name"] or "", _num(p["budget"]), _num(p["executed"]),
+                escape(str(unit_code[0])), escape(p["project_code"] or ""), escape(p["project_name"] or ""),
+                _num(p["budget"]), _num(p["executed"]),
                 _num(p["execution_rate"] * 100 if p["execution_rate"] is not None else None, "{:.2f}%"),
                 _num(p["execution_points"]), _num(p["output_points"]), _num(p["effect_points"]),
                 _num(p["satisfaction_points"]), _num(p["total"]),
@@ -38,7 +40,7 @@ def project_table(result: Result) -> Table:
         u = units.get(unit_code[0])
         if u is not None:
             table.add_row(
-                str(u["unit_code"]), "", f"[bold]部门整体：{u['unit_name'] or ''}[/]", _num(u["budget"]),
+                escape(str(u["unit_code"])), "", f"[bold]部门整体：{escape(u['unit_name'] or '')}[/]", _num(u["budget"]),
                 _num(u["executed"]), "", "", "", "", "", f"[bold]{_num(u['total'])}[/]",
                 f"[{GRADE_STYLES.get(u['grade'] or '', '')}]{u['grade'] or '—'}[/]", "是" if u["complete"] else "[red]否[/]",
                 end_section=True,
