@@ -129,6 +129,8 @@ def score(
         declaration=declared,
         rules=rules,
         inputs=tuple(inputs),
+        actual_rows=actuals.height,
+        execution_rows=execution.height,
     )
 
 

@@ -99,8 +99,12 @@ def score_command(
     from selfeval.api import score, write_tables
     from selfeval.report.console import findings_summary, project_table
 
+    from selfeval.reconcile import reconcile
+
     try:
         result = score(declared, actuals, execution, rules)
+        reconciliation = reconcile(result)
+        reconciliation.check()
         written = write_tables(result, out, fmt.value) if out is not None else []
     except SelfevalError as exc:
         raise fail(exc, 2) from None
@@ -112,9 +116,11 @@ def score_command(
         }
         console.print_json(json.dumps(payload, ensure_ascii=False, default=str))
     else:
-        console.print(project_table(result))
+        # The full table needs a wide terminal; a narrow one gets the compact table.
+        console.print(project_table(result) if console.width >= 150 else _compact_table(result))
         if result.findings.height:
             console.print(findings_summary(result.findings))
+        console.print(reconciliation.line(), highlight=False)
         for path in written:
             console.print(f"已写出 {path}")
     if (result.findings["severity"] == "error").any():
@@ -257,10 +263,13 @@ def report_command(
     退出码：0 无错误；1 存在错误级问题（工作簿照常生成，见“问题清单”）；2 输入或规则文件错误。
     """
     from selfeval.api import score
+    from selfeval.reconcile import reconcile
     from selfeval.report.excel import unit_codes, workbook_filename, write_workbook, write_workbooks
 
     try:
         result = score(declared, actuals, execution, rules)
+        reconciliation = reconcile(result)
+        reconciliation.check()
         codes = unit_codes(result)
         if unit is not None or len(codes) == 1:
             code = unit or codes[0]
@@ -274,6 +283,7 @@ def report_command(
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     console.print(_compact_table(result))
+    console.print(reconciliation.line(), highlight=False)
     _written(written)
     errors = result.findings.get_column("severity").eq("error").sum()
     if result.findings.height:
@@ -370,6 +380,170 @@ def lint_command(
         err_console.print(f"已写出 {out}：{counts_line(findings)}")
     if (findings["severity"] == "error").any():
         raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------------ synth
+# (owned by the bulk/what-if work: `selfeval synth --units N [--seed S] --out DIR`)
+
+
+@app.command("synth")
+def synth_command(
+    units: Annotated[int, typer.Option("--units", "-n", min=1, help="单位数（每个单位 3–12 个项目、约 9 项指标/项目）")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出文件夹：按 unit_group 分区的 Parquet 数据集")],
+    seed: Annotated[int, typer.Option("--seed", "-s", help="随机种子：同一种子生成的数据完全相同")] = 0,
+) -> None:
+    """生成合成测试数据：绩效目标、实际完成值与预算执行（含未完成、超额、缺失、无法解析、单位不一致、支出滞后等情形），
+    写成分区 Parquet 数据集（<表>/unit_group=K/part-0.parquet），可直接用于 bulk 与 whatif。
+    """
+    from rich.progress import Progress
+
+    from selfeval.synth import GROUP_UNITS, write_synth
+
+    groups = -(-units // GROUP_UNITS)
+    try:
+        with Progress(console=err_console, transient=True) as bar:
+            task = bar.add_task("生成", total=groups)
+            counts = write_synth(out, units, seed, on_group=lambda done, total: bar.update(task, completed=done))
+    except OSError as exc:
+        raise fail(exc, 2) from None
+    labels = {"units": "单位", "projects": "项目", "indicators": "指标", "actuals": "实际完成值", "execution": "预算执行"}
+    summary = "，".join(f"{labels[k]} {v:,} 行" for k, v in counts.items())
+    console.print(f"已生成 [bold]{out}[/]（种子 {seed}，{groups} 个分区）：{summary}", highlight=False)
+
+
+# ------------------------------------------------------------------------------------- bulk
+# (owned by the bulk/what-if work: `selfeval bulk INPUT --out DIR [--rules R] [--workbooks]`)
+
+
+def _frame_table(frame: object, title: str, columns: dict[str, str], limit: int | None = None) -> object:
+    """A rich table of selected columns of a small frame (Chinese headers, numbers to 2 decimals)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, header_style="bold")
+    wrapping = {"unit_name", "name", "reason", "path", "project_name"}
+    for key, header in columns.items():
+        table.add_column(header, overflow="fold", no_wrap=key not in wrapping)
+    rows = frame.head(limit) if limit is not None else frame  # type: ignore[attr-defined]
+    severities = {"error": "[red]错误[/]", "warning": "[yellow]警告[/]", "info": "提示"}
+    for row in rows.iter_rows(named=True):
+        cells = []
+        for key in columns:
+            value = row[key]
+            if isinstance(value, bool):
+                cells.append("是" if value else "[red]否[/]")
+            elif isinstance(value, float):
+                cells.append(f"{value * 100:.1f}%" if key in ("share", "execution_rate") else f"{value:,.2f}")
+            elif key == "severity":
+                cells.append(severities.get(value, escape(str(value))))
+            else:
+                cells.append("—" if value is None else escape(str(value)))
+        table.add_row(*cells)
+    return table
+
+
+@app.command("bulk")
+def bulk_command(
+    source: Annotated[Path, typer.Argument(help="输入文件夹：分区 Parquet 数据集、含多个单位的规范表格，或每个单位一个子文件夹（绩效目标表 + 已填写模板）")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="输出文件夹：四张结果表、单位排名、等级分布、问题汇总、跳过的文件")],
+    rules: RulesOption = "mof-2020",
+    workbooks: Annotated[bool, typer.Option("--workbooks", help="同时为每个单位生成自评表（写入 输出文件夹/自评表/，多进程并行）")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="生成自评表的进程数（默认 CPU 核数）")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式")] = TableFormat.parquet,
+    top: Annotated[int, typer.Option("--top", help="终端显示排名前几的单位")] = 20,
+) -> None:
+    """批量评分：一次为成百上千个单位评分，输出单位排名（含等级）、等级分布、问题汇总；无法读取的文件会列出原因并跳过，其余照常评分。
+
+    退出码：0 全部读取且无错误级问题；1 有文件被跳过或存在错误级问题；2 输入或规则文件错误。
+    """
+    from selfeval.bulk import BULK_LABELS, score_many
+    from selfeval.schema import LABELS
+
+    labels = {**LABELS, **BULK_LABELS}
+    try:
+        result = score_many(
+            source, rules, out=out, fmt=fmt.value, workbooks=out / "自评表" if workbooks else None,
+            workers=workers, progress=True,
+        )
+    except (SelfevalError, OSError) as exc:
+        raise fail(exc, 2) from None
+    league_cols = ["rank", "unit_code", "unit_name", "total", "grade", "projects", "execution_rate", "complete", "errors", "warnings"]
+    console.print(_frame_table(result.league, f"单位排名（前 {min(top, result.league.height)} 名，共 {result.league.height} 个单位）",
+                               {c: labels[c] for c in league_cols}, top))
+    console.print(_frame_table(result.grade_distribution, "等级分布", {c: labels[c] for c in ("level", "grade", "count", "share")}))
+    if result.findings_summary.height:
+        console.print(_frame_table(result.findings_summary, "问题汇总", {c: labels[c] for c in ("severity", "code", "name", "count", "units")}))
+    if result.skipped.height:
+        console.print(_frame_table(result.skipped, f"跳过的输入（{result.skipped.height} 个）", {"path": "文件", "reason": "原因"}))
+    n_projects, n_units = result.project_scores.height, result.unit_scores.height
+    console.print(
+        f"共 {result.inputs} 个输入，已评分 {n_units} 个单位、{n_projects} 个项目；跳过 {result.skipped.height} 个。"
+        f"结果已写入 [bold]{out}[/]（{len(result.written)} 个文件）。",
+        highlight=False,
+    )
+    errors = result.findings_summary.filter(result.findings_summary.get_column("severity") == "error").get_column("count").sum()
+    if result.skipped.height or errors:
+        raise typer.Exit(1)
+
+
+# ----------------------------------------------------------------------------------- whatif
+# (owned by the bulk/what-if work: `selfeval whatif INPUT --rules A --rules B … | --sweep FIELD=v1,v2,…`)
+
+
+@app.command("whatif")
+def whatif_command(
+    source: Annotated[Path, typer.Argument(help="绩效目标表（配合 --actuals/--execution），或 bulk 可读取的文件夹（数据集、规范表格、每单位一个子文件夹）")],
+    rules: Annotated[Optional[list[str]], typer.Option("--rules", "-r", help="规则集（可重复）：第一个为对比基准；与 --sweep 同用时只给一个，作为扫描的基础规则")] = None,
+    sweep: Annotated[Optional[list[str]], typer.Option("--sweep", "-s", help="参数扫描：字段=值1,值2,…（如 weights.产出指标=40,45,50,55；可重复，取组合）")] = None,
+    actuals: Annotated[Optional[Path], typer.Option("--actuals", "-a", help="实际完成值（输入为单个绩效目标表时）")] = None,
+    execution: Annotated[Optional[Path], typer.Option("--execution", "-e", help="预算执行数据（输入为单个绩效目标表时）")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="对比工作簿路径（.xlsx）：情景汇总、项目得分、单位得分、等级迁移、情景参数")] = None,
+    top: Annotated[int, typer.Option("--top", help="终端显示得分变化最大的前几个单位/项目")] = 15,
+) -> None:
+    """规则调整试算：同一批数据在多个规则情景下的项目与单位得分、等级、与第一个情景的差值及等级迁移矩阵（优→良 …）。
+    仅数值参数不同的情景在一次向量化计算中完成。
+
+    退出码：0 成功；2 输入、规则文件或 --sweep 参数错误。
+    """
+    from selfeval.whatif import changes_table, migration_tables, summary_table, whatif
+
+    if not rules and not sweep:
+        raise fail(SelfevalError("请用 --rules 给出至少两个规则集，或用 --sweep 给出参数扫描（如 --sweep weights.产出指标=40,45,50）"), 2)
+    if sweep and rules and len(rules) > 1:
+        raise fail(SelfevalError("与 --sweep 同用时只能给一个 --rules（扫描的基础规则）"), 2)
+    try:
+        if (actuals is None) != (execution is None):
+            raise SelfevalError("--actuals 与 --execution 需同时给出")
+        if actuals is not None and execution is not None:
+            from selfeval.ingest import read_actuals, read_declared, read_execution
+
+            declared, act, exe = read_declared(source), read_actuals(actuals), read_execution(execution)
+        else:
+            from selfeval.bulk import load_inputs
+
+            with console.status("读取输入…"):
+                declared, act, exe, skipped = load_inputs(source)
+            for path, reason in skipped.iter_rows():
+                err_console.print(f"[yellow]跳过[/] {path}：{reason}", highlight=False)
+        with console.status("计算各情景得分…"):
+            if sweep:
+                result = whatif(declared, act, exe, rules or None, sweep=sweep)
+            else:
+                result = whatif(declared, act, exe, rules)
+        written = result.write_workbook(out) if out is not None else None
+    except (SelfevalError, OSError) as exc:
+        raise fail(exc, 2) from None
+    console.print(summary_table(result))
+    for table in migration_tables(result, "单位"):
+        console.print(table)
+    for table in migration_tables(result, "项目"):
+        console.print(table)
+    console.print(changes_table(result, "单位", top))
+    console.print(changes_table(result, "项目", top))
+    for warning in result.warnings:
+        err_console.print(f"[yellow]注意：[/]{warning}", highlight=False)
+    if written is not None:
+        console.print(f"已写出 [bold]{written}[/]", highlight=False)
 
 
 def main() -> None:

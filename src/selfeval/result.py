@@ -33,6 +33,9 @@ class Result:
     declaration: Declaration
     rules: "RuleSet"
     inputs: tuple[InputFile, ...] = field(default=())
+    # Rows read from the actuals and execution tables, for the reconciliation line.
+    actual_rows: int | None = None
+    execution_rows: int | None = None
 
     def tables(self) -> dict[str, pl.DataFrame]:
         """The four result tables by name."""

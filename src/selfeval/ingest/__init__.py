@@ -4,6 +4,10 @@
   canonical tables (.xlsx), or a folder of them (.csv/.parquet); the format is sniffed from content.
 * `read_actuals(path)` / `read_execution(path)` — .csv, .xlsx (e.g. the filled template), .parquet.
 * `write_declared(decl, folder, fmt)` / `write_declared_xlsx(decl, path)` — the canonical tables as files.
+
+Every table reader reports all problems of a file at once (`InputError.problems`), each with file,
+sheet, row (as the spreadsheet numbers it), column (header as written), the value seen and what
+was expected; see `ingest.common.coerce_report` and `ingest.sheet.read_sheet`.
 """
 
 from __future__ import annotations

@@ -3,112 +3,33 @@
 Headers may be identifiers, Chinese labels (schema.LABELS) or common aliases (`actual`, 实际完成值,
 偏差原因 …); unknown columns are ignored; `unit_code` is optional. Workbooks are read with openpyxl
 so a cell reads as the person sees it: `96` → "96", `0.96` in a percent cell → "96%", a date →
-"2025-06-30", `19600.0` → "19600".
+"2025-06-30", `19600.0` → "19600" (see `selfeval.ingest.sheet` for merged cells and formulas).
+
+Every problem of a file is reported at once, each naming file, sheet, row (as the spreadsheet
+numbers it), column (header as written), the value seen and what was expected: Excel error
+values (`#N/A` … in any column, including 实际完成值: the run stops and names the cell rather
+than scoring a broken lookup), text that is not a number, formulas without a cached result,
+rows without a key, and keys that repeat (with every row holding them). Blank rows and
+surrounding spaces are ignored; numbers stored as text (`19,850.00`, full-width digits) are read.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import polars as pl
 
 from selfeval import schema
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import ROW, coerce, drop_row, header_map, norm_label
+from selfeval.ingest.common import ROW, coerce_report, drop_row, header_map, key_problems, norm_label
 from selfeval.ingest.detect import sniff
+from selfeval.ingest.sheet import read_sheet
 from selfeval.ingest.tables import read_table_file
 
 ACTUALS_SHEET = "实际完成值"
 EXECUTION_SHEET = "预算执行"
 ACTUALS_REQUIRED = ("project_code", "seq", "actual_text")
 EXECUTION_REQUIRED = ("project_code", "year_budget", "executed")
-HEADER_SCAN_ROWS = 10
-
-
-def _number_text(value: float) -> str:
-    """A number as a person would type it: no binary noise, no trailing `.0`."""
-    value = round(float(value), 9)
-    if value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(value)
-
-
-def cell_text(value: object, number_format: str | None = None) -> str | None:
-    """An Excel cell's value as text, honouring percent and date formats."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0, 0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, (dt.date, dt.time)):
-        return value.isoformat()
-    if isinstance(value, (int, float)):
-        if number_format and "%" in number_format:
-            return f"{_number_text(float(value) * 100)}%"
-        return _number_text(value)
-    text = str(value).strip()
-    return text or None
-
-
-def _raw_text(value: object) -> str | None:
-    """An Excel cell's value as plain text for a numeric column (formats ignored)."""
-    if isinstance(value, bool) or value is None:
-        return None if value is None else str(value)
-    if isinstance(value, (int, float)):
-        return _number_text(value)
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    text = str(value).strip()
-    return text or None
-
-
-def _read_xlsx(path: Path, target: pl.Schema, preferred: str, sheet: str | None) -> tuple[pl.DataFrame, str]:
-    from openpyxl import load_workbook
-
-    file = str(path)
-    try:
-        workbook = load_workbook(file, read_only=True, data_only=True)
-    except Exception as exc:
-        raise InputError(Problem(file=file, message=f"无法打开 Excel 工作簿：{exc}", expected="有效的 .xlsx 文件")) from None
-    try:
-        names = list(workbook.sheetnames)
-        if sheet is not None and sheet not in names:
-            raise InputError(
-                Problem(file=file, message=f"没有名为 {sheet} 的工作表（现有工作表：{'、'.join(names)}）",
-                        expected=f"工作表 {sheet}")
-            )
-        chosen = sheet or (preferred if preferred in names else names[0])
-        rows = [list(r) for r in workbook[chosen].iter_rows()]
-    finally:
-        workbook.close()
-    mapping = header_map(target.names())
-    header_index = 0
-    for i, row in enumerate(rows[:HEADER_SCAN_ROWS]):
-        if sum(1 for c in row if norm_label(c.value) in mapping) >= 2:
-            header_index = i
-            break
-    if not rows:
-        raise InputError(Problem(file=file, sheet=chosen, message="工作表为空", expected="首行为表头的表格"))
-    headers = [str(c.value).strip() if c.value is not None else f"__col{j}" for j, c in enumerate(rows[header_index])]
-    columns: dict[str, list[str | None]] = {}
-    for j, header in enumerate(headers):
-        if header in columns:
-            continue  # a repeated header: the first column wins
-        name = mapping.get(norm_label(header))
-        as_text = name is None or target[name] == pl.String
-        values: list[str | None] = []
-        for row in rows[header_index + 1 :]:
-            cell = row[j] if j < len(row) else None
-            value = getattr(cell, "value", None)
-            values.append(cell_text(value, getattr(cell, "number_format", None)) if as_text else _raw_text(value))
-        columns[header] = values
-    first = header_index + 2  # Excel rows are 1-based and the data start under the header
-    frame = pl.DataFrame(columns, schema={h: pl.String for h in columns}).with_row_index(ROW, offset=first)
-    return frame.with_columns(pl.col(ROW).cast(pl.Int64)), chosen
 
 
 def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], preferred: str, sheet: str | None, what: str) -> pl.DataFrame:
@@ -116,9 +37,18 @@ def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], prefer
     file = str(path)
     kind = sniff(path)
     sheet_name: str | None = None
+    problems: list[Problem] = []
     if kind == "xlsx":
-        raw, sheet_name = _read_xlsx(path, target, preferred, sheet)
+        numeric = [n for n, d in target.items() if d != pl.String]
+        if "year_budget" in target.names():
+            numeric.append("budget")
+        raw, sheet_name, problems = read_sheet(
+            path, [*target.names(), "budget"], sheet=sheet, preferred=(preferred,), required=required, numeric=numeric
+        )
     elif kind in ("csv", "parquet"):
+        if sheet is not None:
+            raise InputError(Problem(file=file, message=f"{kind} 文件没有工作表，不能指定工作表 {sheet}", value=sheet,
+                                     expected="不指定工作表，或使用 .xlsx 工作簿"))
         raw = read_table_file(path, kind)
         raw = raw.with_row_index(ROW, offset=2).with_columns(pl.col(ROW).cast(pl.Int64))
     else:
@@ -127,14 +57,14 @@ def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], prefer
         )
     if "year_budget" in target.names():
         raw = _budget_fallback(raw)
-    frame = coerce(raw, target, file=file, sheet=sheet_name, required=required)
-    keyless = frame.filter(pl.any_horizontal([pl.col(k).is_null() for k in required[:2]]))
-    if keyless.height:
-        rows = "、".join(str(r) for r in keyless[ROW].head(10).to_list())
-        labels = "、".join(schema.LABELS[k] for k in required[:2])
-        raise InputError(
-            Problem(file=file, sheet=sheet_name, message=f"第 {rows} 行缺少{labels}", expected=f"每行都填写{labels}")
-        )
+    try:
+        frame, found = coerce_report(raw, target, file=file, sheet=sheet_name, required=required)
+    except InputError as err:
+        raise InputError([*problems, *err.problems]) from None
+    keys = ("project_code", "seq") if "seq" in target.names() else ("project_code",)
+    problems += found + key_problems(frame, keys, file=file, sheet=sheet_name, optional=("unit_code",), reported=found)
+    if problems:
+        raise InputError(sorted(problems, key=lambda p: (p.row is None, p.row or 0)))
     return drop_row(frame)
 
 

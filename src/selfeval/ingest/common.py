@@ -104,16 +104,52 @@ def missing_columns_problem(file: str, missing: list[str], present: list[str], s
     )
 
 
-def rename_headers(frame: pl.DataFrame, targets: Iterable[str], extra: Mapping[str, Iterable[str]] | None = None) -> pl.DataFrame:
-    """Rename recognised headers to identifiers and drop every other column (except ROW)."""
+# Excel's error values: a broken formula or lookup. They are never data, in any column.
+EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA")
+_REPEAT_SUFFIX = re.compile(r"(__\d+|_duplicated_\d+)$")
+MAX_PROBLEMS_PER_COLUMN = 50  # beyond this a column's problems are summarised in one more problem
+
+
+def recognised_headers(
+    columns: Iterable[str], targets: Iterable[str], extra: Mapping[str, Iterable[str]] | None = None
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """({header as written: identifier} for recognised headers, [(header, identifier)] repeating one).
+
+    The first column of an identifier wins; later columns naming the same identifier are returned
+    separately so a reader can report them instead of silently dropping their values.
+    """
     mapping = header_map(targets, extra)
     renames: dict[str, str] = {}
-    for column in frame.columns:
+    repeated: list[tuple[str, str]] = []
+    for column in columns:
+        if column == ROW:
+            continue
         target = mapping.get(norm_label(column))
-        if target is not None and target not in renames.values():
+        if target is None:
+            # a repeated header, renamed by the reader (`X__7`) or by Polars' CSV reader (`X_duplicated_0`)
+            base = mapping.get(norm_label(_REPEAT_SUFFIX.sub("", column)))
+            if base is not None and base in renames.values():
+                repeated.append((column, base))
+            continue
+        if target in renames.values():
+            repeated.append((column, target))
+        else:
             renames[column] = target
+    return renames, repeated
+
+
+def rename_headers(frame: pl.DataFrame, targets: Iterable[str], extra: Mapping[str, Iterable[str]] | None = None) -> pl.DataFrame:
+    """Rename recognised headers to identifiers and drop every other column (except ROW)."""
+    renames, _ = recognised_headers(frame.columns, targets, extra)
     keep = [c for c in frame.columns if c in renames or c == ROW]
     return frame.select(keep).rename(renames)
+
+
+def column_label(written: str | None, name: str) -> str:
+    """How a problem names a column: the header as written, then the identifier (or its label)."""
+    if written is None or written == name:
+        return f"{name}（{schema.LABELS.get(name, name)}）"
+    return f"{written}（{name}）"
 
 
 def _text_expr(name: str, dtype: pl.DataType) -> pl.Expr:
@@ -161,7 +197,42 @@ def coerce(
     `first_row` is the file row number of the frame's first data row (used when the frame has
     no ROW column). Rows whose recognised columns are all empty are dropped.
     """
-    raw = frame if renamed else rename_headers(frame, target.names(), extra_aliases)
+    converted, problems = coerce_report(
+        frame, target, file=file, required=required, sheet=sheet, extra_aliases=extra_aliases,
+        first_row=first_row, renamed=renamed,
+    )
+    if problems:
+        raise InputError(problems)
+    return converted
+
+
+def coerce_report(
+    frame: pl.DataFrame,
+    target: pl.Schema,
+    *,
+    file: str,
+    required: Iterable[str] = (),
+    sheet: str | None = None,
+    extra_aliases: Mapping[str, Iterable[str]] | None = None,
+    first_row: int = 2,
+    renamed: bool = False,
+) -> tuple[pl.DataFrame, list[Problem]]:
+    """Like `coerce`, but return (converted frame, every problem) so a reader can add its own.
+
+    Missing required columns raise at once (nothing else can be checked). Otherwise each bad
+    cell is one Problem with file, sheet, row (as the spreadsheet numbers it), column (header as
+    written), the value seen and what was expected; a bad cell converts to null. Problems:
+    Excel error values (`#N/A`, `#REF!` …) in any column, text that is not a number in a numeric
+    column, a fraction in an integer column, NaN/inf or an out-of-range integer, and a second
+    non-empty column repeating a header.
+    """
+    required = tuple(required)
+    if renamed:
+        raw, written, repeated = frame, {c: c for c in frame.columns}, []
+    else:
+        renames, repeated = recognised_headers(frame.columns, target.names(), extra_aliases)
+        raw = frame.select([c for c in frame.columns if c in renames or c == ROW]).rename(renames)
+        written = {v: k for k, v in renames.items()}
     if ROW not in raw.columns:
         raw = raw.with_row_index(ROW, offset=first_row).with_columns(pl.col(ROW).cast(pl.Int64))
     missing = [name for name in required if name not in raw.columns]
@@ -170,41 +241,114 @@ def coerce(
 
     present = [c for c in raw.columns if c in target]
     texts = raw.select(pl.col(ROW), *[_text_expr(c, raw.schema[c]).alias(c) for c in present])
+    problems: list[Problem] = []
+    for column, name in repeated:
+        if ROW in frame.columns:
+            rows = frame.select(pl.col(ROW), _text_expr(column, frame.schema[column]).alias("v")).drop_nulls("v")
+        else:
+            rows = frame.select(_text_expr(column, frame.schema[column]).alias("v")).with_row_index(ROW, offset=first_row).drop_nulls("v")
+        if rows.height:
+            r, v = rows.row(0)
+            problems.append(Problem(
+                file=file, sheet=sheet, row=r, column=column, value=v,
+                message=f"与列“{written.get(name, name)}”是同一字段（{schema.LABELS.get(name, name)}），该列的值不会被读取",
+                expected="每个字段只有一列表头",
+            ))
+    # Excel error values: reported, then treated as empty.
+    errors = pl.lit(list(EXCEL_ERRORS), dtype=pl.List(pl.String))
+    for name in present:
+        problems += _cell_problems(
+            texts, pl.col(name).str.to_uppercase().is_in(errors), name, written, file, sheet,
+            message="是 Excel 错误值（公式或引用出错）", expected="修正公式或引用后的数值或文本", with_row=False,
+        )
+    if problems:
+        texts = texts.with_columns(
+            pl.when(pl.col(c).str.to_uppercase().is_in(errors)).then(None).otherwise(pl.col(c)).alias(c) for c in present
+        )
     if present:
         texts = texts.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in present]))
 
     exprs: list[pl.Expr] = [pl.col(ROW)]
-    checks: list[pl.Expr] = []
     for name in present:
         dtype = target[name]
         if dtype == pl.String:
             exprs.append(pl.col(name))
             continue
         number = _number_expr(pl.col(name), percent_is_fraction=name == "fraction")
-        bad = pl.col(name).is_not_null() & number.is_null()
+        bad = pl.col(name).is_not_null() & (number.is_null() | ~number.is_finite())
+        kind = "数值"
         if dtype.is_integer():
-            bad = bad | (number.is_not_null() & (number != number.round(0)))
-        exprs.append(number.cast(dtype, strict=False).alias(name))
-        checks.append(bad.alias(name))
+            kind = "整数"
+            limit = 2.0**31 if dtype == pl.Int32 else 2.0**63
+            bad = bad | (number.is_finite() & ((number != number.round(0)) | (number.abs() >= limit)))
+        problems += _cell_problems(texts, bad.fill_null(False), name, written, file, sheet,
+                                   message=f"不是{kind}", expected=kind)
+        exprs.append(pl.when(bad.fill_null(False)).then(None).otherwise(number).cast(dtype, strict=False).alias(name))
     converted = texts.select(exprs)
+    return converted.pipe(_conform_keep_row, target), problems
+
+
+def _cell_problems(
+    texts: pl.DataFrame, flag: pl.Expr, name: str, written: Mapping[str, str], file: str, sheet: str | None,
+    *, message: str, expected: str, with_row: bool = True,
+) -> list[Problem]:
+    """One Problem per flagged cell of column `name` (the first MAX_PROBLEMS_PER_COLUMN, then a summary)."""
+    bad = texts.filter(flag).select(ROW, name)
+    if bad.height == 0:
+        return []
+    label = column_label(written.get(name), name)
+    out = [
+        Problem(file=file, sheet=sheet, row=r, column=label, value=v, message=f"{message}（第{r}行）" if with_row else message, expected=expected)
+        for r, v in bad.head(MAX_PROBLEMS_PER_COLUMN).iter_rows()
+    ]
+    if bad.height > MAX_PROBLEMS_PER_COLUMN:
+        rest = bad[MAX_PROBLEMS_PER_COLUMN:, ROW]
+        out.append(Problem(file=file, sheet=sheet, column=label, expected=expected,
+                           message=f"另有 {rest.len()} 处同样的问题（第 {rest.min()}–{rest.max()} 行之间）"))
+    return out
+
+
+def key_problems(
+    frame: pl.DataFrame,
+    keys: tuple[str, ...],
+    *,
+    file: str,
+    sheet: str | None,
+    optional: tuple[str, ...] = (),
+    reported: Iterable[Problem] = (),
+) -> list[Problem]:
+    """Rows missing a key, and keys that repeat (naming every row that holds them).
+
+    `frame` is a coerced frame with ROW; `keys` must all be filled; `optional` keys (such as
+    unit_code) take part in the duplicate check when filled somewhere. A key cell already in
+    `reported` (e.g. an Excel error value there) is not reported again as missing.
+    """
     problems: list[Problem] = []
-    if checks:
-        flags = texts.select(pl.col(ROW), *checks)
-        for name in [c for c in flags.columns if c != ROW]:
-            bad_rows = texts.filter(flags[name])
-            if bad_rows.height:
-                shown = "，".join(
-                    f"第{r}行 {v!r}" for r, v in bad_rows.select(ROW, name).head(5).iter_rows()
-                )
-                more = f" 等 {bad_rows.height} 处" if bad_rows.height > 5 else ""
-                kind = "整数" if target[name].is_integer() else "数值"
-                problems.append(
-                    Problem(file=file, sheet=sheet, column=f"{schema.LABELS.get(name, name)}（{name}）",
-                            message=f"不是{kind}：{shown}{more}", expected=kind)
-                )
-    if problems:
-        raise InputError(problems)
-    return converted.with_columns(pl.col(ROW)).pipe(_conform_keep_row, target)
+    labels = "、".join(schema.LABELS.get(k, k) for k in keys)
+    seen = {(p.row, p.column) for p in reported}
+    for key in keys:
+        for r in frame.filter(pl.col(key).is_null())[ROW].head(MAX_PROBLEMS_PER_COLUMN).to_list():
+            if any(row == r and column and (column.endswith(f"（{key}）") or column.startswith(f"{key}（")) for row, column in seen):
+                continue
+            problems.append(Problem(file=file, sheet=sheet, row=r, column=column_label(None, key),
+                                    message=f"第 {r} 行缺少{schema.LABELS.get(key, key)}", expected=f"每行都填写{labels}"))
+    group = [k for k in optional if k in frame.columns and frame[k].is_not_null().any()]
+    group += [k for k in keys if k in frame.columns]
+    dup = (
+        frame.drop_nulls(list(keys))
+        .group_by(group, maintain_order=True)
+        .agg(pl.col(ROW).sort().alias("rows"))
+        .filter(pl.col("rows").list.len() > 1)
+    )
+    for row in dup.head(MAX_PROBLEMS_PER_COLUMN).iter_rows(named=True):
+        rows = row["rows"]
+        key_text = "，".join(f"{schema.LABELS.get(k, k)} {row[k]}" for k in group if row[k] is not None)
+        where = "与".join(f"第 {r} 行" for r in rows)
+        problems.append(Problem(
+            file=file, sheet=sheet, row=rows[1], column="、".join(schema.LABELS.get(k, k) for k in group),
+            value=key_text, message=f"键重复：{where}都是（{key_text}）", expected=f"每个（{labels}）只出现一行",
+        ))
+    return problems
 
 
 def _conform_keep_row(frame: pl.DataFrame, target: pl.Schema) -> pl.DataFrame:

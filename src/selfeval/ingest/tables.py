@@ -17,7 +17,7 @@ import polars as pl
 from selfeval import schema
 from selfeval.declaration import Declaration
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import coerce, decode_text, drop_row, norm_label
+from selfeval.ingest.common import coerce_report, decode_text, drop_row, key_problems, norm_label
 from selfeval.ingest.document import sort_declared
 
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -33,6 +33,12 @@ SHEET_ALIASES: dict[str, tuple[str, ...]] = {
     "department_goals": ("department_goals", "部门整体目标", "部门目标", "部门整体绩效目标"),
 }
 OPTIONAL = ("department_goals",)
+# Keys that must be filled and unique, per table (unit_code joins the check where present).
+KEYS: dict[str, tuple[str, ...]] = {
+    "units": ("unit_code",),
+    "projects": ("project_code",),
+    "indicators": ("project_code", "seq"),
+}
 TABLE_SUFFIXES = (".parquet", ".csv")
 
 TableFormat = Literal["parquet", "csv", "both"]
@@ -56,9 +62,14 @@ def read_table_file(path: Path, kind: Literal["csv", "parquet"] | None = None) -
         raise InputError(Problem(file=file, message=f"无法按 CSV 读取：{exc}", expected="逗号分隔、首行为表头的 .csv")) from None
 
 
-def _finish(raw: dict[str, pl.DataFrame], where: dict[str, tuple[str, str | None]], sources: tuple[str, ...]) -> Declaration:
+def _finish(
+    raw: dict[str, pl.DataFrame],
+    where: dict[str, tuple[str, str | None]],
+    sources: tuple[str, ...],
+    read_problems: list[Problem] | None = None,
+) -> Declaration:
     """Coerce the raw tables, fill derivable columns, sort; report every table's problems at once."""
-    problems: list[Problem] = []
+    problems: list[Problem] = list(read_problems or [])
     frames: dict[str, pl.DataFrame] = {}
     for name, target in schema.DECLARED_TABLES.items():
         if name not in raw:
@@ -66,9 +77,15 @@ def _finish(raw: dict[str, pl.DataFrame], where: dict[str, tuple[str, str | None
             continue
         file, sheet = where[name]
         try:
-            frames[name] = drop_row(coerce(raw[name], target, file=file, sheet=sheet, required=REQUIRED[name]))
+            frame, found = coerce_report(raw[name], target, file=file, sheet=sheet, required=REQUIRED[name])
         except InputError as err:
             problems.extend(err.problems)
+            continue
+        problems += found
+        if name in KEYS:
+            problems += key_problems(frame, KEYS[name], file=file, sheet=sheet,
+                                     optional=("unit_code",) if name != "units" else (), reported=found)
+        frames[name] = drop_row(frame)
     if problems:
         raise InputError(problems)
     units, projects, indicators = frames["units"], frames["projects"], frames["indicators"]
@@ -173,14 +190,23 @@ def read_tables_xlsx(path: str | Path) -> Declaration:
             Problem(file=file, message="缺少工作表：" + "、".join(missing) + "（现有工作表：" + "、".join(names) + "）",
                     expected="工作表 units、projects、indicators（可选 department_goals），或中文名 单位、项目、指标")
         )
+    from selfeval.ingest.sheet import read_sheet
+
     raw: dict[str, pl.DataFrame] = {}
+    problems: list[Problem] = []
     for table, sheet in found.items():
+        target = schema.DECLARED_TABLES[table]
         try:
-            raw[table] = pl.read_excel(file, sheet_name=sheet, engine="calamine", infer_schema_length=0, raise_if_empty=False)
-        except Exception as exc:
-            raise InputError(Problem(file=file, sheet=sheet, message=f"无法读取工作表：{exc}", expected="首行为表头的表格")) from None
+            raw[table], _, found_problems = read_sheet(
+                path, target.names(), sheet=sheet, required=REQUIRED[table],
+                numeric=[n for n, d in target.items() if d != pl.String],
+            )
+        except InputError as err:
+            problems.extend(err.problems)
+            continue
+        problems += found_problems
     where = {table: (file, sheet) for table, sheet in found.items()}
-    return _finish(raw, where, (file,))
+    return _finish(raw, where, (file,), problems)
 
 
 # ------------------------------------------------------------------------------ writing
