@@ -10,11 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from selfeval.errors import SelfevalError
-from selfeval.rules.loader import deep_merge
+from selfeval.rules.loader import deep_merge, read_yaml_mapping
 from selfeval.rules.model import LEVEL1_GROUPS
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "data" / "lint.yaml"
@@ -100,22 +99,7 @@ class LintConfig(_Strict):
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" 第 {mark.line + 1} 行" if mark is not None else ""
-        msg = f"{path}{where}：YAML 格式错误：{getattr(exc, 'problem', exc)}"
-        raise LintConfigError(msg) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{path}：无法读取审查配置文件：{exc}"
-        raise LintConfigError(msg) from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        msg = f"{path}：审查配置文件顶层必须是键值映射，读到 {type(data).__name__}"
-        raise LintConfigError(msg)
-    return data
+    return read_yaml_mapping(path, LintConfigError, "审查配置文件")
 
 
 def config_from_mapping(data: dict[str, Any], *, source: str = "<mapping>") -> LintConfig:

@@ -50,8 +50,12 @@ def resolve_rule_file(name_or_path: str | Path) -> Path:
             msg = f"规则文件 {candidate} 不存在"
             raise RuleFileError(msg)
         return candidate
+    name = str(name_or_path)
+    if any(sep in name for sep in ("/", "\\", "..")):
+        msg = f"规则文件 {name} 不存在"
+        raise RuleFileError(msg)
     for d in rule_dirs():
-        f = d / f"{name_or_path}.yaml"
+        f = d / f"{name}.yaml"
         if f.is_file():
             return f
     names = ", ".join(available_rules()) or "（无）"
@@ -59,23 +63,28 @@ def resolve_rule_file(name_or_path: str | Path) -> Path:
     raise RuleFileError(msg)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml_mapping(path: Path, error: type[Exception] = RuleFileError, what: str = "规则文件") -> dict[str, Any]:
+    """A YAML file's top-level mapping (safe loader); any problem raises `error` naming the file."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" 第 {mark.line + 1} 行" if mark is not None else ""
         msg = f"{path}{where}：YAML 格式错误：{getattr(exc, 'problem', exc)}"
-        raise RuleFileError(msg) from None
+        raise error(msg) from None
     except (OSError, UnicodeDecodeError) as exc:
-        msg = f"{path}：无法读取规则文件：{exc}"
-        raise RuleFileError(msg) from None
+        msg = f"{path}：无法读取{what}：{exc}"
+        raise error(msg) from None
     if data is None:
-        data = {}
+        return {}
     if not isinstance(data, dict):
-        msg = f"{path}：规则文件顶层必须是键值映射，读到 {type(data).__name__}"
-        raise RuleFileError(msg)
+        msg = f"{path}：{what}顶层必须是键值映射，读到 {type(data).__name__}"
+        raise error(msg)
     return data
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    return read_yaml_mapping(path)
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
