@@ -475,7 +475,7 @@ def bulk_command(
         console.print(_frame_table(result.findings_summary, "问题汇总", {c: labels[c] for c in ("severity", "code", "name", "count", "units")}))
     if result.skipped.height:
         console.print(_frame_table(result.skipped, f"跳过的输入（{result.skipped.height} 个）", {"path": "文件", "reason": "原因"}))
-    n_projects, n_units = result.project_scores.height, result.unit_scores.height
+    n_projects, n_units = result.projects, result.unit_scores.height
     console.print(
         f"共 {result.inputs} 个输入，已评分 {n_units} 个单位、{n_projects} 个项目；跳过 {result.skipped.height} 个。"
         f"结果已写入 [bold]{out}[/]（{len(result.written)} 个文件）。",

@@ -1,0 +1,657 @@
+"""Bulk scoring: every unit under a finance bureau in one run (SPEC.md §7, issue 6).
+
+`score_many(source, rules)` accepts three kinds of input:
+
+1. **A (hive-)partitioned Parquet dataset** — a folder holding `indicators/`, `projects/`,
+   `units/`, `actuals/`, `execution/` (optionally `department_goals/`), each a folder of Parquet
+   files, usually partitioned `unit_group=K/part-0.parquet` as `selfeval synth` writes them.
+   Partitions are scored in batches of about `batch_indicators` indicators, so memory stays
+   bounded however large the dataset is.
+2. **Canonical tables holding many units** — a folder with `units`, `projects`, `indicators`
+   (and optionally `department_goals`) plus `actuals` and `execution`, as .parquet or .csv.
+3. **A folder of per-unit inputs** — one subfolder per unit holding its declaration (the target
+   document `.txt`/`.docx`, a canonical-tables `.xlsx`, or `units/projects/indicators` tables)
+   and either the filled fill-in template (`.xlsx` with sheets 实际完成值 and 预算执行) or
+   `actuals.*` and `execution.*` files; or, flat, a declaration `NAME.txt|.docx` next to its
+   filled template `NAME.xlsx` (or `NAME_<anything>.xlsx`). Each unit is read on its own: a file
+   that cannot be read is reported in `skipped` with its reason and the run goes on.
+
+Outputs: the four result tables, a league table (units ranked by total, with grade), the grade
+distribution, the findings summary by code, the skipped inputs, and optionally one workbook per
+unit written in parallel across processes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from selfeval import schema
+from selfeval.declaration import Declaration
+from selfeval.engine import collect
+from selfeval.errors import InputError, SelfevalError
+from selfeval.rules.loader import DEFAULT_RULES, load_rules
+from selfeval.rules.model import RuleSet
+
+DATASET_TABLES = ("units", "projects", "indicators", "actuals", "execution")
+OPTIONAL_DATASET_TABLES = ("department_goals",)
+TABLE_SCHEMAS = {**schema.DECLARED_TABLES, "actuals": schema.ACTUALS, "execution": schema.EXECUTION}
+ACTUALS_NAMES = ("actuals", "实际完成值")
+EXECUTION_NAMES = ("execution", "预算执行")
+DECLARATION_SUFFIXES = (".txt", ".docx")
+TABLE_SUFFIXES = (".parquet", ".csv", ".xlsx")
+BATCH_INDICATORS = 250_000
+SKIPPED = pl.Schema({"path": pl.String, "reason": pl.String})
+LEAGUE = pl.Schema(
+    {
+        "rank": pl.Int32, "unit_code": pl.String, "unit_name": pl.String, "total": pl.Float64, "grade": pl.String,
+        "projects": pl.Int32, "budget": pl.Float64, "executed": pl.Float64, "execution_rate": pl.Float64,
+        "complete": pl.Boolean, "errors": pl.Int64, "warnings": pl.Int64,
+    }
+)
+BULK_LABELS = {
+    "rank": "名次", "errors": "错误数", "warnings": "警告数", "level": "层级", "count": "数量", "share": "占比",
+    "units": "涉及单位数", "name": "问题", "path": "文件", "reason": "原因",
+}
+
+
+# ----------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class UnitInput:
+    """The files of one unit in a folder of per-unit inputs."""
+
+    label: str
+    declared: Path
+    actuals: Path
+    execution: Path
+
+
+@dataclass
+class Batch:
+    """Inputs of a group of units, scored together."""
+
+    label: str
+    declaration: Declaration
+    actuals: pl.DataFrame
+    execution: pl.DataFrame
+
+
+def source_kind(source: Path) -> str:
+    """`dataset`, `tables` or `units` (see the module docstring); InputError otherwise."""
+    if not source.is_dir():
+        raise InputError(f"批量评分的输入应为文件夹（分区 Parquet 数据集、规范表格或每个单位一个子文件夹），读到：{source}", source)
+    if (source / "indicators").is_dir():
+        return "dataset"
+    stems = {p.stem.lower() for p in source.iterdir() if p.is_file() and p.suffix.lower() in (".parquet", ".csv")}
+    if {"units", "projects", "indicators"} <= stems or {"单位", "项目", "指标"} <= stems:
+        return "tables"
+    return "units"
+
+
+def _table_file(folder: Path, names: Sequence[str]) -> Path | None:
+    for name in names:
+        for suffix in TABLE_SUFFIXES:
+            for p in folder.iterdir():
+                if p.is_file() and p.stem.lower() == name.lower() and p.suffix.lower() == suffix:
+                    return p
+    return None
+
+
+def unit_inputs(folder: Path) -> tuple[list[UnitInput], list[tuple[str, str]]]:
+    """Per-unit input sets of a folder, and the entries that are incomplete (path, reason)."""
+    found: list[UnitInput] = []
+    problems: list[tuple[str, str]] = []
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith((".", "~$")))
+    for sub in (p for p in entries if p.is_dir()):
+        files = sorted(p for p in sub.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+        stems = {p.stem.lower() for p in files if p.suffix.lower() in (".parquet", ".csv")}
+        documents = [p for p in files if p.suffix.lower() in DECLARATION_SUFFIXES]
+        actuals = _table_file(sub, ACTUALS_NAMES)
+        execution = _table_file(sub, EXECUTION_NAMES)
+        workbooks = [p for p in files if p.suffix.lower() == ".xlsx" and p not in (actuals, execution)]
+        declared: Path | None
+        if {"units", "projects", "indicators"} <= stems:
+            declared = sub
+        elif documents:
+            declared = documents[0]
+        elif len(workbooks) == 2:  # a canonical-tables workbook and a filled template
+            from selfeval.ingest.tables import is_tables_workbook, sheet_names
+
+            try:
+                tables = [w for w in workbooks if is_tables_workbook(sheet_names(w))]
+            except SelfevalError:
+                tables = []
+            declared = tables[0] if tables else None
+            workbooks = [w for w in workbooks if w != declared]
+        else:
+            declared = None
+        template = workbooks[0] if workbooks else None
+        actuals = actuals or template
+        execution = execution or template
+        if declared is None:
+            problems.append((str(sub), "找不到绩效目标表（.txt/.docx、规范表格 .xlsx 或 units/projects/indicators 表）"))
+        elif actuals is None or execution is None:
+            problems.append((str(sub), "找不到实际完成值与预算执行（已填写的模板 .xlsx，或 actuals.* 与 execution.*）"))
+        else:
+            found.append(UnitInput(sub.name, declared, actuals, execution))
+    flat_docs = [p for p in entries if p.is_file() and p.suffix.lower() in DECLARATION_SUFFIXES]
+    flat_books = [p for p in entries if p.is_file() and p.suffix.lower() == ".xlsx"]
+    for doc in flat_docs:
+        matches = [b for b in flat_books if b.stem == doc.stem or (b.stem.startswith(doc.stem) and b.stem[len(doc.stem)] in "_-. ")]
+        if len(matches) == 1:
+            found.append(UnitInput(doc.stem, doc, matches[0], matches[0]))
+        elif not matches:
+            problems.append((str(doc), f"找不到与之配对的已填写模板（{doc.stem}.xlsx 或 {doc.stem}_….xlsx）"))
+        else:
+            problems.append((str(doc), "有多个可能配对的模板：" + "、".join(m.name for m in matches)))
+    return found, problems
+
+
+def _error_path(exc: Exception, default: Path) -> str:
+    if isinstance(exc, InputError) and exc.problems:
+        return exc.problems[0].file
+    return str(default)
+
+
+def _concat_declarations(parts: list[Declaration]) -> Declaration:
+    tables = {
+        name: pl.concat([getattr(d, name) for d in parts], how="vertical") if parts else schema.empty(target)
+        for name, target in schema.DECLARED_TABLES.items()
+    }
+    return Declaration(**tables, sources=tuple(s for d in parts for s in d.sources))
+
+
+def _filter_units(decl: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, codes: list[str]) -> Batch:
+    keep = pl.col("unit_code").is_in(codes)
+    projects = decl.projects.filter(keep)
+    project_codes = projects.get_column("project_code")
+    # actuals/execution may leave unit_code empty: they belong to the unit of their project
+    own = keep | (pl.col("unit_code").is_null() & pl.col("project_code").is_in(project_codes.implode()))
+    return Batch(
+        label=f"{codes[0]}…{codes[-1]}",
+        declaration=Declaration(
+            units=decl.units.filter(keep), projects=projects, indicators=decl.indicators.filter(keep),
+            department_goals=decl.department_goals.filter(keep), sources=decl.sources,
+        ),
+        actuals=actuals.filter(own),
+        execution=execution.filter(own),
+    )
+
+
+def _batches_of(decl: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, batch_indicators: int) -> Iterator[Batch]:
+    """Split in-memory inputs into batches of whole units, about `batch_indicators` indicators each."""
+    counts = decl.units.select("unit_code").join(
+        decl.indicators.group_by("unit_code").len(), on="unit_code", how="left"
+    ).with_columns(pl.col("len").fill_null(0))
+    codes: list[str] = []
+    size = 0
+    for code, n in counts.iter_rows():
+        codes.append(code)
+        size += n
+        if size >= batch_indicators:
+            yield _filter_units(decl, actuals, execution, codes)
+            codes, size = [], 0
+    if codes or not counts.height:
+        yield _filter_units(decl, actuals, execution, codes) if codes else Batch("", decl, actuals, execution)
+
+
+# ----------------------------------------------------------------------------- datasets
+
+
+def _partitions(table_dir: Path) -> dict[str, list[Path]]:
+    """Parquet files of a dataset table, by partition folder name (`unit_group=3`); '' when flat."""
+    parts: dict[str, list[Path]] = {}
+    for path in sorted(table_dir.rglob("*.parquet")):
+        if any(p.startswith(".") for p in path.relative_to(table_dir).parts):
+            continue
+        key = str(path.parent.relative_to(table_dir)) if path.parent != table_dir else ""
+        parts.setdefault(key, []).append(path)
+    return parts
+
+
+def _partition_sort_key(key: str) -> tuple[Any, ...]:
+    value = key.rsplit("=", 1)[-1]
+    return (0, int(value), key) if value.isdigit() else (1, 0, key)
+
+
+def _read_dataset_table(files: list[Path], target: pl.Schema) -> pl.DataFrame:
+    frame = pl.read_parquet([str(f) for f in files], hive_partitioning=False) if files else schema.empty(target)
+    return schema.conform(frame, target)
+
+
+def dataset_batches(
+    folder: Path, batch_indicators: int, skipped: list[tuple[str, str]]
+) -> tuple[int, Iterator[Batch]]:
+    """(number of batches, batches) of a partitioned dataset; unreadable partitions go to `skipped`."""
+    tables = {name: _partitions(folder / name) if (folder / name).is_dir() else {} for name in (*DATASET_TABLES, *OPTIONAL_DATASET_TABLES)}
+    for name in DATASET_TABLES:
+        single = next((folder / f"{name}{s}" for s in (".parquet",) if (folder / f"{name}{s}").is_file()), None)
+        if not tables[name] and single is not None:
+            tables[name] = {"": [single]}
+        if not tables[name] and name not in ("actuals", "execution"):
+            raise InputError(f"数据集缺少表 {name}（应为文件夹 {name}/ 下的 .parquet 文件）", folder)
+    keys = sorted(tables["indicators"], key=_partition_sort_key)
+    sizes: dict[str, int] = {}
+    for key in keys:
+        try:
+            sizes[key] = sum(collect(pl.scan_parquet(str(f)).select(pl.len())).item() for f in tables["indicators"][key])
+        except Exception as exc:
+            skipped.append((str(folder / "indicators" / key), f"无法读取 Parquet：{type(exc).__name__}: {exc}"))
+    groups: list[list[str]] = []
+    current: list[str] = []
+    size = 0
+    for key in (k for k in keys if k in sizes):
+        current.append(key)
+        size += sizes[key]
+        if size >= batch_indicators:
+            groups.append(current)
+            current, size = [], 0
+    if current:
+        groups.append(current)
+
+    def generate() -> Iterator[Batch]:
+        for group in groups:
+            frames: dict[str, pl.DataFrame] = {}
+            try:
+                for name, target in TABLE_SCHEMAS.items():
+                    files = [f for key in group for f in tables[name].get(key, [])]
+                    if "" in tables[name] and name != "indicators":  # an unpartitioned table: all units
+                        files = tables[name][""]
+                    frames[name] = _read_dataset_table(files, target)
+            except Exception as exc:
+                for key in group:
+                    skipped.append((str(folder / "*" / key), f"无法读取该分区：{type(exc).__name__}: {exc}"))
+                continue
+            codes = frames["indicators"].get_column("unit_code").unique().implode()
+            if any("" in tables[n] for n in TABLE_SCHEMAS if n != "indicators"):
+                keep = pl.col("unit_code").is_in(codes)
+                frames = {n: f.filter(keep) if n in schema.DECLARED_TABLES else f for n, f in frames.items()}
+            decl = Declaration(
+                units=frames["units"], projects=frames["projects"], indicators=frames["indicators"],
+                department_goals=frames["department_goals"], sources=(str(folder),),
+            )
+            yield Batch(group[0] if len(group) == 1 else f"{group[0]}…{group[-1]}", decl, frames["actuals"], frames["execution"])
+
+    return len(groups), generate()
+
+
+def load_inputs(source: str | Path) -> tuple[Declaration, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """All units of a bulk source in memory: (declaration, actuals, execution, skipped)."""
+    source = Path(source)
+    kind = source_kind(source)
+    skipped: list[tuple[str, str]] = []
+    if kind == "dataset":
+        _, batches = dataset_batches(source, 2**62, skipped)
+        parts = list(batches)
+        decl = _concat_declarations([b.declaration for b in parts])
+        actuals = _concat([b.actuals for b in parts], schema.ACTUALS)
+        execution = _concat([b.execution for b in parts], schema.EXECUTION)
+    else:
+        _, (decl, actuals, execution) = _read_inputs(source, kind, skipped, None)
+    return decl, actuals, execution, pl.DataFrame(skipped, schema=SKIPPED, orient="row")
+
+
+# ----------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """Outcome of a bulk run.
+
+    `indicator_scores`, `project_scores` and `findings` are LazyFrames (they grow with the data:
+    tens of millions of rows; when `score_many` is given `out`, they are scans of the written
+    files): `.collect()` them. The other frames hold one row per unit or less and are in memory.
+    """
+
+    indicator_scores: pl.LazyFrame
+    project_scores: pl.LazyFrame
+    unit_scores: pl.DataFrame
+    findings: pl.LazyFrame
+    league: pl.DataFrame
+    grade_distribution: pl.DataFrame
+    findings_summary: pl.DataFrame
+    skipped: pl.DataFrame
+    rules: RuleSet
+    inputs: int = 0
+    written: list[Path] = field(default_factory=list)
+
+    @property
+    def projects(self) -> int:
+        """Number of projects scored."""
+        return int(self.grade_distribution.filter(pl.col("level") == "项目")["count"].sum())
+
+    def tables(self) -> dict[str, pl.DataFrame | pl.LazyFrame]:
+        return {
+            "indicator_scores": self.indicator_scores, "project_scores": self.project_scores,
+            "unit_scores": self.unit_scores, "findings": self.findings, "league_table": self.league,
+            "grade_distribution": self.grade_distribution, "findings_summary": self.findings_summary,
+            "skipped": self.skipped,
+        }
+
+
+def league_table(units: pl.DataFrame, unit_findings: pl.DataFrame) -> pl.DataFrame:
+    """Units ranked by total (highest first; ties share a rank), with grade and findings counts."""
+    frame = (
+        units.join(unit_findings, on="unit_code", how="left")
+        .with_columns(
+            pl.col("errors").fill_null(0), pl.col("warnings").fill_null(0),
+            pl.when(pl.col("budget") > 0).then(pl.col("executed") / pl.col("budget")).otherwise(None).alias("execution_rate"),
+            pl.col("total").rank(method="min", descending=True).cast(pl.Int32).alias("rank"),
+        )
+        .sort(["total", "unit_code"], descending=[True, False], nulls_last=True)
+    )
+    return frame.select([pl.col(c).cast(t) for c, t in LEAGUE.items()])
+
+
+def grade_distribution(units: pl.DataFrame, projects: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
+    """Per level (单位/项目) and grade: count and share, best grade first.
+
+    `projects` may be project rows or counts already taken (columns grade, len)."""
+    grades = [g.grade for g in rules.grades]
+    rows = []
+    for level, frame in (("单位", units), ("项目", projects)):
+        if "len" not in frame.columns:
+            frame = frame.group_by("grade").len()
+        counts = dict(frame.group_by("grade").agg(pl.col("len").sum()).iter_rows())
+        total = sum(counts.values())
+        for grade in [*grades, *(g for g in counts if g not in grades)]:
+            n = counts.get(grade, 0)
+            rows.append({"level": level, "grade": grade, "count": n, "share": (n / total) if total else 0.0})
+    return pl.DataFrame(rows, schema={"level": pl.String, "grade": pl.String, "count": pl.Int64, "share": pl.Float64})
+
+
+def findings_summary(counts: pl.DataFrame) -> pl.DataFrame:
+    """Findings by code: severity, name, count, units affected (most frequent first)."""
+    from selfeval.findings import CATALOGUE
+
+    names = {code: kind.name for code, kind in CATALOGUE.items()}
+    if counts.is_empty():
+        return pl.DataFrame(schema={"code": pl.String, "severity": pl.String, "name": pl.String, "count": pl.Int64, "units": pl.Int64})
+    return (
+        counts.group_by("code", "severity").agg(pl.col("count").sum(), pl.col("units").sum())
+        .with_columns(pl.col("code").replace_strict(names, default=pl.col("code"), return_dtype=pl.String).alias("name"))
+        .select("code", "severity", "name", "count", "units")
+        .sort(["count", "code"], descending=[True, False])
+    )
+
+
+def _sort_findings(frame: pl.DataFrame) -> pl.DataFrame:
+    rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=3, return_dtype=pl.Int32)
+    return frame.sort(["unit_code", "project_code", "seq", rank, "code", "column", "value", "message"], nulls_last=True, maintain_order=True)
+
+
+# ----------------------------------------------------------------------------- workbooks
+
+
+def _write_workbook_chunk(result: Any, folder: str, codes: list[str], generated_at: dt.datetime) -> list[str]:
+    """Worker: one workbook per unit of `codes` (runs in a child process)."""
+    from selfeval.report.excel import workbook_filename, write_workbook
+
+    return [str(write_workbook(result, Path(folder) / workbook_filename(c), unit_code=c, generated_at=generated_at)) for c in codes]
+
+
+def _unit_result(batch: Batch, frames: Any, rules: RuleSet, codes: list[str]) -> Any:
+    from selfeval.result import Result
+
+    keep = pl.col("unit_code").is_in(codes)
+    part = _filter_units(batch.declaration, batch.actuals, batch.execution, codes)
+    return Result(
+        indicator_scores=frames.indicator_scores.filter(keep), project_scores=frames.project_scores.filter(keep),
+        unit_scores=frames.unit_scores.filter(keep), findings=frames.findings.filter(keep),
+        declaration=part.declaration, rules=rules,
+    )
+
+
+# ----------------------------------------------------------------------------- progress
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), TextColumn("{task.fields[item]}"), console=Console(stderr=True), transient=False,
+    ) as bar:
+        yield bar
+
+
+# ----------------------------------------------------------------------------- score_many
+
+
+def score_many(
+    source: str | Path,
+    rules: RuleSet | str | Path = DEFAULT_RULES,
+    *,
+    out: str | Path | None = None,
+    fmt: str = "parquet",
+    workbooks: str | Path | None = None,
+    workers: int | None = None,
+    batch_indicators: int = BATCH_INDICATORS,
+    progress: bool = False,
+) -> BulkResult:
+    """Score every unit of `source` (a dataset, canonical tables or a folder of per-unit inputs).
+
+    Units are scored in batches of about `batch_indicators` indicators (whole units; scores do
+    not depend on the batching). With `out`, the result tables are written there as they are
+    produced (`fmt`: parquet, csv or both), so the large ones never sit in memory together.
+    With `workbooks`, one self-evaluation workbook per unit is written to that folder by
+    `workers` processes (default: the number of CPUs).
+    """
+    source = Path(source)
+    rules = load_rules(rules)
+    kind = source_kind(source)
+    skipped: list[tuple[str, str]] = []
+    out_dir = Path(out) if out is not None else None
+    spill = out_dir / ".selfeval-parts" if out_dir is not None else None
+    if spill is not None:
+        shutil.rmtree(spill, ignore_errors=True)
+        spill.mkdir(parents=True)
+    indicator_parts: list[pl.DataFrame] = []
+    finding_parts: list[pl.DataFrame] = []
+    project_parts: list[pl.DataFrame] = []
+    grade_parts: list[pl.DataFrame] = []
+    unit_parts: list[pl.DataFrame] = []
+    count_parts: list[pl.DataFrame] = []
+    per_unit_parts: list[pl.DataFrame] = []
+    inputs = 0
+    executor = None
+    futures = []
+    generated_at = dt.datetime.now().replace(microsecond=0)
+    if workbooks is not None:
+        import multiprocessing
+
+        Path(workbooks).mkdir(parents=True, exist_ok=True)
+        executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        with _progress(progress) as bar:
+            if kind == "dataset":
+                total, batches = dataset_batches(source, batch_indicators, skipped)
+                inputs = total
+            else:
+                inputs, (decl, actuals, execution) = _read_inputs(source, kind, skipped, bar)
+                chunks = list(_batches_of(decl, actuals, execution, batch_indicators))
+                total, batches = len(chunks), iter(chunks)
+            task = bar.add_task("评分", total=total, item="") if bar is not None else None
+            for n, batch in enumerate(batches):
+                if bar is not None:
+                    bar.update(task, item=f"批次 {batch.label}")
+                frames = _score_batch(batch, rules)
+                grade_parts.append(frames.project_scores.group_by("grade").len())
+                unit_parts.append(frames.unit_scores)
+                f = _sort_findings(frames.findings)
+                indicator_frame = frames.indicator_scores.sort(["unit_code", "project_code", "seq"], maintain_order=True)
+                count_parts.append(f.group_by("code", "severity").agg(pl.len().cast(pl.Int64).alias("count"), pl.col("unit_code").n_unique().cast(pl.Int64).alias("units")))
+                per_unit_parts.append(f.group_by("unit_code").agg(
+                    (pl.col("severity") == "error").sum().cast(pl.Int64).alias("errors"),
+                    (pl.col("severity") == "warning").sum().cast(pl.Int64).alias("warnings"),
+                ))
+                if spill is not None:
+                    indicator_frame.write_parquet(spill / f"indicator_scores-{n:05d}.parquet")
+                    f.write_parquet(spill / f"findings-{n:05d}.parquet")
+                    frames.project_scores.write_parquet(spill / f"project_scores-{n:05d}.parquet")
+                else:
+                    indicator_parts.append(indicator_frame)
+                    project_parts.append(frames.project_scores)
+                    finding_parts.append(f)
+                if executor is not None:
+                    codes = frames.unit_scores.get_column("unit_code").to_list()
+                    step = max(1, -(-len(codes) // (4 * (workers or os.cpu_count() or 1))))
+                    for i in range(0, len(codes), step):
+                        chunk = codes[i : i + step]
+                        futures.append(executor.submit(_write_workbook_chunk, _unit_result(batch, frames, rules, chunk), str(workbooks), chunk, generated_at))
+                if bar is not None:
+                    bar.advance(task)
+            written_books: list[Path] = []
+            if futures:
+                book_task = bar.add_task("自评表", total=len(futures), item="") if bar is not None else None
+                for fut in futures:
+                    try:
+                        written_books += [Path(p) for p in fut.result()]
+                    except Exception as exc:
+                        skipped.append((str(workbooks), f"自评表写出失败：{type(exc).__name__}: {exc}"))
+                    if bar is not None:
+                        bar.advance(book_task)
+    finally:
+        if executor is not None:
+            executor.shutdown(cancel_futures=True)
+
+    grade_counts = pl.concat(grade_parts, how="vertical") if grade_parts else pl.DataFrame(schema={"grade": pl.String, "len": pl.UInt32})
+    units = _concat(unit_parts, schema.UNIT_SCORES).sort("unit_code", maintain_order=True)
+    per_unit = pl.concat(per_unit_parts, how="vertical") if per_unit_parts else pl.DataFrame(schema={"unit_code": pl.String, "errors": pl.Int64, "warnings": pl.Int64})
+    counts = pl.concat(count_parts, how="vertical") if count_parts else pl.DataFrame()
+    skipped_frame = pl.DataFrame(skipped, schema=SKIPPED, orient="row")
+    result_kwargs = dict(
+        unit_scores=units, league=league_table(units, per_unit),
+        grade_distribution=grade_distribution(units, grade_counts, rules), findings_summary=findings_summary(counts),
+        skipped=skipped_frame, rules=rules, inputs=inputs,
+    )
+    if out_dir is None:
+        indicator_df = _concat(indicator_parts, schema.INDICATOR_SCORES).sort(["unit_code", "project_code", "seq"], maintain_order=True)
+        findings_df = _sort_findings(_concat(finding_parts, schema.FINDINGS))
+        projects = _concat(project_parts, schema.PROJECT_SCORES).sort(["unit_code", "project_code"], maintain_order=True)
+        return BulkResult(indicator_scores=indicator_df.lazy(), project_scores=projects.lazy(), findings=findings_df.lazy(), **result_kwargs)
+    written = _write_outputs(out_dir, spill, fmt, result_kwargs)
+    result = BulkResult(
+        indicator_scores=pl.scan_parquet(str(out_dir / "indicator_scores.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "indicator_scores.csv")),
+        findings=pl.scan_parquet(str(out_dir / "findings.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "findings.csv")),
+        project_scores=pl.scan_parquet(str(out_dir / "project_scores.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "project_scores.csv")),
+        written=written + (written_books if futures else []), **result_kwargs,
+    )
+    return result
+
+
+def _concat(parts: list[pl.DataFrame], target: pl.Schema) -> pl.DataFrame:
+    return pl.concat(parts, how="vertical") if parts else schema.empty(target)
+
+
+def _score_batch(batch: Batch, rules: RuleSet) -> Any:
+    from selfeval.api import ScenarioFrames, scenario_frames
+
+    frames = scenario_frames(batch.declaration, batch.actuals, batch.execution, {rules.name: rules})
+    return ScenarioFrames(
+        indicator_scores=frames.indicator_scores.drop("scenario"), project_scores=frames.project_scores.drop("scenario"),
+        unit_scores=frames.unit_scores.drop("scenario"), findings=frames.findings.drop("scenario"),
+    )
+
+
+def _read_inputs(
+    source: Path, kind: str, skipped: list[tuple[str, str]], bar: Any
+) -> tuple[int, tuple[Declaration, pl.DataFrame, pl.DataFrame]]:
+    """(number of inputs read, the inputs of every readable unit concatenated)."""
+    from selfeval.ingest import read_actuals, read_declared, read_execution
+
+    if kind == "tables":
+        actuals_file = _table_file(source, ACTUALS_NAMES)
+        execution_file = _table_file(source, EXECUTION_NAMES)
+        if actuals_file is None or execution_file is None:
+            raise InputError("规范表格文件夹中缺少 actuals（实际完成值）或 execution（预算执行）表", source)
+        decl = read_declared(source)
+        return 1, (decl, read_actuals(actuals_file), read_execution(execution_file))
+    items, problems = unit_inputs(source)
+    skipped.extend(problems)
+    if not items and not problems:
+        raise InputError("文件夹中没有可评分的单位输入", source)
+    task = bar.add_task("读取", total=len(items), item="") if bar is not None else None
+    decls: list[Declaration] = []
+    actuals: list[pl.DataFrame] = []
+    executions: list[pl.DataFrame] = []
+    seen: dict[str, str] = {}
+    for item in items:
+        if bar is not None:
+            bar.update(task, item=item.label)
+        current = item.declared
+        try:
+            decl = read_declared(current)
+            current = item.actuals
+            act = read_actuals(current)
+            current = item.execution
+            exe = read_execution(current)
+        except Exception as exc:  # any unreadable file is reported, the run goes on
+            reason = str(exc) if isinstance(exc, SelfevalError) else f"无法读取：{type(exc).__name__}: {exc}"
+            skipped.append((_error_path(exc, current), reason))
+        else:
+            clash = [c for c in decl.units.get_column("unit_code").to_list() if c in seen]
+            if clash:
+                skipped.append((str(item.declared), f"单位编码 {clash[0]} 已在 {seen[clash[0]]} 中出现，跳过重复的单位"))
+            else:
+                seen.update(dict.fromkeys(decl.units.get_column("unit_code").to_list(), str(item.declared)))
+                decls.append(decl if decl.sources else Declaration(**decl.tables(), sources=(str(item.declared),)))
+                actuals.append(schema.conform(act, schema.ACTUALS))
+                executions.append(schema.conform(exe, schema.EXECUTION))
+        if bar is not None:
+            bar.advance(task)
+    return len(items), (_concat_declarations(decls), _concat(actuals, schema.ACTUALS), _concat(executions, schema.EXECUTION))
+
+
+def _write_outputs(out: Path, spill: Path | None, fmt: str, small: dict[str, Any]) -> list[Path]:
+    """Write every table into `out` (atomically); merge the spilled parts of the large ones."""
+    from selfeval.atomic import atomic_path
+
+    formats = ("parquet", "csv") if fmt == "both" else (fmt,)
+    written: list[Path] = []
+    tables = {
+        "unit_scores": small["unit_scores"], "league_table": small["league"],
+        "grade_distribution": small["grade_distribution"], "findings_summary": small["findings_summary"],
+        "skipped": small["skipped"],
+    }
+    for name, frame in tables.items():
+        for f in formats:
+            target = out / f"{name}.{f}"
+            with atomic_path(target) as tmp:
+                frame.write_parquet(tmp) if f == "parquet" else frame.write_csv(tmp, include_bom=True)
+            written.append(target)
+    assert spill is not None
+    large = (("indicator_scores", schema.INDICATOR_SCORES), ("project_scores", schema.PROJECT_SCORES), ("findings", schema.FINDINGS))
+    for name, target_schema in large:
+        parts = sorted(spill.glob(f"{name}-*.parquet"))
+        scan = pl.scan_parquet([str(p) for p in parts]) if parts else schema.empty(target_schema).lazy()
+        for f in formats:
+            target = out / f"{name}.{f}"
+            with atomic_path(target) as tmp:
+                # a plain scan → file copy: streams part by part, memory stays bounded
+                if f == "parquet":
+                    scan.sink_parquet(str(tmp), engine="streaming")
+                else:
+                    scan.sink_csv(str(tmp), include_bom=True, engine="streaming")
+            written.append(target)
+    shutil.rmtree(spill, ignore_errors=True)
+    return written
+
+
+__all__ = ["BulkResult", "score_many", "load_inputs", "league_table", "grade_distribution", "findings_summary", "unit_inputs", "source_kind"]

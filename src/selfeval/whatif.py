@@ -1,0 +1,714 @@
+"""What-if rule tuning (SPEC.md §7, issue 6): the same inputs under several rule scenarios.
+
+`whatif(declared, actuals, execution, scenarios=..., sweep=...)` scores every scenario, then
+compares them with the first: per project and per unit the total and grade under each scenario,
+the delta against the first, and a grade migration matrix (优→良 …).
+
+Scenarios that differ only in numeric parameters (`selfeval.scenarios.PARAMS`: the level-1 and
+execution weights, overshoot threshold, late penalty, schedule tolerance/points, total points)
+are computed in **one vectorized pass**: the shared work (joins, value parsing, status, ratio,
+curve) is done once by the pipeline's own stages, with the parameter frame joined in where a
+parameter acts (`scored_indicators`, `scored_execution`, `with_weights`); since an indicator's
+points then depend on the scenario only through its weight, points are computed per distinct
+(weight shape, fraction) × scenario and summed into project and unit totals per scenario.
+Scenarios with a different structure (curves, split mode, tiers, grades …) form further passes,
+one per structure.
+
+Only project and unit totals are computed (the per-indicator detail and findings of every
+scenario are not materialized), so 100 scenarios over a province's indicators fit in memory.
+This relies on the fraction earned depending on the scenario only through the late penalty and,
+when `overshoot.deduct` is set, the overshoot threshold (true of `selfeval.scoring` today); the
+tests compare every parameter of `PARAMS` with separate `score` runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import yaml
+
+from selfeval.declaration import Declaration
+from selfeval.engine import collect
+from selfeval.errors import RuleFileError
+from selfeval.rules.loader import DEFAULT_RULES, load_rules, rules_from_mapping
+from selfeval.rules.model import RuleSet
+from selfeval.scenarios import PARAMS, SCENARIO, group_by_structure, scenario_params
+
+PROJECT_VIEW_KEYS = ["unit_code", "project_code"]
+NO_GRADE = "—"
+
+
+# ----------------------------------------------------------------------------- scenarios
+
+
+def parse_sweep(text: str) -> tuple[str, list[Any]]:
+    """`weights.产出指标=40,45,50` → ("weights.产出指标", [40, 45, 50]); values read as YAML scalars."""
+    field, sep, values = text.partition("=")
+    field = field.strip()
+    items = [v.strip() for v in values.split(",")] if sep else []
+    if not field or not items or any(v == "" for v in items):
+        msg = f"--sweep {text!r} 格式不对：应为 字段=值1,值2,…（如 weights.产出指标=40,45,50,55）"
+        raise RuleFileError(msg)
+    return field, [yaml.safe_load(v) for v in items]
+
+
+def _field_paths(node: Any, prefix: str = "") -> list[str]:
+    if isinstance(node, dict):
+        return [p for k, v in node.items() for p in _field_paths(v, f"{prefix}{k}.")]
+    return [prefix.rstrip(".")]
+
+
+def with_field(base: RuleSet, field: str, value: Any, *, name: str | None = None) -> RuleSet:
+    """`base` with the dotted `field` set to `value`, validated like a rule file.
+
+    An unknown field or an invalid value raises RuleFileError naming the field.
+    """
+    data = base.model_dump()
+    node: Any = data
+    parts = field.split(".")
+    for i, key in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            index: Any = int(key)
+        elif isinstance(node, dict) and key in node:
+            index = key
+        else:
+            known = "、".join(p for p in _field_paths(data) if p)
+            msg = f"规则字段 {field!r} 不存在（{'.'.join(parts[: i + 1])} 处找不到）；可用字段：{known}"
+            raise RuleFileError(msg)
+        if last:
+            node[index] = value
+        else:
+            node = node[index]
+    data["name"] = name or f"{field}={value}"
+    return rules_from_mapping(data, source=f"--sweep {field}={value}")
+
+
+def sweep_scenarios(base: RuleSet, sweeps: Mapping[str, Sequence[Any]] | Sequence[str] | str) -> dict[str, RuleSet]:
+    """One scenario per value (several fields: per combination, first field varying slowest).
+
+    `sweeps` maps dotted fields to values, or is CLI text(s) like `overshoot.threshold=1.2,1.5`.
+    """
+    if isinstance(sweeps, str):
+        sweeps = [sweeps]
+    if not isinstance(sweeps, Mapping):
+        sweeps = dict(parse_sweep(s) for s in sweeps)
+    if not sweeps:
+        msg = "sweep 至少需要一个字段"
+        raise RuleFileError(msg)
+    scenarios: dict[str, RuleSet] = {}
+    fields = list(sweeps)
+    for combo in itertools.product(*(sweeps[f] for f in fields)):
+        label = ", ".join(f"{f}={_value_text(v)}" for f, v in zip(fields, combo))
+        rules = base
+        for f, v in zip(fields, combo):
+            rules = with_field(rules, f, v, name=label)
+        scenarios[label] = rules
+    return scenarios
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _unique_names(rule_sets: Sequence[RuleSet]) -> dict[str, RuleSet]:
+    out: dict[str, RuleSet] = {}
+    for rules in rule_sets:
+        name, n = rules.name, 2
+        while name in out:
+            name, n = f"{rules.name}#{n}", n + 1
+        out[name] = rules
+    return out
+
+
+# ----------------------------------------------------------------------------- scoring
+
+
+def scenario_scores(
+    declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, scenarios: dict[str, RuleSet]
+) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(project_scores, unit_scores, passes): each frame has a leading `scenario` column, in
+    scenario order then by key; one vectorized pass per structure group.
+
+    Within a structure group the expensive, scenario-independent work (joins, parsing, status,
+    ratio and curve) is done once per distinct (late penalty[, overshoot threshold]) — usually
+    once. An indicator's points then depend on the scenario only through its weight, so the
+    points are computed once per distinct (weight shape, fraction) and scenario, and summed into
+    project totals with one bincount per scenario. The stages and expressions are those of
+    `selfeval.scoring` / `selfeval.rollup`, so every scenario scores exactly like `score`.
+    """
+    s_index = {n: i for i, n in enumerate(scenarios)}
+    project_parts: list[pl.DataFrame] = []
+    unit_parts: list[pl.DataFrame] = []
+    groups = group_by_structure(scenarios)
+    for group in groups:
+        projects, units = _group_project_scores(declared, actuals, execution, group, s_index)
+        project_parts.append(projects)
+        unit_parts.append(units)
+    projects_all = pl.concat(project_parts, how="vertical")
+    if len(groups) > 1:
+        projects_all = projects_all.sort("_s", maintain_order=True)  # each block is already in key order
+    units_all = pl.concat(unit_parts, how="vertical")
+    if len(groups) > 1:
+        units_all = units_all.sort("_s", maintain_order=True)
+    labels = dict(enumerate(scenarios))
+    projects_all, units_all = (
+        f.select(pl.col("_s").replace_strict(labels, return_dtype=pl.String).alias(SCENARIO), pl.exclude("_s"))
+        for f in (projects_all, units_all)
+    )
+    return projects_all, units_all, len(groups)
+
+
+SHAPE = ["_has_output", "_has_effect", "_has_satisfaction", "level1_group", "_explicit", "weight", "_divisor"]
+GROUP_INDEX = {"产出指标": 0, "效益指标": 1, "满意度指标": 2}
+
+
+def _representatives(params: pl.DataFrame, keys: list[str], name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(scenario → combo id, one representative scenario's params per distinct value of `keys`)."""
+    combos = params.select(keys).unique(maintain_order=True).with_row_index(name)
+    mapped = params.join(combos, on=keys, how="left", maintain_order="left")
+    reps = mapped.group_by(name, maintain_order=True).agg(pl.col(SCENARIO).first())
+    rep_params = params.join(reps.select(SCENARIO, name), on=SCENARIO, how="inner", maintain_order="left")
+    return mapped.select(SCENARIO, name), rep_params
+
+
+def _group_project_scores(
+    declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, group: dict[str, RuleSet],
+    s_index: dict[str, int],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(project_scores, unit_scores), with the scenario index `_s`, of scenarios sharing one
+    structure; each scenario's block in key order."""
+    import numpy as np
+
+    from selfeval import schema
+    from selfeval.expressions import round_half_up
+    from selfeval.rollup import grade_expr, scored_execution
+    from selfeval.scoring import scored_indicators, with_weights
+
+    rules = next(iter(group.values()))
+    decimals = rules.rounding.decimals
+    names = list(group)
+    params = scenario_params(group)
+    local = {n: i for i, n in enumerate(names)}
+
+    # 1. execution, once per distinct execution parameters
+    exec_map, exec_reps = _representatives(params, ["_w_execution", "_schedule_tolerance", "_schedule_points"], "_ecombo")
+    exec_frame, _, _ = scored_execution(declared.projects, execution, rules, exec_reps.drop("_ecombo"))
+    exec_cols = ["unit_code", "project_code", "project_name", "budget", "year_budget", "executed", "execution_rate",
+                 "execution_weight", "execution_points"]
+    exec_df = collect(
+        exec_frame.select(SCENARIO, *exec_cols).join(exec_reps.lazy().select(SCENARIO, "_ecombo"), on=SCENARIO).drop(SCENARIO)
+    )
+    # project ids in (unit_code, project_code) order, so every scenario's block comes out sorted
+    first_combo = exec_df.filter(pl.col("_ecombo") == 0)
+    n_proj = first_combo.height
+    pid = first_combo.select("unit_code", "project_code").sort("unit_code", "project_code", maintain_order=True).with_row_index("_pid")
+    exec_df = exec_df.join(pid, on=["unit_code", "project_code"], how="left", nulls_equal=True)
+
+    # 2. indicators: shared work once per distinct (late penalty[, overshoot threshold])
+    keys = ["_late_penalty"] + (["_overshoot_threshold"] if rules.overshoot.deduct is not None else [])
+    ind_map, ind_reps = _representatives(params, keys, "_icombo")
+    frame, _ = scored_indicators(declared.indicators, actuals, declared.projects, declared.units, rules, ind_reps.drop("_icombo"))
+    slim = collect(
+        frame.select(SCENARIO, "unit_code", "project_code", *SHAPE, "_fraction", "status")
+        .join(ind_reps.lazy().select(SCENARIO, "_icombo"), on=SCENARIO).drop(SCENARIO)
+        .join(pid.lazy(), on=["unit_code", "project_code"], how="inner")
+    )
+    all_scored = np.ones(n_proj, dtype=bool)
+    has_indicators = np.zeros(n_proj, dtype=bool)
+    first_slim = slim.filter(pl.col("_icombo") == 0)
+    pids0 = first_slim["_pid"].to_numpy()
+    has_indicators[pids0] = True
+    all_scored &= ~np.bincount(pids0, weights=(first_slim["status"] != "scored").to_numpy().astype(float), minlength=n_proj).astype(bool)
+
+    # 3. distinct (shape, fraction) tuples and how often each occurs in each project
+    tuple_keys = ["_icombo", *SHAPE, "_fraction"]
+    incidence = slim.group_by([*tuple_keys, "_pid"]).agg(pl.len().alias("_n"))
+    tuples = incidence.select(tuple_keys).unique().with_row_index("_tid")
+    incidence = incidence.join(tuples, on=tuple_keys, how="left", nulls_equal=True).select(
+        "_icombo", "_pid", "_tid", "_n",
+        pl.col("level1_group").replace_strict(GROUP_INDEX, default=3, return_dtype=pl.Int64).alias("_g"),
+    )
+    # points of every tuple under every scenario (same expressions as the pipeline)
+    per_scenario = tuples.join(ind_map.select(SCENARIO, "_icombo"), on="_icombo", how="inner")
+    points = collect(
+        with_weights(per_scenario.lazy(), rules, params)
+        .select(SCENARIO, "_tid", round_half_up(pl.col("_weight") * pl.col("_fraction"), decimals).alias("points"))
+    )
+    n_tuples = tuples.height
+    table = np.zeros((len(names), n_tuples))
+    sc = points[SCENARIO].replace_strict(local, return_dtype=pl.Int64).to_numpy()
+    table[sc, points["_tid"].to_numpy()] = points["points"].fill_null(0.0).to_numpy()
+
+    # 4. project sums per scenario: one bincount each
+    sums = np.zeros((4, len(names), n_proj))  # group × scenario × project: each group's block contiguous
+    totals = np.zeros((len(names), n_proj))
+    by_combo = {c: part for (c,), part in incidence.partition_by("_icombo", as_dict=True).items()}
+    combo_of = dict(ind_map.iter_rows())
+    for name, i in local.items():
+        part = by_combo[combo_of[name]]
+        p, t, n, g = (part[c].to_numpy() for c in ("_pid", "_tid", "_n", "_g"))
+        contribution = n * table[i, t]
+        sums[:, i, :] = np.bincount(g * n_proj + p, weights=contribution, minlength=4 * n_proj).reshape(4, n_proj)
+        totals[i] = np.bincount(p, weights=contribution, minlength=n_proj)
+
+    # 5. assemble project_scores like rollup.project_scores: blocks of the execution frame per
+    #    scenario (no joins over scenarios × projects), numeric sums added as columns
+    k = len(names)
+    exec_blocks = {c: part.sort("_pid").drop("_ecombo", "_pid") for (c,), part in exec_df.partition_by("_ecombo", as_dict=True).items()}
+    combo_of_exec = dict(exec_map.iter_rows())
+    base = pl.concat([exec_blocks[combo_of_exec[name]] for name in names], how="vertical", rechunk=True)
+    scored = np.tile(all_scored, k)
+    long = base.with_columns(
+        pl.Series("_s", np.repeat(np.array([s_index[n] for n in names], dtype=np.int32), n_proj)),
+        pl.Series("_indicator_points", totals.reshape(-1)),
+        *[pl.Series(col, sums[j].reshape(-1)) for j, col in enumerate(schema.LEVEL1_GROUPS.values())],
+    ).with_columns(
+        (pl.col("_indicator_points") + pl.col("execution_points").fill_null(0.0)).round(decimals).alias("total"),
+        (pl.Series(scored) & pl.col("execution_points").is_not_null()).alias("complete"),
+    ).with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
+    projects = long.select("_s", *[pl.col(c).cast(t) for c, t in schema.PROJECT_SCORES.items()])
+    return projects, _group_unit_scores(projects, declared.units, rules, k, n_proj)
+
+
+def _group_unit_scores(projects: pl.DataFrame, units: pl.DataFrame, rules: RuleSet, k: int, n_proj: int) -> pl.DataFrame:
+    """unit_scores (with `_s`) like rollup.unit_scores, summed per scenario block with bincount.
+
+    The department score is rounded with round_half_up, which first rounds to 9 decimals, so the
+    summation order (bincount here, a group-by there) cannot change the result.
+    """
+    import numpy as np
+
+    from selfeval import schema
+    from selfeval.expressions import round_half_up
+    from selfeval.rollup import grade_expr
+
+    table = schema.conform(units, schema.UNITS).unique("unit_code", keep="first", maintain_order=True).sort("unit_code")
+    n_units = table.height
+    uid_of = table.select("unit_code").with_row_index("_uid")
+    block = projects.slice(0, n_proj).select("unit_code").join(uid_of, on="unit_code", how="left", maintain_order="left")
+    uid = block["_uid"].fill_null(n_units).cast(pl.Int64).to_numpy()  # unknown units go to a spill bin
+    bins = n_units + 1
+    budget = projects["budget"].slice(0, n_proj).fill_null(0.0).to_numpy()
+    count = np.bincount(uid, minlength=bins)
+    budget_sum = np.bincount(uid, weights=budget, minlength=bins)
+    budget_any = np.bincount(uid, weights=(~projects["budget"].slice(0, n_proj).is_null()).to_numpy().astype(float), minlength=bins) > 0
+    total = projects["total"].to_numpy().reshape(k, n_proj)
+    executed = projects["executed"].fill_null(0.0).to_numpy().reshape(k, n_proj)
+    incomplete = (~projects["complete"]).to_numpy().reshape(k, n_proj).astype(float)
+    mean = np.empty((k, bins))
+    exec_sum = np.empty((k, bins))
+    complete = np.empty((k, bins), dtype=bool)
+    for i in range(k):
+        plain = np.bincount(uid, weights=total[i], minlength=bins) / np.maximum(count, 1)
+        if rules.department == "mean":
+            mean[i] = plain
+        else:
+            weighted = np.bincount(uid, weights=total[i] * budget, minlength=bins) / np.where(budget_sum > 0, budget_sum, 1.0)
+            mean[i] = np.where(budget_sum > 0, weighted, plain)
+        exec_sum[i] = np.bincount(uid, weights=executed[i], minlength=bins)
+        complete[i] = np.bincount(uid, weights=incomplete[i], minlength=bins) == 0
+    has = count[:n_units] > 0
+    s_values = projects["_s"].gather(np.arange(k) * n_proj).to_numpy()
+    frame = pl.DataFrame(
+        {
+            "_s": np.repeat(s_values, n_units),
+            "_has": np.tile(has, k),
+            "_budget_any": np.tile(budget_any[:n_units], k),
+            "budget": np.tile(budget_sum[:n_units], k),
+            "executed": exec_sum[:, :n_units].reshape(-1),
+            "_mean": mean[:, :n_units].reshape(-1),
+            "projects": np.tile(count[:n_units], k),
+            "complete": complete[:, :n_units].reshape(-1),
+        }
+    )
+    names = pl.concat([table] * k, how="vertical", rechunk=True)
+    frame = pl.concat([names, frame], how="horizontal").with_columns(
+        pl.when("_has").then(round_half_up(pl.col("_mean"), rules.rounding.decimals)).alias("total"),
+        pl.when("_has").then(pl.col("budget")).alias("budget"),
+        pl.when("_has").then(pl.col("executed")).alias("executed"),
+        pl.col("complete") & pl.col("_has"),
+    ).with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
+    return frame.select("_s", *[pl.col(c).cast(t) for c, t in schema.UNIT_SCORES.items()])
+
+
+# ----------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class WhatIfResult:
+    """Scores under each scenario and their comparison with the first scenario.
+
+    * `project_scores`, `unit_scores`: long frames (`scenario` + schema PROJECT_SCORES/UNIT_SCORES).
+    * `projects`, `units`: one row per project/unit; per scenario `total__<s>`, `grade__<s>` and,
+      after the first, `delta__<s>` (= total − total of the first scenario).
+    * `migration`: `level` (项目/单位), `scenario`, `from_grade` (first scenario), `to_grade`, `count`.
+    * `summary`: per scenario the mean totals, grade counts and how many projects/units changed grade.
+    * `parameters`: per scenario its numeric parameters and the structure pass it was scored in.
+    """
+
+    scenarios: dict[str, RuleSet]
+    project_scores: pl.DataFrame
+    unit_scores: pl.DataFrame
+    projects: pl.DataFrame
+    units: pl.DataFrame
+    migration: pl.DataFrame
+    summary: pl.DataFrame
+    parameters: pl.DataFrame
+    passes: int
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.scenarios)
+
+    @property
+    def grades(self) -> list[str]:
+        """Grade labels, best first (from the first scenario's rules)."""
+        return [g.grade for g in next(iter(self.scenarios.values())).grades]
+
+    def migration_matrix(self, scenario: str, level: str = "项目") -> pl.DataFrame:
+        """Rows: grade under the first scenario; columns: grade under `scenario`; cells: counts."""
+        sub = self.migration.filter((pl.col("level") == level) & (pl.col(SCENARIO) == scenario))
+        counts = {(r["from_grade"], r["to_grade"]): r["count"] for r in sub.iter_rows(named=True)}
+        seen = {g for key in counts for g in key}
+        grades = [*self.grades, *sorted(seen - set(self.grades))]
+        return pl.DataFrame(
+            {"from_grade": grades, **{to: [counts.get((fr, to), 0) for fr in grades] for to in grades}},
+            schema={"from_grade": pl.String, **dict.fromkeys(grades, pl.Int64)},
+        )
+
+    def write_workbook(self, path: str | Path) -> Path:
+        """The comparison as a workbook, one sheet per view (written atomically)."""
+        return write_whatif_workbook(self, path)
+
+
+def _blocks(long: pl.DataFrame, names: list[str]) -> int:
+    """Rows per scenario of a long frame made of equal, identically ordered scenario blocks."""
+    n, rest = divmod(long.height, max(1, len(names)))
+    if rest:
+        msg = f"internal: {long.height} rows do not split into {len(names)} equal scenario blocks"
+        raise AssertionError(msg)
+    return n
+
+
+def _wide(long: pl.DataFrame, keys: list[str], names: list[str], extra: list[str]) -> pl.DataFrame:
+    """One row per key; per scenario total__/grade__ and, after the first, delta__ (blocks reshaped, no joins)."""
+    n = _blocks(long, names)
+    columns: dict[str, pl.Series] = {c: long.get_column(c).slice(0, n) for c in (*keys, *extra)}
+    total, grade = long.get_column("total"), long.get_column("grade")
+    first = total.slice(0, n)
+    for i, name in enumerate(names):
+        columns[f"total__{name}"] = total.slice(i * n, n).alias(f"total__{name}")
+        columns[f"grade__{name}"] = grade.slice(i * n, n).alias(f"grade__{name}")
+    for i, name in enumerate(names[1:], start=1):
+        columns[f"delta__{name}"] = (total.slice(i * n, n) - first).round(6).alias(f"delta__{name}")
+    frame = pl.DataFrame(list(columns.values()))
+    changed = (
+        pl.any_horizontal([pl.col(f"grade__{m}").ne_missing(pl.col(f"grade__{names[0]}")) for m in names[1:]])
+        if len(names) > 1 else pl.lit(False)
+    )
+    return frame.with_columns(changed.alias("grade_changed"))
+
+
+def _with_first(long: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """`_s`, grade, total and the first scenario's grade/total of the same key (`_g0`, `_t0`)."""
+    import numpy as np
+
+    n = _blocks(long, names)
+    k = len(names)
+    return pl.DataFrame(
+        [
+            pl.Series("_s", np.repeat(np.arange(k, dtype=np.int32), n)),
+            long.get_column("grade"), long.get_column("total"),
+            pl.concat([long.get_column("grade").slice(0, n)] * k).alias("_g0"),
+            pl.concat([long.get_column("total").slice(0, n)] * k).alias("_t0"),
+        ]
+    )
+
+
+def _migration(long: pl.DataFrame, names: list[str], level: str) -> pl.DataFrame:
+    labels = dict(enumerate(names))
+    return (
+        _with_first(long, names)
+        .filter(pl.col("_s") > 0)
+        .group_by("_s", pl.col("_g0").fill_null(NO_GRADE).alias("from_grade"), pl.col("grade").fill_null(NO_GRADE).alias("to_grade"))
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .sort("_s", "from_grade", "to_grade")
+        .select(pl.lit(level).alias("level"), pl.col("_s").replace_strict(labels, return_dtype=pl.String).alias(SCENARIO),
+                "from_grade", "to_grade", "count")
+    )
+
+
+def _summary(projects: pl.DataFrame, units: pl.DataFrame, names: list[str], grades: list[str]) -> pl.DataFrame:
+    def per_scenario(long: pl.DataFrame, prefix: str) -> pl.DataFrame:
+        return (
+            _with_first(long, names)
+            .group_by("_s")
+            .agg(
+                pl.col("total").mean().round(2).alias(f"{prefix}_mean_total"),
+                *[(pl.col("grade") == g).sum().cast(pl.Int64).alias(f"{prefix}_{g}") for g in grades],
+                pl.col("grade").ne_missing(pl.col("_g0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
+                (pl.col("total") - pl.col("_t0")).abs().gt(0.005).sum().cast(pl.Int64).alias(f"{prefix}_total_changed"),
+            )
+        )
+
+    order = pl.DataFrame({SCENARIO: names, "_s": list(range(len(names)))}, schema={SCENARIO: pl.String, "_s": pl.Int32})
+    return (
+        order.join(per_scenario(projects, "projects"), on="_s", how="left", maintain_order="left")
+        .join(per_scenario(units, "units"), on="_s", how="left", maintain_order="left")
+        .drop("_s")
+    )
+
+
+def _parameters(scenarios: dict[str, RuleSet]) -> pl.DataFrame:
+    params = scenario_params(scenarios)
+    pass_of = {name: i for i, group in enumerate(group_by_structure(scenarios), start=1) for name in group}
+    labels = {col: ".".join(path) for col, path in PARAMS.items()}
+    return params.rename(labels).with_columns(
+        pl.col(SCENARIO).replace_strict(pass_of, return_dtype=pl.Int32).alias("pass"),
+        pl.Series("rules", [r.name for r in scenarios.values()], dtype=pl.String),
+    )
+
+
+def whatif(
+    declared: Declaration,
+    actuals: pl.DataFrame,
+    execution: pl.DataFrame,
+    scenarios: Mapping[str, RuleSet] | Sequence[RuleSet | str] | None = None,
+    *,
+    sweep: Mapping[str, Sequence[Any]] | Sequence[str] | str | None = None,
+    base: RuleSet | str = DEFAULT_RULES,
+) -> WhatIfResult:
+    """Score the inputs under every scenario and compare each with the first.
+
+    `scenarios`: rule sets (or names/paths) — a mapping gives them names, a list is named by the
+    rule sets' names. `sweep`: a dotted field and its values (`{"weights.产出指标": [40, 45, 50]}` or
+    `"weights.产出指标=40,45,50"`), applied to `base` (or to the single scenario given). Given both,
+    the listed scenarios come first, then the sweep.
+    """
+    listed: dict[str, RuleSet]
+    if scenarios is None:
+        listed = {}
+    elif isinstance(scenarios, Mapping):
+        listed = {name: load_rules(r) for name, r in scenarios.items()}
+    else:
+        listed = _unique_names([load_rules(r) for r in scenarios])
+    if sweep is not None:
+        base_rules = next(iter(listed.values())) if len(listed) == 1 else load_rules(base)
+        swept = sweep_scenarios(base_rules, sweep)
+        if len(listed) == 1:
+            listed = {}
+        listed = {**listed, **{k: v for k, v in swept.items() if k not in listed}}
+    if not listed:
+        listed = {load_rules(base).name: load_rules(base)}
+    names = list(listed)
+    projects_long, units_long, passes = scenario_scores(declared, actuals, execution, listed)
+    first_rules = listed[names[0]]
+    grades = [g.grade for g in first_rules.grades]
+    return WhatIfResult(
+        scenarios=listed,
+        project_scores=projects_long,
+        unit_scores=units_long,
+        projects=_wide(projects_long, PROJECT_VIEW_KEYS, names, ["project_name", "budget"]),
+        units=_wide(units_long, ["unit_code"], names, ["unit_name", "budget"]),
+        migration=pl.concat([_migration(projects_long, names, "项目"), _migration(units_long, names, "单位")], how="vertical"),
+        summary=_summary(projects_long, units_long, names, grades),
+        parameters=_parameters(listed),
+        passes=passes,
+        warnings=tuple(_weight_warnings(listed)),
+    )
+
+
+def _weight_warnings(scenarios: Mapping[str, RuleSet]) -> list[str]:
+    """Scenarios whose weights do not add up to the total points (totals may exceed or miss 100)."""
+    out = []
+    for name, rules in scenarios.items():
+        total = sum(rules.weights.values())
+        if abs(total - rules.total_points) > 1e-9:
+            out.append(f"情景“{name}”的权重合计 {total:g}，与满分 {rules.total_points:g} 不一致，总分可能高于或低于满分")
+    return out
+
+
+# ----------------------------------------------------------------------------- presentation
+
+GRADE_STYLES = {"优": "bold green", "良": "green", "中": "yellow", "差": "bold red"}
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def _label(column: str) -> str:
+    """Chinese header of a view column (`total__A` → 总分（A）)."""
+    from selfeval.schema import LABELS
+
+    fixed = {
+        SCENARIO: "情景", "grade_changed": "等级是否变化", "level": "层级", "from_grade": "原等级", "to_grade": "新等级",
+        "count": "数量", "pass": "计算批次", "rules": "规则集",
+        "projects_mean_total": "项目平均分", "units_mean_total": "单位平均分",
+        "projects_grade_changed": "等级变化项目数", "units_grade_changed": "等级变化单位数",
+        "projects_total_changed": "得分变化项目数", "units_total_changed": "得分变化单位数",
+    }
+    if column in fixed:
+        return fixed[column]
+    for prefix, label in (("total__", "总分"), ("grade__", "等级"), ("delta__", "差值")):
+        if column.startswith(prefix):
+            return f"{label}（{column[len(prefix):]}）"
+    for prefix, label in (("projects_", "项目数·"), ("units_", "单位数·")):
+        if column.startswith(prefix):
+            return f"{label}{column[len(prefix):]}"
+    return LABELS.get(column, column)
+
+
+def _cell(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def summary_table(result: WhatIfResult) -> Any:
+    """情景对比汇总: per scenario mean totals, grade counts and changes against the first."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"情景对比（以“{escape(result.names[0])}”为基准，共 {len(result.names)} 个情景、{result.passes} 次向量化计算）",
+                  header_style="bold")
+    table.add_column("情景", overflow="fold", min_width=24)
+    for header in ("项目平均分", *[f"项目{g}" for g in result.grades], "等级变化项目", "单位平均分", "等级变化单位"):
+        table.add_column(header, justify="right")
+    for row in result.summary.iter_rows(named=True):
+        table.add_row(
+            escape(row[SCENARIO]), _cell(row["projects_mean_total"]),
+            *[str(row[f"projects_{g}"]) for g in result.grades],
+            str(row["projects_grade_changed"]), _cell(row["units_mean_total"]), str(row["units_grade_changed"]),
+        )
+    return table
+
+
+def migration_tables(result: WhatIfResult, level: str = "项目") -> list[Any]:
+    """One grade migration matrix per scenario after the first."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    tables = []
+    for name in result.names[1:]:
+        matrix = result.migration_matrix(name, level)
+        table = Table(title=f"{level}等级迁移：{escape(result.names[0])} → {escape(name)}", header_style="bold")
+        table.add_column("原等级 \\ 新等级")
+        for to in matrix.columns[1:]:
+            table.add_column(to, justify="right")
+        for row in matrix.iter_rows():
+            cells = [f"[bold]{c}[/]" if row[0] == to and c else ("[red]" + str(c) + "[/]" if c else "·")
+                     for to, c in zip(matrix.columns[1:], row[1:])]
+            table.add_row(f"[{GRADE_STYLES.get(row[0], '')}]{row[0]}[/]", *cells)
+        tables.append(table)
+    return tables
+
+
+def changes_table(result: WhatIfResult, level: str = "单位", limit: int = 20) -> Any:
+    """The units (or projects) whose total moves most under any scenario."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    frame = result.units if level == "单位" else result.projects
+    names = result.names
+    keys = ["unit_code", "unit_name"] if level == "单位" else ["unit_code", "project_code", "project_name"]
+    if len(names) > 1:
+        frame = frame.with_columns(pl.max_horizontal([pl.col(f"delta__{n}").abs() for n in names[1:]]).alias("_move")).sort(
+            "_move", descending=True, nulls_last=True
+        )
+    shown = frame.head(limit)
+    table = Table(title=f"{level}得分（变化最大的 {shown.height} 个，共 {frame.height} 个）", header_style="bold")
+    for key in keys:
+        table.add_column(_label(key), overflow="fold")
+    for n in names:
+        table.add_column(escape(n), justify="right", overflow="fold")
+    for row in shown.iter_rows(named=True):
+        cells = []
+        for i, n in enumerate(names):
+            grade = row[f"grade__{n}"] or NO_GRADE
+            text = f"{_cell(row[f'total__{n}'])} [{GRADE_STYLES.get(grade, '')}]{grade}[/]"
+            if i:
+                delta = row[f"delta__{n}"]
+                text += f" ({delta:+.2f})" if delta is not None else ""
+            cells.append(text)
+        table.add_row(*[escape(str(row[k] or "")) for k in keys], *cells)
+    return table
+
+
+def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
+    """Sheets 情景汇总, 项目得分, 单位得分, 等级迁移, 情景参数; all input text written as text."""
+    import xlsxwriter
+
+    from selfeval.atomic import atomic_path
+
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": True}
+        with xlsxwriter.Workbook(str(tmp), options) as wb:
+            head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
+            num = wb.add_format({"num_format": "0.00"})
+            title = wb.add_format({"bold": True, "font_size": 12})
+
+            def frame_sheet(name: str, frame: pl.DataFrame, note: str | None = None) -> None:
+                ws = wb.add_worksheet(name)
+                row0 = 0
+                if note:
+                    ws.write_string(0, 0, note, title)
+                    row0 = 2
+                write_frame(ws, frame, row0, head, num)
+                ws.freeze_panes(row0 + 1, 0)
+
+            frame_sheet("情景汇总", result.summary, f"基准情景：{result.names[0]}；向量化计算批次：{result.passes}")
+            frame_sheet("项目得分", result.projects)
+            frame_sheet("单位得分", result.units)
+            ws = wb.add_worksheet("等级迁移")
+            row = 0
+            for level in ("项目", "单位"):
+                for name in result.names[1:]:
+                    ws.write_string(row, 0, f"{level}等级迁移：{result.names[0]} → {name}（行：原等级，列：新等级）", title)
+                    matrix = result.migration_matrix(name, level).rename({"from_grade": "原等级＼新等级"})
+                    row = write_frame(ws, matrix, row + 1, head, num) + 2
+            if len(result.names) == 1:
+                ws.write_string(0, 0, "只有一个情景，没有等级迁移", title)
+            frame_sheet("迁移明细", result.migration)
+            frame_sheet("情景参数", result.parameters)
+    return target
+
+
+def write_frame(ws: Any, frame: pl.DataFrame, row0: int, head: Any, num: Any) -> int:
+    """Write `frame` with Chinese headers at `row0`; text via write_string. Returns the next free row."""
+    limit = EXCEL_MAX_ROWS - row0 - 2
+    for j, column in enumerate(frame.columns):
+        ws.write_string(row0, j, _label(column), head)
+        ws.set_column(j, j, max(10, min(40, len(_label(column)) * 2 + 2)))
+    for i, values in enumerate(frame.head(limit).iter_rows(), start=row0 + 1):
+        for j, value in enumerate(values):
+            if value is None:
+                continue
+            if isinstance(value, bool):
+                ws.write_string(i, j, "是" if value else "否")
+            elif isinstance(value, (int, float)):
+                ws.write_number(i, j, value, num if isinstance(value, float) else None)
+            else:
+                ws.write_string(i, j, str(value))
+    end = row0 + 1 + min(frame.height, limit)
+    if frame.height > limit:
+        ws.write_string(end, 0, f"（超出 Excel 行数上限，只写出前 {limit} 行，共 {frame.height} 行；完整数据见 .parquet）")
+        end += 1
+    return end
+
+
+__all__ = [
+    "WhatIfResult", "whatif", "sweep_scenarios", "with_field", "parse_sweep", "scenario_scores",
+    "summary_table", "migration_tables", "changes_table", "write_whatif_workbook",
+]

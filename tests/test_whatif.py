@@ -1,0 +1,152 @@
+"""What-if rule tuning (selfeval.whatif): every scenario in one pass, each equal to its own score run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+from typer.testing import CliRunner
+
+from selfeval.api import score
+from selfeval.cli import app
+from selfeval.errors import RuleFileError
+from selfeval.rules.loader import load_rules
+from selfeval.synth import synth, write_synth
+from selfeval.whatif import parse_sweep, sweep_scenarios, whatif, with_field
+
+# (field, values): every parameter of selfeval.scenarios.PARAMS; each value must match a separate score run
+SWEEPS = [
+    ("weights.产出指标", [50, 40, 45, 55]),
+    ("overshoot.threshold", [1.5, 1.2, 2.0]),
+    ("deadline.late_penalty_per_month", [0.1, 0.25, 0.5]),
+    ("execution.schedule.points_per_checkpoint", [0, 1, 2.5]),
+    ("weights.预算执行率", [10, 20]),
+    ("weights.效益指标", [30, 20]),
+    ("weights.满意度指标", [10, 0, 15]),
+    ("execution.schedule.tolerance", [0, 5, 30]),
+    ("total_points", [100, 90]),
+]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synth(15, seed=31)
+
+
+def scenario_frame(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    return frame.filter(pl.col("scenario") == name).drop("scenario")
+
+
+def assert_matches_score(data, result, name, rules) -> None:
+    single = score(data.declaration, data.actuals, data.execution, rules)
+    projects = single.project_scores.sort("unit_code", "project_code")
+    assert_frame_equal(scenario_frame(result.project_scores, name), projects)
+    assert_frame_equal(scenario_frame(result.unit_scores, name), single.unit_scores)
+    exact = ["unit_code", "project_code", "execution_points", "total", "complete", "grade"]
+    assert_frame_equal(scenario_frame(result.project_scores, name).select(exact), projects.select(exact), check_exact=True)
+    exact_units = ["unit_code", "unit_name", "total", "grade", "projects", "complete"]
+    assert_frame_equal(scenario_frame(result.unit_scores, name).select(exact_units), single.unit_scores.select(exact_units),
+                       check_exact=True)
+
+
+def test_base_scenario_reproduces_score(data) -> None:
+    """It should reproduce `score` exactly when the only scenario is the base rules."""
+    result = whatif(data.declaration, data.actuals, data.execution, ["mof-2020"])
+    assert result.names == ["mof-2020"] and result.passes == 1
+    assert_matches_score(data, result, "mof-2020", load_rules("mof-2020"))
+    assert result.migration.is_empty() or result.migration["count"].sum() == 0
+
+
+@pytest.mark.parametrize(("field", "values"), SWEEPS, ids=[s[0] for s in SWEEPS])
+def test_each_sweep_value_matches_its_own_score_run(data, field, values) -> None:
+    """It should compute all sweep values in one pass, each equal to a separate score run."""
+    result = whatif(data.declaration, data.actuals, data.execution, sweep={field: values})
+    assert result.passes == 1
+    assert len(result.names) == len(values)
+    base = load_rules("mof-2020")
+    for name, value in zip(result.names, values):
+        assert_matches_score(data, result, name, with_field(base, field, value))
+
+
+def test_structural_scenarios_are_grouped(data) -> None:
+    """It should score rule sets of different structure (one pass each) and numeric variants together."""
+    per_level2 = load_rules("per-level2")
+    variant = with_field(load_rules("mof-2020"), "weights.效益指标", 25, name="mof-效益25")
+    result = whatif(data.declaration, data.actuals, data.execution, {"mof": load_rules("mof-2020"), "l2": per_level2,
+                                                                    "strict": load_rules("strict-overshoot"), "v": variant})
+    assert result.passes == 3
+    for name, rules in result.scenarios.items():
+        assert_matches_score(data, result, name, rules)
+
+
+def test_views_delta_and_migration(data) -> None:
+    """It should give per-project deltas against the first scenario and a migration matrix that adds up."""
+    result = whatif(data.declaration, data.actuals, data.execution, sweep="weights.产出指标=50,40")
+    first, second = result.names
+    projects = result.projects
+    assert projects.height == data.projects.height
+    delta = (projects[f"total__{second}"] - projects[f"total__{first}"]).round(6)
+    assert_frame_equal(projects.select(f"delta__{second}").to_series().to_frame(), delta.alias(f"delta__{second}").to_frame())
+    assert (projects[f"delta__{second}"] <= 0).all()
+    matrix = result.migration_matrix(second, "项目")
+    assert matrix["from_grade"].to_list()[:4] == ["优", "良", "中", "差"]
+    assert matrix.drop("from_grade").sum().sum_horizontal().item() == projects.height
+    changed = projects.filter(pl.col(f"grade__{first}") != pl.col(f"grade__{second}")).height
+    assert result.summary.filter(pl.col("scenario") == second)["projects_grade_changed"].item() == changed
+    assert result.units.height == data.units.height
+    assert result.warnings  # 40 + 30 + 10 + 10 ≠ 100
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("weights.产出指标=-5", "weights.产出指标"), ("overshoot.threshold=0.5", "overshoot.threshold"),
+     ("weights.绩效指标=5", "weights.绩效指标"), ("nosuch.field=1", "nosuch.field"), ("weights.产出指标", "格式")],
+)
+def test_invalid_sweep_names_the_field(text, fragment) -> None:
+    """It should reject an unknown field or an invalid value with an error naming the field."""
+    with pytest.raises(RuleFileError, match=fragment.replace(".", r"\.")):
+        sweep_scenarios(load_rules(), text)
+
+
+def test_parse_sweep_values() -> None:
+    """It should read sweep values as numbers or strings."""
+    assert parse_sweep("weights.产出指标=40, 45.5") == ("weights.产出指标", [40, 45.5])
+    assert parse_sweep("split=per_level2")[1] == ["per_level2"]
+
+
+def test_workbook_sheets_and_text(data, tmp_path: Path) -> None:
+    """It should write one sheet per view, input text as text (a leading '=' is not a formula)."""
+    projects = data.projects.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("=SUM(A1:A9)")).otherwise(pl.col("project_name")).alias("project_name")
+    )
+    from selfeval.declaration import Declaration
+
+    decl = Declaration(data.units, projects, data.indicators)
+    result = whatif(decl, data.actuals, data.execution, sweep="weights.产出指标=50,45")
+    path = result.write_workbook(tmp_path / "whatif.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["情景汇总", "项目得分", "单位得分", "等级迁移", "迁移明细", "情景参数"]
+    ws = wb["项目得分"]
+    headers = [c.value for c in ws[1]]
+    assert "项目名称" in headers and any(h.startswith("差值") for h in headers)
+    names = [ws.cell(r, headers.index("项目名称") + 1) for r in range(2, ws.max_row + 1)]
+    hostile = [c for c in names if c.value == "=SUM(A1:A9)"]
+    assert hostile and hostile[0].data_type == "s"
+    assert ws.max_row == data.projects.height + 1
+
+
+def test_cli_whatif(tmp_path: Path) -> None:
+    """It should compare rule sets and sweeps from the command line and write the workbook."""
+    write_synth(tmp_path / "ds", 4, seed=2)
+    runner = CliRunner()
+    run = runner.invoke(app, ["whatif", str(tmp_path / "ds"), "--rules", "mof-2020", "--rules", "per-level2",
+                              "--out", str(tmp_path / "a.xlsx")])
+    assert run.exit_code == 0, run.output
+    assert "等级迁移" in run.output and (tmp_path / "a.xlsx").is_file()
+    run = runner.invoke(app, ["whatif", str(tmp_path / "ds"), "--sweep", "overshoot.threshold=1.5,1.2"])
+    assert run.exit_code == 0, run.output
+    bad = runner.invoke(app, ["whatif", str(tmp_path / "ds"), "--sweep", "weights.产出指标=abc"])
+    assert bad.exit_code == 2 and "weights.产出指标" in bad.output
