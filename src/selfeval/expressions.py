@@ -15,7 +15,9 @@ def round_half_up(expr: pl.Expr, decimals: int = 2) -> pl.Expr:
     scale = 10.0**decimals
     # After scaling, the 9-decimal value has 9 - decimals decimals; rounding there again only
     # removes the noise the multiplication added.
-    return ((expr.round(9) * scale).round(9 - decimals) + 0.5).floor() / scale
+    # The final division may be computed as a multiplication by 1/scale (off by one ulp):
+    # rounding again gives the exact nearest float.
+    return (((expr.round(9) * scale).round(9 - decimals) + 0.5).floor() / scale).round(decimals)
 
 
 def curve_expr(r: pl.Expr, curve: Curve) -> pl.Expr:

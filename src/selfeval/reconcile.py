@@ -47,7 +47,7 @@ class Reconciliation:
     projects: int  # declared projects
     project_rows: int  # rows of project_scores (must equal projects)
     execution_scored: int
-    execution_missing: int  # projects with a MISSING_EXECUTION finding
+    execution_missing: int  # projects with MISSING_EXECUTION, or KEY_MISMATCH for several execution rows
     execution_rows: int | None  # rows read from the execution table (None: not told)
     execution_unmatched: int  # execution rows naming no declared project (KEY_MISMATCH)
 
@@ -124,7 +124,8 @@ def reconcile(
     errors = findings.filter(pl.col("severity") == "error")
     about_actual_rows = (pl.col("code") == "KEY_MISMATCH") & (pl.col("column") == "seq")
     actual_row_findings = errors.filter(about_actual_rows)
-    indicator_errors = errors.filter(pl.col("seq").is_not_null() & ~about_actual_rows)
+    # A declared key filled twice carries its one error as a key finding (column seq).
+    indicator_errors = errors.filter(pl.col("seq").is_not_null())
     per_key = indicator_errors.group_by(KEYS).agg(pl.len().alias("_errors"))
     counted = scores.select(*KEYS, "status", "actual_text", "tier").join(
         per_key, on=KEYS, how="left", nulls_equal=True
@@ -132,7 +133,11 @@ def reconcile(
     unscorable = counted.filter(pl.col("status") == "unscorable")
     scored = counted.filter(pl.col("status") == "scored")
     known = actual_row_findings.join(declared, on=KEYS, how="semi", nulls_equal=True)
-    project_errors = errors.filter((pl.col("code") == "KEY_MISMATCH") & (pl.col("column") == "project_code"))
+    execution_keys = errors.filter((pl.col("code") == "KEY_MISMATCH") & (pl.col("column") == "project_code"))
+    declared_projects = result.declaration.projects.select("unit_code", "project_code")
+    # KEY_MISMATCH on a declared project: several execution rows for it (execution not scored).
+    duplicated_execution = execution_keys.join(declared_projects, on=["unit_code", "project_code"], how="semi", nulls_equal=True)
+    project_errors = execution_keys.join(declared_projects, on=["unit_code", "project_code"], how="anti", nulls_equal=True)
     return Reconciliation(
         declared=declared.height,
         indicator_rows=scores.height,
@@ -148,7 +153,7 @@ def reconcile(
         projects=result.declaration.projects.height,
         project_rows=result.project_scores.height,
         execution_scored=result.project_scores.filter(pl.col("execution_rate").is_not_null()).height,
-        execution_missing=findings.filter(pl.col("code") == "MISSING_EXECUTION").height,
+        execution_missing=findings.filter(pl.col("code") == "MISSING_EXECUTION").height + duplicated_execution.height,
         execution_rows=execution_rows_read,
         execution_unmatched=project_errors.height,
     )

@@ -51,8 +51,18 @@ def scored_execution(
         pl.format("预算执行数据中的项目 {} 未在绩效目标表中申报", pl.col("project_code")).alias("message"),
     )
     weight, tolerance = pl.col("_w_execution"), pl.col("_schedule_tolerance")
+    counts = exe.group_by(PROJECT_KEYS).agg(pl.len().alias("_n_execution"))
+    duplicate = counts.filter(pl.col("_n_execution") > 1).join(decl.select(PROJECT_KEYS), on=PROJECT_KEYS, how="semi").select(
+        *PROJECT_KEYS,
+        pl.lit("KEY_MISMATCH").alias("code"),
+        pl.lit("project_code").alias("column"),
+        pl.col("project_code").alias("value"),
+        pl.format("项目 {} 有 {} 行预算执行数据，无法确定采用哪一行，预算执行率不评分",
+                  pl.col("project_code"), pl.col("_n_execution")).alias("message"),
+    )
     frame = decl.join(
-        exe.unique(PROJECT_KEYS, keep="first", maintain_order=True).select(
+        exe.unique(PROJECT_KEYS, keep="first", maintain_order=True).join(counts, on=PROJECT_KEYS, how="left").select(
+            "_n_execution",
             *PROJECT_KEYS, "year_budget", "executed", "executed_by_mar", "executed_by_jun", "executed_by_oct",
             pl.lit(True).alias("_has_execution"),
         ),
@@ -60,13 +70,15 @@ def scored_execution(
     ).with_columns(pl.coalesce("year_budget", "budget").alias("year_budget"))
     frame = with_params(frame, params)
     yb = pl.col("year_budget")
-    scorable = pl.col("executed").is_not_null() & yb.is_not_null() & (yb > 0)
+    single = pl.col("_n_execution").fill_null(1) <= 1
+    scorable = single & pl.col("executed").is_not_null() & yb.is_not_null() & (yb > 0)
     frame = frame.with_columns(
         pl.when(scorable).then(pl.col("executed") / yb).otherwise(None).alias("execution_rate"),
         weight.alias("execution_weight"),
         *[
             (
-                pl.col(f"executed_by_{c}").is_not_null() & pl.col(f"plan_{c}").is_not_null() & yb.is_not_null() & (yb > 0)
+                single & pl.col(f"executed_by_{c}").is_not_null() & pl.col(f"plan_{c}").is_not_null()
+                & yb.is_not_null() & (yb > 0)
                 & ((100.0 * pl.col(f"executed_by_{c}") / yb).round(6) < pl.col(f"plan_{c}") - tolerance)
             ).fill_null(False).alias(f"_behind_{c}")
             for c in CHECKPOINTS
@@ -77,7 +89,7 @@ def scored_execution(
     raw = round_half_up(weight * curve_expr(pl.col("execution_rate"), rules.execution.curve), decimals)
     deducted = round_half_up((raw - pl.col("_schedule_points") * behind_count).clip(lower_bound=0.0), decimals)
     frame = frame.with_columns(pl.when(pl.col("_schedule_points") > 0).then(deducted).otherwise(raw).alias("execution_points"))
-    missing = frame.filter(pl.col("execution_rate").is_null()).select(
+    missing = frame.filter(pl.col("execution_rate").is_null() & single).select(
         SCENARIO, *PROJECT_KEYS,
         pl.lit("MISSING_EXECUTION").alias("code"),
         pl.lit("executed").alias("column"),
@@ -99,7 +111,7 @@ def scored_execution(
         )
         for c, label in CHECKPOINTS.items()
     ]
-    return frame, unknown, pl.concat([missing, *schedule], how="vertical")
+    return frame, pl.concat([unknown, duplicate], how="vertical"), pl.concat([missing, *schedule], how="vertical")
 
 
 def project_scores(

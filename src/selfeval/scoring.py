@@ -387,6 +387,7 @@ def scored_indicators(
         .with_columns(
             group_expr(pl.col("level1"), rules).alias("level1_group"),
             clean_text(pl.col("target_text")).alias("target_text"),
+            clean_text(pl.col("level2")).alias("level2"),
         )
     )
     # Stages that join a frame with a distinct-value view of itself are materialized first:
@@ -425,7 +426,9 @@ def indicator_findings(frame: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
     )
     value = pl.when(problem == "UNPARSEABLE_TARGET").then(pl.col("target_text")).when(problem == "UNKNOWN_LEVEL1").then(
         pl.col("level1")).when(problem == "INVALID_TIER").then(pl.coalesce(pl.col("tier"), pl.col("actual_text"))).otherwise(pl.col("actual_text"))
-    unscorable = frame.filter(problem.is_not_null()).select(
+    # A key filled by several actual rows is reported once, by key_findings.
+    own_problem = problem.is_not_null() & ~((problem == "KEY_MISMATCH") & (pl.col("_n_actual").fill_null(0) > 1))
+    unscorable = frame.filter(own_problem).select(
         SCENARIO, *INDICATOR_KEYS, code.alias("code"), column.alias("column"), value.alias("value"), pl.col("_message").alias("message")
     )
     overshoot = frame.filter(pl.col("_overshoot") & problem.is_null()).select(

@@ -1,0 +1,457 @@
+"""The plain-Python reference scorer: the oracle the tests compare the pipeline with.
+
+Written from SPEC.md §5 and docs/scoring.md only, never from the vectorized code: plain loops
+over `frame.to_dicts()`, `decimal` half-up rounding, texts parsed one at a time with
+`selfeval.grammar_reference.parse_text`. Never imported by the pipeline.
+
+Readings of docs/scoring.md where it is silent (each marked "READING" below):
+
+- An actual's `unit_code` that is null takes the unit of the declared project with that
+  `project_code` (when exactly one unit declares it); the join key is then
+  (unit_code, project_code, seq). A non-null unit_code that is not the project's unit is a key
+  that matches nothing (KEY_MISMATCH).
+- Actual rows whose key matches no declared indicator give one KEY_MISMATCH per row, even when
+  several such rows repeat the same key; the "once for the key" rule applies to declared keys.
+- Texts (target_text, actual_text, deviation_reason, level3, level2, tier) are stripped and an
+  empty string counts as null. A null level2 is one level-2 value of its own (per_level2).
+- Explicit weights need at least one indicator in the project. The WEIGHTS_SUM check adds every
+  indicator's 分值 as written (an indicator with an unknown level-1 included); such an indicator
+  still gets no weight.
+- `missing_transfer` chains that loop back give their weight to nobody (lost).
+- A qualitative actual equal to the target text counts as the tier named 达成 (the top tier when
+  the rule set has no tier of that name).
+- SCHEDULE is checked whenever the project's execution row exists with a usable year budget,
+  even if `executed` itself is missing (spending behind plan is a fact on its own).
+- Two execution rows for one project: KEY_MISMATCH once (seq null); execution not scored.
+- Department budget weighting uses the declared project `budget`; a null budget weighs 0.
+  A unit without projects has total and grade null (and counts as complete).
+- Group points (output/effect/satisfaction) are the sum of rounded points, rounded again to the
+  rule set's decimals to drop float noise.
+- Findings are (code, unit_code, project_code, seq) tuples sorted by
+  (code, unit_code, project_code, seq) with None before any value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+
+from selfeval.grammar_reference import parse_text
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from selfeval.declaration import Declaration
+    from selfeval.rules.model import RuleSet
+
+__all__ = ["ReferenceResult", "reference_score", "round_half_up"]
+
+GROUPS = ("产出指标", "效益指标", "满意度指标")
+GROUP_COLUMNS = {"产出指标": "output_points", "效益指标": "effect_points", "满意度指标": "satisfaction_points"}
+EXECUTION_KEY = "预算执行率"
+QUANT_OPS = ("ge", "gt", "le", "lt", "eq", "range")
+ACTUAL_VALUE_OPS = ("eq", "ge", "gt", "le", "lt")
+# Days per duration unit (docs/scoring.md §4.8). READING: 小时 is 1/24 day (the doc lists only
+# 天/周/月/年; the grammar also knows hours). Any other duration unit compares only to itself.
+DAYS = {"天": 1.0, "周": 7.0, "月": 30.0, "年": 365.0, "小时": 1.0 / 24.0}
+CHECKPOINTS = ("mar", "jun", "oct")
+
+
+def round_half_up(x: float, decimals: int = 2) -> float:
+    """Round half up (never banker's) after dropping binary noise at 9 decimals."""
+    exact = Decimal(repr(round(x, 9)))
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class ReferenceResult:
+    """Plain dicts keyed like the pipeline's result frames."""
+
+    indicators: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
+    projects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    findings: list[tuple[str, str | None, str | None, int | None]] = field(default_factory=list)
+    # The same findings with the column they point at: (code, unit, project, seq, column).
+    findings_detailed: list[tuple[str, str | None, str | None, int | None, str | None]] = field(default_factory=list)
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _none_first(value: Any) -> tuple[int, Any]:
+    return (0, "") if value is None else (1, value)
+
+
+def _finding_key(f: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(_none_first(v) for v in f)
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str | None, str | None, int | None, str | None]] = []
+
+    def add(self, code: str, unit: str | None, project: str | None, seq: int | None, column: str | None) -> None:
+        self.rows.append((code, unit, project, seq, column))
+
+
+def _parse(text: str | None, year: int | None) -> dict[str, Any]:
+    if text is None:
+        return {"op": None, "value": None, "value_hi": None, "deadline": None, "unit": None,
+                "dimension": None, "error": "empty"}
+    return parse_text(text, year=year)
+
+
+def _months_late(actual: dt.date, target: dt.date) -> int:
+    late = (actual.year * 12 + actual.month) - (target.year * 12 + target.month)
+    if actual.day > target.day:
+        late += 1
+    return max(late, 1)
+
+
+def _ratio(op: str, a: float, t: float, t_hi: float | None) -> float:
+    if op in ("ge", "gt"):
+        return 1.0 if t == 0 else a / t
+    if op in ("le", "lt"):
+        if a <= t:
+            return 1.0
+        return 0.0 if t == 0 else t / a
+    if op == "eq":
+        if a == t:
+            return 1.0
+        hi, lo = max(a, t), min(a, t)
+        return 0.0 if hi <= 0 else lo / hi
+    # range [t, t_hi]
+    lo, hi = t, t_hi
+    assert hi is not None
+    if lo <= a <= hi:
+        return 1.0
+    if a < lo:
+        return 0.0 if lo <= 0 else a / lo
+    return hi / a
+
+
+def _tier_from_words(text: str | None, rules: RuleSet) -> str | None:
+    """The tier whose word occurs in `text`, longest word first, ties to the tier listed first."""
+    if text is None:
+        return None
+    best: tuple[int, int] | None = None
+    best_tier = None
+    for order, (name, tier) in enumerate(rules.qualitative.tiers.items()):
+        for word in tier.words:
+            if word and word in text:
+                key = (-len(word), order)
+                if best is None or key < best:
+                    best, best_tier = key, name
+    return best_tier
+
+
+def _group_weights(
+    present: dict[str, int], rules: RuleSet
+) -> dict[str, float]:
+    """Each present group's weight after passing the weights of absent groups along."""
+    weights = {g: (rules.weights[g] if g in present else 0.0) for g in GROUPS}
+    for g in GROUPS:
+        if g in present:
+            continue
+        seen = {g}
+        target = rules.missing_transfer.get(g)
+        while target is not None and target not in present:
+            if target in seen:  # READING: a loop passes the weight to nobody
+                target = None
+                break
+            seen.add(target)
+            target = rules.missing_transfer.get(target)
+        if target is not None:
+            weights[target] += rules.weights[g]
+    return weights
+
+
+def reference_score(
+    declaration: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, rules: RuleSet
+) -> ReferenceResult:
+    """Score `declaration` against `actuals` and `execution` under `rules`, one row at a time."""
+    decimals = rules.rounding.decimals
+    findings = _Findings()
+
+    units = declaration.units.to_dicts()
+    projects = declaration.projects.to_dicts()
+    indicators = declaration.indicators.to_dicts()
+    year_of = {u["unit_code"]: u["year"] for u in units}
+
+    units_of_project: dict[str, set[str]] = {}
+    for p in projects:
+        units_of_project.setdefault(p["project_code"], set()).add(p["unit_code"])
+    for ind in indicators:
+        units_of_project.setdefault(ind["project_code"], set()).add(ind["unit_code"])
+
+    def fill_unit(unit: str | None, project: str | None) -> str | None:
+        if unit is not None or project is None:
+            return unit
+        owners = units_of_project.get(project, set())
+        return next(iter(owners)) if len(owners) == 1 else None
+
+    declared_keys = {(i["unit_code"], i["project_code"], i["seq"]): i for i in indicators}
+
+    # ---- §1 joining actuals
+    actual_rows: dict[tuple[Any, Any, Any], list[dict[str, Any]]] = {}
+    for row in actuals.to_dicts():
+        unit = fill_unit(_text(row.get("unit_code")), _text(row.get("project_code")))
+        key = (unit, _text(row.get("project_code")), row.get("seq"))
+        if key not in declared_keys:
+            findings.add("KEY_MISMATCH", key[0], key[1], key[2], "seq")
+            continue
+        actual_rows.setdefault(key, []).append(row)
+
+    # ---- §2 weights, per project
+    by_project: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for ind in indicators:
+        by_project.setdefault((ind["unit_code"], ind["project_code"]), []).append(ind)
+
+    weight_of: dict[tuple[str, str, int], float | None] = {}
+    for (unit, project), inds in by_project.items():
+        explicit = bool(inds) and all(i["weight"] is not None for i in inds)
+        if explicit:
+            for i in inds:
+                known = rules.group_of(i["level1"]) is not None
+                weight_of[(unit, project, i["seq"])] = i["weight"] if known else None
+            total = sum(i["weight"] for i in inds) + rules.weights[EXECUTION_KEY]
+            if abs(total - rules.total_points) > 0.005:
+                findings.add("WEIGHTS_SUM", unit, project, None, "weight")
+            continue
+        members: dict[str, list[dict[str, Any]]] = {}
+        for i in inds:
+            g = rules.group_of(i["level1"])
+            if g is None:
+                weight_of[(unit, project, i["seq"])] = None
+            else:
+                members.setdefault(g, []).append(i)
+        group_weight = _group_weights({g: len(m) for g, m in members.items()}, rules)
+        for g, m in members.items():
+            if rules.split == "per_indicator":
+                for i in m:
+                    weight_of[(unit, project, i["seq"])] = group_weight[g] / len(m)
+            else:
+                by_level2: dict[str | None, list[dict[str, Any]]] = {}
+                for i in m:
+                    by_level2.setdefault(_text(i["level2"]), []).append(i)
+                for sub in by_level2.values():
+                    for i in sub:
+                        weight_of[(unit, project, i["seq"])] = group_weight[g] / len(by_level2) / len(sub)
+
+    # ---- §4–§6 every indicator
+    result = ReferenceResult()
+    top_tier = rules.qualitative.top_tier
+    equal_tier = "达成" if "达成" in rules.qualitative.tiers else top_tier
+    for ind in indicators:
+        unit, project, seq = ind["unit_code"], ind["project_code"], ind["seq"]
+        key = (unit, project, seq)
+        year = year_of.get(unit)
+        rows = actual_rows.get(key, [])
+        act = rows[0] if len(rows) == 1 else {}
+        actual_text = _text(act.get("actual_text"))
+        reason = _text(act.get("deviation_reason"))
+        weight = weight_of.get(key)
+        out: dict[str, Any] = {"weight": weight, "ratio": None, "fraction": None, "points": None,
+                               "status": "unscorable", "tier": None,
+                               "group": rules.group_of(ind["level1"])}
+        result.indicators[key] = out
+
+        def fail(code: str, column: str | None) -> None:
+            findings.add(code, unit, project, seq, column)  # noqa: B023
+
+        # 1. key problems
+        if len(rows) > 1:
+            fail("KEY_MISMATCH", "seq")
+            continue
+        declared_l3 = _text(ind["level3"])
+        actual_l3 = _text(act.get("level3"))
+        if actual_l3 is not None and actual_l3 != declared_l3:
+            fail("KEY_MISMATCH", "level3")
+            continue
+        # 2. level-1
+        if out["group"] is None:
+            fail("UNKNOWN_LEVEL1", "level1")
+            continue
+        # 3. target
+        target_text = _text(ind["target_text"])
+        target = _parse(target_text, year)
+        t_op = target["op"]
+        if t_op is None or (t_op == "deadline" and target["deadline"] is None):
+            fail("UNPARSEABLE", "target_text")
+            continue
+        fraction: float
+        ratio: float | None = None
+        overshoot = False
+        if t_op == "qualitative":
+            # 4. qualitative target: the tier
+            tier_col = _text(act.get("tier"))
+            if tier_col is not None:
+                if tier_col not in rules.qualitative.tiers:
+                    fail("INVALID_TIER", "tier")
+                    continue
+                tier = tier_col
+            else:
+                tier = _tier_from_words(actual_text, rules)
+                if tier is None and actual_text is not None and actual_text == target_text:
+                    tier = equal_tier
+                if tier is None:
+                    fail("MISSING_ACTUAL" if actual_text is None else "INVALID_TIER", "actual_text")
+                    continue
+            given = act.get("fraction")
+            band = rules.qualitative.tiers[tier].band
+            if given is not None and not band[0] <= given <= band[1]:
+                fail("INVALID_TIER", "fraction")
+                continue
+            fraction = given if given is not None else rules.qualitative.tiers[tier].default
+            out["tier"] = tier
+        else:
+            # 5.–8. quantitative or deadline target
+            if actual_text is None:
+                fail("MISSING_ACTUAL", "actual_text")
+                continue
+            actual = _parse(actual_text, year)
+            if actual["op"] is None:
+                fail("UNPARSEABLE", "actual_text")
+                continue
+            if t_op == "deadline":
+                if actual["op"] != "deadline" or actual["deadline"] is None:
+                    fail("UNIT_MISMATCH", "actual_text")
+                    continue
+                a_date, t_date = actual["deadline"], target["deadline"]
+                if a_date <= t_date:
+                    ratio = 1.0
+                else:
+                    late = _months_late(a_date, t_date)
+                    ratio = max(0.0, 1.0 - late * rules.deadline.late_penalty_per_month)
+            else:
+                if actual["op"] not in ACTUAL_VALUE_OPS or actual["value"] is None:
+                    fail("UNIT_MISMATCH", "actual_text")
+                    continue
+                a, t, t_hi = actual["value"], target["value"], target["value_hi"]
+                a_unit, t_unit = actual["unit"], target["unit"]
+                if a_unit is not None and t_unit is not None:
+                    if actual["dimension"] != target["dimension"]:
+                        fail("UNIT_MISMATCH", "actual_text")
+                        continue
+                    dim = target["dimension"]
+                    if dim == "duration":
+                        if a_unit in DAYS and t_unit in DAYS:
+                            a = a * DAYS[a_unit]
+                            t = t * DAYS[t_unit]
+                            t_hi = None if t_hi is None else t_hi * DAYS[t_unit]
+                        elif a_unit != t_unit:
+                            fail("UNIT_MISMATCH", "actual_text")
+                            continue
+                    elif dim in ("count", "other") and a_unit != t_unit:
+                        fail("UNIT_MISMATCH", "actual_text")
+                        continue
+                ratio = _ratio(t_op, a, t, t_hi)
+            fraction = rules.curve_for(t_op)(ratio)
+            if t_op in ("ge", "gt") and ratio >= rules.overshoot.threshold:
+                overshoot = True
+                fail("OVERSHOOT", "actual_text")
+                if rules.overshoot.deduct is not None:
+                    fraction = max(0.0, fraction - rules.overshoot.deduct(ratio))
+        # §6 points
+        assert weight is not None
+        out.update(ratio=ratio, fraction=fraction, status="scored",
+                   points=round_half_up(weight * fraction, decimals))
+        if reason is None:
+            short = ratio is not None and ratio < 1
+            weak_tier = out["tier"] is not None and out["tier"] != top_tier
+            if short or overshoot or weak_tier:
+                fail("MISSING_REASON", "deviation_reason")
+
+    # ---- §7 execution
+    exec_rows: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    declared_projects = {(p["unit_code"], p["project_code"]) for p in projects}
+    for row in execution.to_dicts():
+        project_code = _text(row.get("project_code"))
+        key = (fill_unit(_text(row.get("unit_code")), project_code), project_code)
+        if key not in declared_projects:
+            findings.add("KEY_MISMATCH", key[0], key[1], None, "project_code")
+            continue
+        exec_rows.setdefault(key, []).append(row)
+
+    exec_weight = rules.weights[EXECUTION_KEY]
+    for p in projects:
+        unit, project = p["unit_code"], p["project_code"]
+        rows = exec_rows.get((unit, project), [])
+        out = {"execution_rate": None, "execution_points": None, "year_budget": None,
+               "executed": None, "budget": p["budget"]}
+        result.projects[(unit, project)] = out
+        if len(rows) > 1:  # READING: duplicate execution rows are a key problem
+            findings.add("KEY_MISMATCH", unit, project, None, "project_code")
+            continue
+        if not rows:
+            findings.add("MISSING_EXECUTION", unit, project, None, "executed")
+            continue
+        row = rows[0]
+        year_budget = row["year_budget"] if row["year_budget"] is not None else p["budget"]
+        executed = row["executed"]
+        out["year_budget"], out["executed"] = year_budget, executed
+        usable_budget = year_budget is not None and year_budget > 0
+        behind = 0
+        if usable_budget:
+            for cp in CHECKPOINTS:
+                done, plan = row.get(f"executed_by_{cp}"), p.get(f"plan_{cp}")
+                if done is None or plan is None:
+                    continue
+                if round(100 * done / year_budget, 6) < plan - rules.execution.schedule.tolerance:
+                    behind += 1
+                    findings.add("SCHEDULE", unit, project, None, f"executed_by_{cp}")
+        if executed is None or not usable_budget:
+            findings.add("MISSING_EXECUTION", unit, project, None, "executed")
+            continue
+        rate = executed / year_budget
+        points = round_half_up(exec_weight * rules.execution.curve(rate), decimals)
+        if behind and rules.execution.schedule.points_per_checkpoint:
+            points = round_half_up(
+                max(0.0, points - rules.execution.schedule.points_per_checkpoint * behind), decimals
+            )
+        out["execution_rate"], out["execution_points"] = rate, points
+
+    # ---- §8 roll-up
+    for p in projects:
+        unit, project = p["unit_code"], p["project_code"]
+        out = result.projects[(unit, project)]
+        inds = [result.indicators[(unit, project, i["seq"])] for i in by_project.get((unit, project), [])]
+        for g, col in GROUP_COLUMNS.items():
+            s = sum(i["points"] for i in inds if i["status"] == "scored" and i["group"] == g)
+            out[col] = round_half_up(s, decimals)
+        scored = sum(i["points"] for i in inds if i["status"] == "scored")
+        total = round_half_up(scored + (out["execution_points"] or 0.0), decimals)
+        out["total"] = total
+        out["complete"] = all(i["status"] == "scored" for i in inds) and out["execution_points"] is not None
+        out["grade"] = rules.grade_of(total)
+
+    for u in units:
+        code = u["unit_code"]
+        mine = [(p, result.projects[(p["unit_code"], p["project_code"])]) for p in projects if p["unit_code"] == code]
+        budget_sum = sum(p["budget"] for p, _ in mine if p["budget"] is not None)
+        executed_sum = sum(r["executed"] for _, r in mine if r["executed"] is not None)
+        if not mine:
+            total = None
+        elif rules.department == "budget" and budget_sum != 0:
+            weighted = sum(r["total"] * p["budget"] for p, r in mine if p["budget"] is not None)
+            total = round_half_up(weighted / budget_sum, decimals)
+        else:
+            total = round_half_up(sum(r["total"] for _, r in mine) / len(mine), decimals)
+        result.units[code] = {
+            "total": total,
+            "grade": None if total is None else rules.grade_of(total),
+            "complete": all(r["complete"] for _, r in mine),
+            "budget": float(budget_sum),
+            "executed": float(executed_sum),
+            "projects": len(mine),
+        }
+
+    result.findings_detailed = sorted(findings.rows, key=_finding_key)
+    result.findings = sorted((f[:4] for f in findings.rows), key=_finding_key)
+    return result
