@@ -78,7 +78,7 @@ def scenario_frames(
     findings = concat_findings([per_scenario.lazy(), keys.lazy().join(scenario_col.lazy(), how="cross")], scenario=True)
     return ScenarioFrames(
         indicator_scores=indicator_df.sort([order, "_order"], maintain_order=True).drop("_order"),
-        project_scores=projects_df.sort([order, "unit_code", "project_code"], maintain_order=True),
+        project_scores=projects_df.sort(order, maintain_order=True),  # declared project order within each scenario
         unit_scores=units_df.sort([order, "unit_code"], maintain_order=True),
         findings=findings.sort(order, maintain_order=True),
     )

@@ -359,15 +359,22 @@ def _join(old: object, new: str) -> str:
 
 
 def sort_declared(decl: Declaration) -> Declaration:
-    """The canonical order: units by code, projects by (unit, project), indicators by (unit, project, seq)."""
+    """The canonical order: units by code; within a unit, projects in the order the document lists
+    them (the official workbook follows it); indicators by (unit, that project order, seq)."""
     goals = decl.department_goals
     rank = pl.col("section").replace_strict(
         {name: i for i, name in enumerate(SECTION_ORDER)}, default=len(SECTION_ORDER), return_dtype=pl.Int32
     )
+    projects = decl.projects.sort("unit_code", maintain_order=True)
+    position = projects.select("unit_code", "project_code").with_row_index("_position").unique(
+        ["unit_code", "project_code"], keep="first"
+    )
     return Declaration(
         units=decl.units.sort("unit_code", maintain_order=True),
-        projects=decl.projects.sort("unit_code", "project_code", maintain_order=True),
-        indicators=decl.indicators.sort("unit_code", "project_code", "seq", maintain_order=True),
+        projects=projects,
+        indicators=decl.indicators.join(position, on=["unit_code", "project_code"], how="left", maintain_order="left")
+        .sort("unit_code", "_position", "project_code", "seq", maintain_order=True, nulls_last=True)
+        .drop("_position"),
         department_goals=goals.sort(pl.col("unit_code"), rank, pl.col("seq"), maintain_order=True),
         sources=decl.sources,
     )
