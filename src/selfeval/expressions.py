@@ -42,13 +42,7 @@ def clean_text(expr: pl.Expr) -> pl.Expr:
 
 def num_text(expr: pl.Expr, decimals: int = 4) -> pl.Expr:
     """A number as short display text: 12.5 → "12.5", 10.0 → "10", 0.977777 → "0.9778"."""
-    rounded = expr.round(decimals)
-    text = rounded.cast(pl.String)
-    return (
-        pl.when(rounded == rounded.floor())
-        .then(rounded.cast(pl.Int64, strict=False).cast(pl.String))
-        .otherwise(text)
-    )
+    return expr.round(decimals).cast(pl.String).str.strip_suffix(".0")
 
 
 def money_text(expr: pl.Expr) -> pl.Expr:

@@ -315,7 +315,7 @@ def fraction_expr(rules: RuleSet) -> pl.Expr:
 
 def explain_expr() -> pl.Expr:
     """A sentence a person can check: how the points of the row were obtained."""
-    w, f, p, r = num_text(pl.col("_weight")), num_text(pl.col("_fraction")), num_text(pl.col("points"), 2), num_text(pl.col("ratio"))
+    w, f, p, r = pl.col("_w_text"), pl.col("_f_text"), pl.col("_p_text"), pl.col("_r_text")
     actual, target = pl.col("actual_text").fill_null("（空）"), pl.col("target_text").fill_null("（空）")
     t_op = pl.col("target_op")
     return (
@@ -409,7 +409,16 @@ def scored_indicators(
         pl.when(pl.col("_problem").is_null()).then(pl.lit("scored")).otherwise(pl.lit("unscorable")).alias("status"),
         problem_message_expr().alias("_message"),
     )
-    frame = frame.with_columns(explain_expr().alias("explain"))
+    frame = collect(frame.with_columns(
+        # Number texts once, shared by every branch of the explanation.
+        num_text(pl.col("_weight")).alias("_w_text"), num_text(pl.col("_fraction")).alias("_f_text"),
+        num_text(pl.col("points"), 2).alias("_p_text"), num_text(pl.col("ratio")).alias("_r_text"),
+    )).lazy()
+    # The same few texts and numbers repeat across indicators: explain each distinct case once.
+    inputs = ["_problem", "_message", "target_op", "_tier", "_w_text", "_f_text", "_p_text", "_r_text",
+              "actual_text", "target_text", "ratio"]
+    explained = frame.select(inputs).unique().with_columns(explain_expr().alias("explain"))
+    frame = frame.join(explained, on=inputs, how="left", nulls_equal=True)
     return frame, key_problems
 
 
