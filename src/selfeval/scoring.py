@@ -243,7 +243,7 @@ def with_status(frame: pl.LazyFrame, rules: RuleSet) -> pl.LazyFrame:
         frame.select("actual_text").unique().drop_nulls()
         .with_columns(word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"))
     )
-    return frame.join(word_tiers, on="actual_text", how="left", maintain_order="left").with_columns(
+    return frame.join(word_tiers, on="actual_text", how="left").with_columns(
         pl.when(qualitative).then(resolved_tier).otherwise(None).alias("_tier"),
         status.alias("_problem"),
     )
@@ -395,7 +395,10 @@ def scored_indicators(
     frame = collect(with_weight_shape(frame, rules)).lazy()
     frame = collect(_unnest_parsed(frame, "target_text", "target")).lazy()
     frame = collect(_unnest_parsed(frame, "actual_text", "actual")).lazy()
-    frame = with_status(frame, rules)
+    frame = collect(with_status(frame, rules))
+    # Messages only for the rows that need one (building texts for every row is the costly part).
+    messages = frame.filter(pl.col("_problem").is_not_null()).select("_order", problem_message_expr().alias("_message"))
+    frame = frame.lazy().join(messages.lazy(), on="_order", how="left")
     # Everything above is the same for every scenario; the parameters join in here.
     frame = with_params(frame, params)
     frame = with_weights(frame, rules, params)
@@ -407,7 +410,6 @@ def scored_indicators(
     frame = frame.with_columns(fraction_expr(rules).alias("_fraction")).with_columns(
         round_half_up(pl.col("_weight") * pl.col("_fraction"), decimals).alias("points"),
         pl.when(pl.col("_problem").is_null()).then(pl.lit("scored")).otherwise(pl.lit("unscorable")).alias("status"),
-        problem_message_expr().alias("_message"),
     )
     frame = collect(frame.with_columns(
         # Number texts once, shared by every branch of the explanation.
