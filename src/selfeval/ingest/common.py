@@ -11,6 +11,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 
+from typing import Any
+
 import polars as pl
 
 from selfeval import schema
@@ -181,26 +183,12 @@ def _number_expr(text: pl.Expr, *, percent_is_fraction: bool) -> pl.Expr:
     return number
 
 
-def coerce(
-    frame: pl.DataFrame,
-    target: pl.Schema,
-    *,
-    file: str,
-    required: Iterable[str] = (),
-    sheet: str | None = None,
-    extra_aliases: Mapping[str, Iterable[str]] | None = None,
-    first_row: int = 2,
-    renamed: bool = False,
-) -> pl.DataFrame:
+def coerce(frame: pl.DataFrame, target: pl.Schema, *, file: str, **options: Any) -> pl.DataFrame:
     """Rename, check and cast a raw frame to `target`; raise one InputError listing every problem.
 
-    `first_row` is the file row number of the frame's first data row (used when the frame has
-    no ROW column). Rows whose recognised columns are all empty are dropped.
+    Takes the options of `coerce_report`.
     """
-    converted, problems = coerce_report(
-        frame, target, file=file, required=required, sheet=sheet, extra_aliases=extra_aliases,
-        first_row=first_row, renamed=renamed,
-    )
+    converted, problems = coerce_report(frame, target, file=file, **options)
     if problems:
         raise InputError(problems)
     return converted
