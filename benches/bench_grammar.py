@@ -11,7 +11,6 @@ all 1,000,000). Times and ratios are printed and stored in `benchmark.extra_info
 
 from __future__ import annotations
 
-import csv
 import itertools
 import os
 import time
@@ -22,6 +21,7 @@ import pytest
 
 from selfeval.grammar import parse_values
 from selfeval.grammar_reference import parse_texts
+from selfeval.ingest import read_actuals, read_declared
 from selfeval.schema import PARSED_VALUES
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -40,19 +40,12 @@ FORMS = [
 
 
 def _seed_targets() -> list[str]:
-    rows, cells = [], []
-    for line in (SAMPLES / "seed_targets_2025.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("\t"):
-            cells.append(line[1:].strip())
-        elif cells:
-            rows.append(cells)
-            cells = []
-    return [r[4] for r in rows if len(r) == 6 and r[0] != "一级指标"]
+    """The 指标值 texts of the seed declaration, as the reader gives them."""
+    return read_declared(SAMPLES / "seed_targets_2025.txt").indicators["target_text"].to_list()
 
 
 def _sample_actuals() -> list[str]:
-    with (SAMPLES / "actuals_sample.csv").open(encoding="utf-8") as f:
-        return [r["actual"] for r in csv.DictReader(f)]
+    return read_actuals(SAMPLES / "actuals_sample.csv")["actual_text"].to_list()
 
 
 @pytest.fixture(scope="module")

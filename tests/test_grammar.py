@@ -3,7 +3,6 @@ against the plain reference parser."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import random
 from pathlib import Path
@@ -15,6 +14,7 @@ from polars.testing import assert_frame_equal
 from selfeval import grammar
 from selfeval.grammar import ERRORS, parse_expr, parse_values, parsed_fields
 from selfeval.grammar_reference import parse_text, parse_texts
+from selfeval.ingest import read_actuals, read_declared
 from selfeval.schema import PARSED_VALUES
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -340,20 +340,12 @@ def test_invalid_unicode_does_not_raise():
 
 
 def _seed_targets() -> list[str]:
-    """The 指标值 cells of the seed dump (5th cell of each indicator row)."""
-    rows, cells = [], []
-    for line in (SAMPLES / "seed_targets_2025.txt").read_text(encoding="utf-8").splitlines():
-        if line.startswith("\t"):
-            cells.append(line[1:].strip())
-        elif cells:
-            rows.append(cells)
-            cells = []
-    return [r[4] for r in rows if len(r) == 6 and r[0] != "一级指标"]
+    """The 指标值 texts of the seed declaration, as the reader gives them."""
+    return read_declared(SAMPLES / "seed_targets_2025.txt").indicators["target_text"].to_list()
 
 
 def _sample_actuals() -> list[str]:
-    with (SAMPLES / "actuals_sample.csv").open(encoding="utf-8") as f:
-        return [r["actual"] for r in csv.DictReader(f)]
+    return read_actuals(SAMPLES / "actuals_sample.csv")["actual_text"].to_list()
 
 
 def test_seed_targets_and_sample_actuals_parse():

@@ -341,3 +341,10 @@ def test_cli_bad_input_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "checks.funds_sum.tolerance" in result.output
     assert _cli(str(SEED), "--format", "xlsx").exit_code == 2
+
+
+def test_package_exports_the_lint_function() -> None:
+    """It should expose `selfeval.lint` as the function, not the subpackage."""
+    import selfeval
+
+    assert callable(selfeval.lint)

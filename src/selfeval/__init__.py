@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from selfeval.lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -23,7 +25,6 @@ _EXPORTS = {
     "RuleSet": "selfeval.rules.model",
     "score": "selfeval.api",
     "write_tables": "selfeval.api",
-    "lint": "selfeval.lint",
     "write_workbook": "selfeval.report.excel",
     "write_template": "selfeval.report.template",
     "Declaration": "selfeval.declaration",
@@ -33,7 +34,7 @@ _EXPORTS = {
     "RuleFileError": "selfeval.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", "lint", *_EXPORTS]
 
 if TYPE_CHECKING:
     from selfeval.api import score, write_tables
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
     from selfeval.errors import InputError, RuleFileError, SelfevalError
     from selfeval.grammar import parse_expr, parse_values
     from selfeval.ingest import read_actuals, read_declared, read_execution
-    from selfeval.lint import lint
     from selfeval.report.excel import write_workbook
     from selfeval.report.template import write_template
     from selfeval.result import Result
@@ -49,12 +49,8 @@ if TYPE_CHECKING:
     from selfeval.rules.model import RuleSet
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    msg = f"module 'selfeval' has no attribute {name!r}"
-    raise AttributeError(msg)
+# `lint` is both a subpackage and its main function: bind the function explicitly, since importing
+# the subpackage would otherwise leave `selfeval.lint` naming the module.
+from selfeval.lint import lint  # noqa: E402

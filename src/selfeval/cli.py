@@ -117,7 +117,7 @@ def score_command(
         console.print_json(json.dumps(payload, ensure_ascii=False, default=str))
     else:
         # The full table needs a wide terminal; a narrow one gets the compact table.
-        console.print(project_table(result) if console.width >= 150 else _compact_table(result))
+        console.print(project_table(result, compact=console.width < 150))
         if result.findings.height:
             console.print(findings_summary(result.findings))
         console.print(reconciliation.line(), highlight=False)
@@ -182,35 +182,10 @@ def sample_dir() -> Path:
 
 
 def _compact_table(result: object) -> object:
-    """项目得分一览（窄表，80 列终端也能看清）：项目名称、执行率、总分、等级、是否完整，及部门整体。"""
-    from rich.markup import escape
-    from rich.table import Table
+    """项目得分一览（窄表，80 列终端也能看清）。"""
+    from selfeval.report.console import project_table
 
-    styles = {"优": "bold green", "良": "green", "中": "yellow", "差": "bold red"}
-    table = Table(title="项目支出绩效自评结果", header_style="bold")
-    for header, justify in (("序号", "right"), ("项目名称", "left"), ("执行率", "right"), ("总分", "right"),
-                            ("自评等级", "center"), ("是否完整", "center")):
-        table.add_column(header, justify=justify, overflow="fold")
-
-    def grade(value: str | None) -> str:
-        return f"[{styles.get(value or '', '')}]{escape(value or '—')}[/]"
-
-    units = {u["unit_code"]: u for u in result.unit_scores.iter_rows(named=True)}
-    codes = list(dict.fromkeys([*units, *result.project_scores.get_column("unit_code").to_list()]))
-    for code in codes:
-        projects = result.project_scores.filter(result.project_scores.get_column("unit_code") == code)
-        for n, p in enumerate(projects.iter_rows(named=True), start=1):
-            rate = "—" if p["execution_rate"] is None else f"{p['execution_rate'] * 100:.2f}%"
-            total = "—" if p["total"] is None else f"{p['total']:.2f}"
-            table.add_row(str(n), escape(p["project_name"] or p["project_code"] or ""), rate, total, grade(p["grade"]),
-                          "是" if p["complete"] else "[red]否[/]")
-        u = units.get(code)
-        if u is not None:
-            total = "—" if u["total"] is None else f"{u['total']:.2f}"
-            name = escape(f"{u['unit_code'] or ''} {u['unit_name'] or ''}".strip())
-            table.add_row("", f"[bold]部门整体：{name}[/]", "", f"[bold]{total}[/]",
-                          grade(u["grade"]), "是" if u["complete"] else "[red]否[/]", end_section=True)
-    return table
+    return project_table(result, compact=True)  # type: ignore[arg-type]
 
 
 def _written(paths: list[Path]) -> None:

@@ -8,7 +8,7 @@ from selfeval import schema
 from selfeval.expressions import clean_text, curve_expr, money_text, num_text, pct_text, round_half_up
 from selfeval.rules.model import RuleSet
 from selfeval.scenarios import SCENARIO
-from selfeval.scoring import PROJECT_KEYS, SCENARIO_PROJECT_KEYS, group_points_columns, with_params
+from selfeval.scoring import PROJECT_KEYS, SCENARIO_PROJECT_KEYS, group_points_columns, with_declared_unit, with_params
 
 CHECKPOINTS = {"mar": "3月底", "jun": "6月底", "oct": "10月底"}
 
@@ -24,17 +24,12 @@ def grade_expr(total: pl.Expr, rules: RuleSet) -> pl.Expr:
 
 def prepared_execution(execution: pl.DataFrame, projects: pl.DataFrame) -> pl.LazyFrame:
     """Execution rows cast to the schema with unit_code filled from the declared project."""
-    owner = projects.lazy().select("project_code", pl.col("unit_code").alias("_declared_unit")).unique(
-        "project_code", keep="first"
-    )
-    return (
+    frame = (
         schema.conform(execution, schema.EXECUTION)
         .lazy()
         .with_columns(clean_text(pl.col("unit_code")), clean_text(pl.col("project_code")))
-        .join(owner, on="project_code", how="left")
-        .with_columns(pl.coalesce("unit_code", "_declared_unit").alias("unit_code"))
-        .drop("_declared_unit")
     )
+    return with_declared_unit(frame, execution, projects)
 
 
 def scored_execution(

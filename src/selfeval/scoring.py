@@ -32,6 +32,24 @@ DIMENSION_LABELS = {
 # ----------------------------------------------------------------------------- preparation
 
 
+def with_declared_unit(frame: pl.LazyFrame, given: pl.DataFrame, projects: pl.DataFrame) -> pl.LazyFrame:
+    """Fill a null unit_code from the declared project of the same code (skipped when none is null)."""
+    if not given.height:
+        return frame
+    if "unit_code" in given.columns:
+        codes = given["unit_code"].cast(pl.String).str.strip_chars()
+        if not (codes.is_null() | (codes == "")).any():
+            return frame
+    owner = projects.lazy().select("project_code", pl.col("unit_code").alias("_declared_unit")).unique(
+        "project_code", keep="first"
+    )
+    return (
+        frame.join(owner, on="project_code", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("unit_code", "_declared_unit").alias("unit_code"))
+        .drop("_declared_unit")
+    )
+
+
 def prepared_actuals(actuals: pl.DataFrame, projects: pl.DataFrame) -> pl.LazyFrame:
     """Actuals cast to the schema, texts cleaned, unit_code filled from the declared project."""
     frame = (
@@ -42,16 +60,7 @@ def prepared_actuals(actuals: pl.DataFrame, projects: pl.DataFrame) -> pl.LazyFr
             clean_text(pl.col(c)) for c in ("unit_code", "project_code", "level3", "actual_text", "deviation_reason", "tier")
         )
     )
-    if actuals.height and ("unit_code" not in actuals.columns or actuals["unit_code"].null_count()):
-        owner = projects.lazy().select("project_code", pl.col("unit_code").alias("_declared_unit")).unique(
-            "project_code", keep="first"
-        )
-        frame = (
-            frame.join(owner, on="project_code", how="left", maintain_order="left")
-            .with_columns(pl.coalesce("unit_code", "_declared_unit").alias("unit_code"))
-            .drop("_declared_unit")
-        )
-    return with_keys(frame)
+    return with_keys(with_declared_unit(frame, actuals, projects))
 
 
 def actuals_per_key(actuals: pl.LazyFrame) -> pl.LazyFrame:

@@ -9,7 +9,9 @@ Imported lazily so that `selfeval.report.console` does not load xlsxwriter.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from selfeval.lazy import lazy_getattr
 
 _EXPORTS = {
     "ReportError": "selfeval.report.excel",
@@ -29,12 +31,4 @@ if TYPE_CHECKING:
     from selfeval.report.template import write_template
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        import importlib
-
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    msg = f"module 'selfeval.report' has no attribute {name!r}"
-    raise AttributeError(msg)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
