@@ -8,7 +8,6 @@ from pathlib import Path
 
 import polars as pl
 
-from selfeval import schema
 from selfeval.declaration import Declaration
 from selfeval.engine import collect
 from selfeval.findings import concat_findings
@@ -17,7 +16,7 @@ from selfeval.rollup import project_scores, scored_execution, unit_scores
 from selfeval.scenarios import SCENARIO, group_by_structure, scenario_params
 from selfeval.rules.loader import DEFAULT_RULES, load_rules
 from selfeval.rules.model import RuleSet
-from selfeval.scoring import INDICATOR_KEYS, indicator_findings, indicator_scores_frame, scored_indicators
+from selfeval.scoring import indicator_findings, indicator_scores_frame, scored_indicators
 
 
 def file_sha256(path: str | Path) -> str:
@@ -154,4 +153,4 @@ def write_tables(result: Result, folder: str | Path, fmt: str = "parquet") -> li
     return written
 
 
-__all__ = ["score", "write_tables", "file_sha256", "schema"]
+__all__ = ["ScenarioFrames", "file_sha256", "scenario_frames", "score", "write_tables"]

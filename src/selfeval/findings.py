@@ -62,34 +62,6 @@ CATALOGUE: dict[str, FindingKind] = {
 }
 
 
-def finding_frame(
-    frame: pl.LazyFrame | pl.DataFrame,
-    code: str,
-    *,
-    message: pl.Expr,
-    column: str | pl.Expr | None = None,
-    value: pl.Expr | None = None,
-) -> pl.LazyFrame:
-    """Turn the rows of `frame` (one per finding) into findings of `code`, schema FINDINGS.
-
-    `frame` must hold unit_code and project_code and may hold seq.
-    """
-    kind = CATALOGUE[code]
-    lazy = frame.lazy()
-    names = lazy.collect_schema().names()
-    col_expr = column if isinstance(column, pl.Expr) else pl.lit(column, dtype=pl.String)
-    return lazy.select(
-        pl.lit(kind.code).alias("code"),
-        pl.lit(kind.severity).alias("severity"),
-        pl.col("unit_code").cast(pl.String),
-        pl.col("project_code").cast(pl.String),
-        (pl.col("seq") if "seq" in names else pl.lit(None)).cast(pl.Int32).alias("seq"),
-        col_expr.cast(pl.String).alias("column"),
-        (value if value is not None else pl.lit(None)).cast(pl.String).alias("value"),
-        message.cast(pl.String).alias("message"),
-    )
-
-
 def concat_findings(parts: list[pl.LazyFrame | pl.DataFrame], *, scenario: bool = False) -> pl.DataFrame:
     """One findings frame, cast to the fixed schema and sorted by location.
 

@@ -21,9 +21,7 @@ UNIT_KEYS = ["unit_code"]
 PROJECT_KEYS = ["unit_code", "project_code"]
 INDICATOR_KEYS = ["unit_code", "project_code", "seq"]
 COMPARABLE_OPS = ("eq", "ge", "gt", "le", "lt")
-QUANTITY_OPS = ("ge", "gt", "le", "lt", "eq", "range")
 DAYS_PER = {"小时": 1.0 / 24.0, "天": 1.0, "周": 7.0, "月": 30.0, "年": 365.0}
-OP_LABELS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "range": "区间", "deadline": "期限"}
 DIMENSION_LABELS = {
     "percent": "百分比", "money": "金额", "count": "数量", "duration": "时长", "date": "日期", "other": "其他",
 }

@@ -83,10 +83,6 @@ def read_yaml_mapping(path: Path, error: type[Exception] = RuleFileError, what: 
     return data
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    return read_yaml_mapping(path)
-
-
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """`override` over `base`: nested mappings merge, everything else is replaced."""
     merged = dict(base)
@@ -105,7 +101,7 @@ def _raw_rules(path: Path, chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any]
         cycle = " → ".join(str(p) for p in (*chain, path))
         msg = f"{path}：extends 形成循环：{cycle}"
         raise RuleFileError(msg)
-    data = _read_yaml(path)
+    data = read_yaml_mapping(path)
     parent = data.pop("extends", None)
     files = [path]
     if parent is not None:
