@@ -22,6 +22,14 @@ def grade_expr(total: pl.Expr, rules: RuleSet) -> pl.Expr:
     return pl.when(total.is_null()).then(None).otherwise(chain.otherwise(pl.lit(rules.grades[-1].grade)))
 
 
+def project_total_expr(decimals: int) -> pl.Expr:
+    """A project's total: its scored indicator points (`_indicator_points`) plus execution points.
+
+    The parts are already rounded; rounding the sum only drops float noise.
+    """
+    return (pl.col("_indicator_points") + pl.col("execution_points").fill_null(0.0)).round(decimals)
+
+
 def prepared_execution(execution: pl.DataFrame, projects: pl.DataFrame) -> pl.LazyFrame:
     """Execution rows cast to the schema with unit_code filled from the declared project."""
     frame = (
@@ -125,7 +133,7 @@ def project_scores(
         pl.col("_indicator_points").fill_null(0.0),
         *[pl.col(c).fill_null(0.0) for c in schema.LEVEL1_GROUPS.values()],
     ).with_columns(
-        (pl.col("_indicator_points") + pl.col("execution_points").fill_null(0.0)).round(decimals).alias("total"),
+        project_total_expr(decimals).alias("total"),
         (pl.col("_all_scored").fill_null(True) & pl.col("execution_points").is_not_null()).alias("complete"),
     ).with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
     expected = pl.col("_total_points")

@@ -189,7 +189,7 @@ def _group_project_scores(
 
     from selfeval import schema
     from selfeval.expressions import round_half_up
-    from selfeval.rollup import grade_expr, scored_execution
+    from selfeval.rollup import grade_expr, project_total_expr, scored_execution
     from selfeval.scoring import scored_indicators, with_weights
 
     rules = next(iter(group.values()))
@@ -271,7 +271,7 @@ def _group_project_scores(
         pl.Series("_indicator_points", totals.reshape(-1)),
         *[pl.Series(col, sums[j].reshape(-1)) for j, col in enumerate(schema.LEVEL1_GROUPS.values())],
     ).with_columns(
-        (pl.col("_indicator_points") + pl.col("execution_points").fill_null(0.0)).round(decimals).alias("total"),
+        project_total_expr(decimals).alias("total"),
         (pl.Series(scored) & pl.col("execution_points").is_not_null()).alias("complete"),
     ).with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
     projects = long.select("_s", *[pl.col(c).cast(t) for c, t in schema.PROJECT_SCORES.items()])
