@@ -62,6 +62,8 @@ NUMBER_TEXT = st.one_of(
 )
 LEVEL1 = st.sampled_from(("产出指标", "效益指标", "满意度指标", "成本指标", "服务对象满意度指标", "未知指标", "=1+1"))
 
+pytestmark = pytest.mark.slow  # hypothesis: run in CI, skipped by the fast `-m "not slow"`
+
 
 def _csv(header: list[str], rows: list[list[str | None]]) -> str:
     buffer = io.StringIO()
@@ -223,7 +225,7 @@ def test_fuzz_score(work: Path, case: Case) -> None:
 @given(case=hostile_runs(max_units=2))
 def test_fuzz_workbook(work: Path, case: Case) -> None:
     """It should write every unit's workbook inside the output folder, with no formula anywhere."""
-    excel = pytest.importorskip("selfeval.report.excel")
+    from selfeval.report import excel
     result = _run(work / "wb", case)
     if result is None:
         return

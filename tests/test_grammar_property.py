@@ -4,6 +4,7 @@ vectorized parser agrees with the plain reference parser."""
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -17,6 +18,8 @@ SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[Healt
 
 years = st.one_of(st.none(), st.integers(min_value=1, max_value=9999))
 texts = st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=25)
+
+pytestmark = pytest.mark.slow  # hypothesis: run in CI, skipped by the fast `-m "not slow"`
 
 
 def _reference(values, year) -> pl.DataFrame:
