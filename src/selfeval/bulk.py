@@ -58,10 +58,6 @@ LEAGUE = pl.Schema(
         "complete": pl.Boolean, "errors": pl.Int64, "warnings": pl.Int64,
     }
 )
-BULK_LABELS = {
-    "rank": "名次", "errors": "错误数", "warnings": "警告数", "level": "层级", "count": "数量", "share": "占比",
-    "units": "涉及单位数", "name": "问题", "path": "文件", "reason": "原因",
-}
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -561,13 +557,9 @@ def _concat(parts: list[pl.DataFrame], target: pl.Schema) -> pl.DataFrame:
 
 
 def _score_batch(batch: Batch, rules: RuleSet) -> Any:
-    from selfeval.api import ScenarioFrames, scenario_frames
+    from selfeval.pipeline import run
 
-    frames = scenario_frames(batch.declaration, batch.actuals, batch.execution, {rules.name: rules})
-    return ScenarioFrames(
-        indicator_scores=frames.indicator_scores.drop("scenario"), project_scores=frames.project_scores.drop("scenario"),
-        unit_scores=frames.unit_scores.drop("scenario"), findings=frames.findings.drop("scenario"),
-    )
+    return run(batch.declaration, batch.actuals, batch.execution, rules)
 
 
 def _read_inputs(
@@ -621,35 +613,20 @@ def _read_inputs(
 
 def _write_outputs(out: Path, spill: Path | None, fmt: str, small: dict[str, Any]) -> list[Path]:
     """Write every table into `out` (atomically); merge the spilled parts of the large ones."""
-    from selfeval.atomic import atomic_path
+    from selfeval.report.tables import write_tables
 
-    formats = ("parquet", "csv") if fmt == "both" else (fmt,)
-    written: list[Path] = []
-    tables = {
+    tables: dict[str, pl.DataFrame | pl.LazyFrame] = {
         "unit_scores": small["unit_scores"], "league_table": small["league"],
         "grade_distribution": small["grade_distribution"], "findings_summary": small["findings_summary"],
         "skipped": small["skipped"],
     }
-    for name, frame in tables.items():
-        for f in formats:
-            target = out / f"{name}.{f}"
-            with atomic_path(target) as tmp:
-                frame.write_parquet(tmp) if f == "parquet" else frame.write_csv(tmp, include_bom=True)
-            written.append(target)
     assert spill is not None
     large = (("indicator_scores", schema.INDICATOR_SCORES), ("project_scores", schema.PROJECT_SCORES), ("findings", schema.FINDINGS))
     for name, target_schema in large:
         parts = sorted(spill.glob(f"{name}-*.parquet"))
-        scan = pl.scan_parquet([str(p) for p in parts]) if parts else schema.empty(target_schema).lazy()
-        for f in formats:
-            target = out / f"{name}.{f}"
-            with atomic_path(target) as tmp:
-                # a plain scan → file copy: streams part by part, memory stays bounded
-                if f == "parquet":
-                    scan.sink_parquet(str(tmp), engine="streaming")
-                else:
-                    scan.sink_csv(str(tmp), include_bom=True, engine="streaming")
-            written.append(target)
+        # a plain scan → file copy: the writer streams it part by part, memory stays bounded
+        tables[name] = pl.scan_parquet([str(p) for p in parts]) if parts else schema.empty(target_schema).lazy()
+    written = write_tables(tables, out, fmt)
     shutil.rmtree(spill, ignore_errors=True)
     return written
 

@@ -1,16 +1,46 @@
-"""The findings catalogue and the one findings frame (SPEC.md §8).
+"""The findings registry (SPEC.md §8): every kind of finding declared once, rendered by one renderer.
 
-A finding has a code, a severity, a location (unit, project, seq, column), the value seen and a
-Chinese message rendered from the catalogue's template.
+A kind (`FindingKind`) declares its code, name, severity and why; its message templates (one per
+variant, named `{placeholders}`); and, for the kinds the scoring pipeline raises, its checks: at
+which stage (`indicator`, `key`, `execution`, `project`), on which condition, which input column
+it locates and which value it quotes. `detect(frame, stage, rules)` evaluates every check of a
+stage over a whole frame; `render` turns a template and its field expressions into one Polars
+expression. Lint registers its kinds into the same `CATALOGUE` (selfeval.lint.catalogue), loaded
+on first use so that neither module imports the other at import time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import importlib
+import re
+import string
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from selfeval import schema
+
+if TYPE_CHECKING:
+    from selfeval.rules.model import RuleSet
+
+ExprFn = Callable[["RuleSet"], pl.Expr]
+
+# Longest user text quoted in a message: a finding names the value, it does not repeat a file.
+QUOTE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Check:
+    """Where and when a kind is raised: a condition over a stage's frame, its variant, location and fields."""
+
+    stage: str
+    when: ExprFn
+    variant: str = "default"
+    column: str | None = None
+    value: ExprFn | None = None
+    fields: Callable[["RuleSet"], dict[str, pl.Expr]] = lambda rules: {}
 
 
 @dataclass(frozen=True)
@@ -18,52 +48,140 @@ class FindingKind:
     code: str
     name: str
     severity: str
-    template: str
+    templates: Mapping[str, str] | str
     why: str
+    checks: tuple[Check, ...] = field(default=())
+
+    @property
+    def template(self) -> str:
+        """The default (first) message template."""
+        return self.templates if isinstance(self.templates, str) else next(iter(self.templates.values()))
+
+    def template_of(self, variant: str) -> str:
+        return self.templates if isinstance(self.templates, str) else self.templates[variant]
+
+    def variants(self) -> dict[str, str]:
+        return {"default": self.templates} if isinstance(self.templates, str) else dict(self.templates)
 
 
-CATALOGUE: dict[str, FindingKind] = {
-    k.code: k
-    for k in (
-        FindingKind("MISSING_ACTUAL", "缺少实际完成值", "error",
-                    "指标“{level3}”没有填写实际完成值，无法评分",
-                    "未填写的指标不得分也不能视为零分，须补齐后才能得出完整的自评结果"),
-        FindingKind("UNPARSEABLE", "无法解析", "error",
-                    "{column_label}“{value}”无法解析：{detail}",
-                    "无法识别的数值不能与目标比较"),
-        FindingKind("UNIT_MISMATCH", "计量单位不一致", "error",
-                    "实际完成值“{value}”的计量口径（{actual_dim}）与指标值“{target}”（{target_dim}）不一致",
-                    "不同口径的数值不能直接比较，须按指标值的口径填写"),
-        FindingKind("KEY_MISMATCH", "指标不匹配", "error",
-                    "{detail}",
-                    "实际完成值必须对应已申报的指标，否则会错配或丢失"),
-        FindingKind("MISSING_REASON", "缺少偏差原因", "warning",
-                    "指标“{level3}”{detail}，但未填写偏差原因分析及改进措施",
-                    "财预〔2020〕10号要求对未完成或超额较多的指标说明原因"),
-        FindingKind("OVERSHOOT", "超额完成较多", "warning",
-                    "指标“{level3}”完成值{value}为指标值{target}的{ratio}倍，可能指标值设置偏低",
-                    "完成值远高于指标值通常说明目标设置保守，需说明原因"),
-        FindingKind("SCHEDULE", "支出进度滞后", "warning",
-                    "{checkpoint}累计支出 {executed} 元（{rate}），低于计划 {plan}",
-                    "支出进度落后于计划会影响资金效益"),
-        FindingKind("WEIGHTS_SUM", "分值合计不符", "warning",
-                    "项目指标分值合计 {total}，与应有的 {expected} 分不一致",
-                    "分值合计不为满分时总分失真"),
-        FindingKind("MISSING_EXECUTION", "缺少预算执行数据", "error",
-                    "项目没有全年预算数或全年执行数，预算执行率无法评分",
-                    "预算执行率是自评的必备指标"),
-        FindingKind("UNKNOWN_LEVEL1", "一级指标无法识别", "error",
-                    "一级指标“{value}”不在规则集的一级指标及别名中，无法分配分值",
-                    "一级指标决定分值，无法识别的一级指标无法评分"),
-        FindingKind("INVALID_TIER", "定性档次无效", "error",
-                    "{detail}",
-                    "定性指标须按达成/部分达成/未达成三档评分"),
-    )
-}
+class Catalogue(Mapping[str, FindingKind]):
+    """Every finding kind by code; lint's kinds are registered on first lookup."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, FindingKind] = {}
+        self._loaded = False
+
+    def register(self, *kinds: FindingKind) -> None:
+        for kind in kinds:
+            if kind.code in self._kinds and self._kinds[kind.code] is not kind:
+                msg = f"finding code {kind.code!r} registered twice"
+                raise ValueError(msg)
+            self._kinds[kind.code] = kind
+
+    def _all(self) -> dict[str, FindingKind]:
+        if not self._loaded:
+            self._loaded = True
+            importlib.import_module("selfeval.lint.catalogue")  # registers the LINT_* kinds
+        return self._kinds
+
+    def __getitem__(self, code: str) -> FindingKind:
+        return self._all()[code]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+CATALOGUE = Catalogue()
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def placeholders(template: str) -> list[str]:
+    """The `{name}` placeholders of a template, in order."""
+    return [name for _, name, _, _ in string.Formatter().parse(template) if name]
+
+
+def quoted(expr: pl.Expr) -> pl.Expr:
+    """User text as quoted in a message: at most QUOTE_LIMIT characters, then an ellipsis."""
+    text = expr.cast(pl.String)
+    return pl.when(text.str.len_chars() > QUOTE_LIMIT).then(
+        pl.concat_str([text.str.slice(0, QUOTE_LIMIT), pl.lit("…")])
+    ).otherwise(text)
+
+
+def render(template: str, fields: Mapping[str, pl.Expr]) -> pl.Expr:
+    """The message of `template` with every `{name}` replaced by the text of `fields[name]`."""
+    parts: list[pl.Expr] = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        if literal:
+            parts.append(pl.lit(literal))
+        if name:
+            parts.append(fields[name].cast(pl.String).fill_null(""))
+    return pl.concat_str(parts) if parts else pl.lit("")
+
+
+def template_pattern(template: str) -> re.Pattern[str]:
+    """A regex matching any message rendered from `template` (for tests and audits)."""
+    out = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out.append(re.escape(literal))
+        if name:
+            out.append(r"(?s:.*?)")
+    return re.compile("^" + "".join(out) + "$")
+
+
+def message_expr(code: str, variant: pl.Expr | str, fields: Mapping[str, pl.Expr]) -> pl.Expr:
+    """The rendered message of kind `code`, its template chosen per row by `variant`."""
+    kind = CATALOGUE[code]
+    if isinstance(variant, str):
+        return render(kind.template_of(variant), fields)
+    chain: Any = None
+    for name, template in kind.variants().items():
+        cond = variant == name
+        text = render(template, fields)
+        chain = pl.when(cond).then(text) if chain is None else chain.when(cond).then(text)
+    return chain.otherwise(None)
+
+
+# ----------------------------------------------------------------------------- detection
+
+FINDING_COLUMNS = ["code", "unit_code", "project_code", "seq", "column", "value", "message"]
+
+
+def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | None = None) -> pl.LazyFrame:
+    """Every check of `stage` evaluated over `frame`: one finding row per row meeting a condition.
+
+    `keys` are extra leading columns kept on each finding (e.g. `scenario`).
+    """
+    lead = list(keys or [])
+    parts = []
+    for kind in _scoring_kinds():
+        for check in kind.checks:
+            if check.stage != stage:
+                continue
+            fields = check.fields(rules)
+            seq = pl.col("seq") if stage in ("indicator", "key") else pl.lit(None, dtype=pl.Int32)
+            parts.append(
+                frame.filter(check.when(rules)).select(
+                    *lead,
+                    pl.lit(kind.code).alias("code"),
+                    pl.col("unit_code"), pl.col("project_code"), seq.cast(pl.Int32).alias("seq"),
+                    pl.lit(check.column, dtype=pl.String).alias("column"),
+                    (quoted(check.value(rules)) if check.value is not None else pl.lit(None, dtype=pl.String)).alias("value"),
+                    render(kind.template_of(check.variant), fields).alias("message"),
+                )
+            )
+    if not parts:
+        return pl.LazyFrame(schema={**{k: pl.String for k in lead}, **{c: schema.FINDINGS[c] for c in FINDING_COLUMNS}})
+    return pl.concat(parts, how="vertical_relaxed")
 
 
 def concat_findings(parts: list[pl.LazyFrame | pl.DataFrame], *, scenario: bool = False) -> pl.DataFrame:
-    """One findings frame, cast to the fixed schema and sorted by location.
+    """One findings frame, cast to the fixed schema (severity from the catalogue), sorted by location.
 
     With `scenario=True` the parts carry a `scenario` column, kept first.
     """
@@ -88,9 +206,260 @@ def concat_findings(parts: list[pl.LazyFrame | pl.DataFrame], *, scenario: bool 
     )
 
 
-# Target-quality lint kinds (issue 7), declared in selfeval/lint/catalogue.py and merged here so
-# that every consumer of CATALOGUE (concat_findings, reports) knows them. Kept at the end: the
-# catalogue module imports FindingKind from this one.
-from selfeval.lint.catalogue import LINT_CATALOGUE  # noqa: E402
+# ----------------------------------------------------------------------------- the scoring kinds
 
-CATALOGUE.update(LINT_CATALOGUE)
+def _num(expr: pl.Expr, decimals: int = 4) -> pl.Expr:
+    from selfeval.expressions import num_text
+
+    return num_text(expr, decimals)
+
+
+def _c(name: str) -> pl.Expr:
+    return pl.col(name)
+
+
+_LEVEL3 = {"level3": pl.col("level3").fill_null("")}
+_PROBLEM_SHOWN = pl.col("_problem").is_not_null() & ~(
+    (pl.col("_problem") == "KEY_MISMATCH") & (pl.col("_n_actual").fill_null(0) > 1)
+)  # a key filled by several actual rows is reported once, by the key stage
+
+
+def _problem(code: str) -> ExprFn:
+    return lambda rules: _PROBLEM_SHOWN & (pl.col("_problem") == code)
+
+
+def _level3_clash() -> pl.Expr:
+    return pl.col("_actual_level3").is_not_null() & (pl.col("_actual_level3") != pl.col("level3").str.strip_chars())
+
+
+def _unit_desc(side: str) -> pl.Expr:
+    from selfeval.scoring import DIMENSION_LABELS
+
+    dim = pl.col(f"{side}_dimension").replace_strict(DIMENSION_LABELS, default=None, return_dtype=pl.String)
+    if side == "target":
+        return pl.coalesce(pl.col("target_unit"), dim, pl.lit("数值"))
+    shape = pl.col("actual_op").replace_strict(
+        {"qualitative": "文字", "deadline": "日期", "range": "区间"}, default="数值", return_dtype=pl.String)
+    return pl.coalesce(pl.col("actual_unit"), dim, shape)
+
+
+def _tier_variant_is(name: str) -> ExprFn:
+    variant = (
+        pl.when(pl.col("tier").is_not_null() & pl.col("_tier").is_null()).then(pl.lit("invalid_name"))
+        .when(pl.col("_tier").is_null()).then(pl.lit("unrecognised"))
+        .otherwise(pl.lit("out_of_band"))
+    )
+    return lambda rules: _problem("INVALID_TIER")(rules) & (variant == name)
+
+
+def _needs_reason(rules: RuleSet) -> pl.Expr:
+    from selfeval.rules.model import QUANT_OPS
+
+    return (
+        pl.col("_problem").is_null()
+        & pl.col("deviation_reason").is_null()
+        & (
+            (pl.col("target_op").is_in(list(QUANT_OPS)) & (pl.col("ratio") < 1))
+            | pl.col("_overshoot")
+            | ((pl.col("target_op") == "qualitative") & (pl.col("_tier") != rules.qualitative.top_tier))
+        )
+    )
+
+
+def _reason_variant(rules: RuleSet) -> pl.Expr:
+    return (
+        pl.when(pl.col("_overshoot")).then(pl.lit("overshoot"))
+        .when(pl.col("target_op") == "qualitative").then(pl.lit("qualitative"))
+        .otherwise(pl.lit("shortfall"))
+    )
+
+
+def _checkpoint_checks() -> tuple[Check, ...]:
+    from selfeval.expressions import money_text, pct_text
+
+    labels = {"mar": "3月底", "jun": "6月底", "oct": "10月底"}
+    return tuple(
+        Check(
+            "execution", lambda rules, c=c: pl.col(f"_behind_{c}"), variant=c, column=f"executed_by_{c}",
+            value=lambda rules, c=c: money_text(pl.col(f"executed_by_{c}")),
+            fields=lambda rules, c=c: {
+                "executed": money_text(pl.col(f"executed_by_{c}")),
+                "rate": pct_text(pl.col(f"executed_by_{c}") / pl.col("year_budget")),
+                "plan": _num(pl.col(f"plan_{c}"), 2),
+            },
+        )
+        for c in labels
+    )
+
+
+def _message_for_problem(code: str) -> tuple[Check, ...]:
+    """The unscorable-indicator checks of kind `code` (condition: the status chain chose `code`)."""
+    column = {"KEY_MISMATCH": "level3", "UNKNOWN_LEVEL1": "level1", "MISSING_ACTUAL": "actual_text",
+              "UNIT_MISMATCH": "actual_text", "INVALID_TIER": "tier"}[code]
+    return (Check("indicator", _problem(code), column=column),)
+
+
+SCORING_KINDS: tuple[FindingKind, ...] = (
+    FindingKind(
+        "MISSING_ACTUAL", "缺少实际完成值", "error",
+        "指标“{level3}”没有填写实际完成值，无法评分",
+        "未填写的指标不得分也不能视为零分，须补齐后才能得出完整的自评结果",
+        (Check("indicator", _problem("MISSING_ACTUAL"), column="actual_text", value=lambda r: _c("actual_text"),
+               fields=lambda r: _LEVEL3),),
+    ),
+    FindingKind(
+        "UNPARSEABLE", "无法解析", "error",
+        {"target": "指标“{level3}”的指标值“{text}”无法解析：{detail}",
+         "actual": "指标“{level3}”的实际完成值“{text}”无法解析：{detail}"},
+        "无法识别的数值不能与目标比较",
+        (
+            Check("indicator", _problem("UNPARSEABLE_TARGET"), variant="target", column="target_text",
+                  value=lambda r: _c("target_text"),
+                  fields=lambda r: {**_LEVEL3, "text": quoted(pl.col("target_text").fill_null("")),
+                                    "detail": pl.col("target_error").fill_null("缺少年份")}),
+            Check("indicator", _problem("UNPARSEABLE_ACTUAL"), variant="actual", column="actual_text",
+                  value=lambda r: _c("actual_text"),
+                  fields=lambda r: {**_LEVEL3, "text": quoted(pl.col("actual_text")),
+                                    "detail": pl.col("actual_error").fill_null("")}),
+        ),
+    ),
+    FindingKind(
+        "UNIT_MISMATCH", "计量单位不一致", "error",
+        "指标“{level3}”的实际完成值“{actual}”（{actual_unit}）与指标值“{target}”（{target_unit}）口径不一致，无法比较",
+        "不同口径的数值不能直接比较，须按指标值的口径填写",
+        (Check("indicator", _problem("UNIT_MISMATCH"), column="actual_text", value=lambda r: _c("actual_text"),
+               fields=lambda r: {**_LEVEL3, "actual": quoted(pl.col("actual_text")), "actual_unit": _unit_desc("actual"),
+                                 "target": quoted(pl.col("target_text")), "target_unit": _unit_desc("target")}),),
+    ),
+    FindingKind(
+        "KEY_MISMATCH", "指标不匹配", "error",
+        {"level3": "实际完成值中的三级指标“{actual_level3}”与申报的“{level3}”不一致",
+         "several_actuals": "指标“{level3}”填写了多行实际完成值，无法确定采用哪一行",
+         "unknown_actual": "实际完成值第 {row} 条记录对应的指标（项目 {project}，序号 {seq}）未在绩效目标表中申报",
+         "duplicate_actual": "同一指标（项目 {project}，序号 {seq}）填写了 {count} 行实际完成值，无法确定采用哪一行",
+         "unknown_execution": "预算执行数据中的项目 {project} 未在绩效目标表中申报",
+         "duplicate_execution": "项目 {project} 有 {count} 行预算执行数据，无法确定采用哪一行，预算执行率不评分"},
+        "实际完成值必须对应已申报的指标，否则会错配或丢失",
+        (
+            Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & _level3_clash(), variant="level3", column="level3",
+                  value=lambda r: _c("actual_text"),
+                  fields=lambda r: {**_LEVEL3, "actual_level3": quoted(pl.col("_actual_level3"))}),
+            Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & ~_level3_clash(), variant="several_actuals",
+                  column="level3", value=lambda r: _c("actual_text"), fields=lambda r: _LEVEL3),
+            Check("key", lambda r: pl.col("_unknown"), variant="unknown_actual", column="seq",
+                  value=lambda r: _c("level3"),
+                  fields=lambda r: {"row": pl.col("_row") + 1, "project": quoted(pl.col("project_code")), "seq": pl.col("seq")}),
+            Check("key", lambda r: pl.col("_duplicate"), variant="duplicate_actual", column="seq",
+                  fields=lambda r: {"project": quoted(pl.col("project_code")), "seq": pl.col("seq"), "count": pl.col("_n_actual")}),
+            Check("execution_key", lambda r: pl.col("_unknown"), variant="unknown_execution", column="project_code",
+                  value=lambda r: _c("project_code"), fields=lambda r: {"project": quoted(pl.col("project_code"))}),
+            Check("execution_key", lambda r: pl.col("_duplicate"), variant="duplicate_execution", column="project_code",
+                  value=lambda r: _c("project_code"),
+                  fields=lambda r: {"project": quoted(pl.col("project_code")), "count": pl.col("_n_execution")}),
+        ),
+    ),
+    FindingKind(
+        "MISSING_REASON", "缺少偏差原因", "warning",
+        {"overshoot": "指标“{level3}”超额完成较多，但未填写偏差原因分析及改进措施",
+         "qualitative": "指标“{level3}”评价为“{tier}”，但未填写偏差原因分析及改进措施",
+         "shortfall": "指标“{level3}”未完成指标值（完成比例 {ratio}），但未填写偏差原因分析及改进措施"},
+        "财预〔2020〕10号要求对未完成或超额较多的指标说明原因",
+        tuple(
+            Check("indicator", lambda r, v=v: _needs_reason(r) & (_reason_variant(r) == v), variant=v,
+                  column="deviation_reason", value=lambda r: _c("actual_text"),
+                  fields=lambda r: {"level3": pl.col("level3"), "tier": pl.col("_tier"), "ratio": _num(pl.col("ratio"), 4)})
+            for v in ("overshoot", "qualitative", "shortfall")
+        ),
+    ),
+    FindingKind(
+        "OVERSHOOT", "超额完成较多", "warning",
+        "指标“{level3}”完成值 {actual} 为指标值 {target} 的 {ratio} 倍（≥ {threshold}），可能指标值设置偏低，须说明原因",
+        "完成值远高于指标值通常说明目标设置保守，需说明原因",
+        (Check("indicator", lambda r: pl.col("_overshoot") & pl.col("_problem").is_null(), column="actual_text",
+               value=lambda r: _c("actual_text"),
+               fields=lambda r: {"level3": pl.col("level3"), "actual": quoted(pl.col("actual_text")),
+                                 "target": quoted(pl.col("target_text")), "ratio": _num(pl.col("ratio"), 2),
+                                 "threshold": _num(pl.col("_overshoot_threshold"), 2)}),),
+    ),
+    FindingKind(
+        "SCHEDULE", "支出进度滞后", "warning",
+        {"mar": "3月底累计支出 {executed} 元（占全年预算 {rate}），低于支出计划 {plan}%",
+         "jun": "6月底累计支出 {executed} 元（占全年预算 {rate}），低于支出计划 {plan}%",
+         "oct": "10月底累计支出 {executed} 元（占全年预算 {rate}），低于支出计划 {plan}%"},
+        "支出进度落后于计划会影响资金效益",
+        _checkpoint_checks(),
+    ),
+    FindingKind(
+        "WEIGHTS_SUM", "分值合计不符", "warning",
+        "项目指标分值合计 {total}（含预算执行率 {execution}），与满分 {expected} 不一致",
+        "分值合计不为满分时总分失真",
+        (Check("project",
+               lambda r: pl.col("_explicit").fill_null(False)
+               & ((pl.col("_weight_sum") + pl.col("execution_weight") - pl.col("_total_points")).abs() > 0.005),
+               column="weight", value=lambda r: _num(pl.col("_weight_sum") + pl.col("execution_weight"), 2),
+               fields=lambda r: {"total": _num(pl.col("_weight_sum") + pl.col("execution_weight"), 2),
+                                 "execution": _num(pl.col("execution_weight"), 2),
+                                 "expected": _num(pl.col("_total_points"), 2)}),),
+    ),
+    FindingKind(
+        "MISSING_EXECUTION", "缺少预算执行数据", "error",
+        {"no_row": "项目没有预算执行数据，预算执行率无法评分",
+         "no_executed": "项目没有填写全年执行数，预算执行率无法评分",
+         "bad_budget": "全年预算数 {budget} 无效，预算执行率无法评分"},
+        "预算执行率是自评的必备指标",
+        tuple(
+            Check("execution", lambda r, v=v: pl.col("_missing_execution") == v, variant=v, column="executed",
+                  value=lambda r: pl.col("executed").cast(pl.String),
+                  fields=lambda r: {"budget": pl.col("year_budget").cast(pl.String)})
+            for v in ("no_row", "no_executed", "bad_budget")
+        ),
+    ),
+    FindingKind(
+        "UNKNOWN_LEVEL1", "一级指标无法识别", "error",
+        "一级指标“{level1}”不在规则集的一级指标及别名中，无法分配分值",
+        "一级指标决定分值，无法识别的一级指标无法评分",
+        (Check("indicator", _problem("UNKNOWN_LEVEL1"), column="level1", value=lambda r: _c("level1"),
+               fields=lambda r: {"level1": quoted(pl.col("level1").fill_null(""))}),),
+    ),
+    FindingKind(
+        "INVALID_TIER", "定性档次无效", "error",
+        {"invalid_name": "定性评价档次“{tier}”无效",
+         "unrecognised": "定性指标“{level3}”无法从实际完成值“{actual}”识别评价档次，请填写定性评价档次",
+         "out_of_band": "档内得分比例 {fraction} 不在“{tier_resolved}”档的区间内"},
+        "定性指标须按达成/部分达成/未达成三档评分",
+        tuple(
+            Check("indicator", _tier_variant_is(v), variant=v, column="tier",
+                  value=lambda r: pl.coalesce(pl.col("tier"), pl.col("actual_text")),
+                  fields=lambda r: {**_LEVEL3, "tier": quoted(pl.col("tier")), "actual": quoted(pl.col("actual_text")),
+                                    "fraction": _num(pl.col("fraction")), "tier_resolved": pl.col("_tier")})
+            for v in ("invalid_name", "unrecognised", "out_of_band")
+        ),
+    ),
+)
+CATALOGUE.register(*SCORING_KINDS)
+
+
+def _scoring_kinds() -> tuple[FindingKind, ...]:
+    return SCORING_KINDS
+
+
+def problem_message(rules: RuleSet) -> pl.Expr:
+    """The message of an indicator's unscorable reason (`_problem`), from the same checks as its finding."""
+    chain: Any = None
+    for kind in SCORING_KINDS:
+        for check in kind.checks:
+            if check.stage != "indicator" or kind.code in ("MISSING_REASON", "OVERSHOOT"):
+                continue
+            # the message also explains a key problem reported once by the key stage
+            cond = check.when(rules) if kind.code != "KEY_MISMATCH" else (
+                (pl.col("_problem") == "KEY_MISMATCH") & (_level3_clash() if check.variant == "level3" else ~_level3_clash())
+            )
+            text = render(kind.template_of(check.variant), check.fields(rules))
+            chain = pl.when(cond).then(text) if chain is None else chain.when(cond).then(text)
+    return chain.otherwise(None)
+
+
+__all__ = [
+    "CATALOGUE", "Check", "FindingKind", "QUOTE_LIMIT", "concat_findings", "detect", "message_expr",
+    "placeholders", "problem_message", "quoted", "render", "template_pattern",
+]

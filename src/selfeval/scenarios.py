@@ -1,32 +1,31 @@
-"""Rule parameters as columns, so several rule scenarios score in one vectorized pass.
+"""Rule scenarios: the numeric parameters of a rule set, and scenarios grouped by structure.
 
 A rule set splits into *structural* parts (aliases, split mode, curves, tiers, grades, rounding,
-department mode) and *numeric parameters* (weights, overshoot threshold, late penalty, schedule
-tolerance and points, total points). Scenarios that share the structural parts are scored together:
-their numeric parameters become columns of a small frame cross-joined into the pipeline.
+department mode), which decide how indicators are checked, and *numeric parameters* (weights,
+overshoot threshold, late penalty, schedule tolerance and points, total points), which the
+score and roll-up stages take as `Params`. Scenarios sharing a structure share one check stage.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
-import polars as pl
-
-from selfeval.rules.model import EXECUTION_KEY, RuleSet
+from selfeval.rules.model import EXECUTION_KEY, LEVEL1_GROUPS, RuleSet
 
 SCENARIO = "scenario"
 
-# column → (getter of the value from a RuleSet, dotted field path used by sweeps)
+# parameter → dotted field path of the rule set (what `--sweep` names)
 PARAMS: dict[str, tuple[str, ...]] = {
-    "_w_产出指标": ("weights", "产出指标"),
-    "_w_效益指标": ("weights", "效益指标"),
-    "_w_满意度指标": ("weights", "满意度指标"),
-    "_w_execution": ("weights", EXECUTION_KEY),
-    "_overshoot_threshold": ("overshoot", "threshold"),
-    "_late_penalty": ("deadline", "late_penalty_per_month"),
-    "_schedule_tolerance": ("execution", "schedule", "tolerance"),
-    "_schedule_points": ("execution", "schedule", "points_per_checkpoint"),
-    "_total_points": ("total_points",),
+    "w_产出指标": ("weights", "产出指标"),
+    "w_效益指标": ("weights", "效益指标"),
+    "w_满意度指标": ("weights", "满意度指标"),
+    "w_execution": ("weights", EXECUTION_KEY),
+    "overshoot_threshold": ("overshoot", "threshold"),
+    "late_penalty": ("deadline", "late_penalty_per_month"),
+    "schedule_tolerance": ("execution", "schedule", "tolerance"),
+    "schedule_points": ("execution", "schedule", "points_per_checkpoint"),
+    "total_points": ("total_points",),
 }
 
 
@@ -36,13 +35,38 @@ def _get(data: dict, path: tuple[str, ...]) -> float:
     return float(data)  # type: ignore[arg-type]
 
 
-def scenario_params(scenarios: dict[str, RuleSet]) -> pl.DataFrame:
-    """One row per scenario: its name and every numeric parameter as a column."""
-    rows = []
-    for name, rules in scenarios.items():
-        dumped = rules.model_dump()
-        rows.append({SCENARIO: name, **{col: _get(dumped, path) for col, path in PARAMS.items()}})
-    return pl.DataFrame(rows, schema={SCENARIO: pl.String, **{c: pl.Float64 for c in PARAMS}})
+@dataclass(frozen=True)
+class Params:
+    """The numeric parameters of one scenario."""
+
+    group_weights: dict[str, float]
+    execution_weight: float
+    overshoot_threshold: float
+    late_penalty: float
+    schedule_tolerance: float
+    schedule_points: float
+    total_points: float
+
+    @classmethod
+    def of(cls, rules: RuleSet) -> Params:
+        return cls(
+            group_weights={g: float(rules.weights[g]) for g in LEVEL1_GROUPS},
+            execution_weight=float(rules.weights[EXECUTION_KEY]),
+            overshoot_threshold=float(rules.overshoot.threshold),
+            late_penalty=float(rules.deadline.late_penalty_per_month),
+            schedule_tolerance=float(rules.execution.schedule.tolerance),
+            schedule_points=float(rules.execution.schedule.points_per_checkpoint),
+            total_points=float(rules.total_points),
+        )
+
+    def as_row(self) -> dict[str, float]:
+        """The parameters by name of `PARAMS`."""
+        return {
+            **{f"w_{g}": w for g, w in self.group_weights.items()}, "w_execution": self.execution_weight,
+            "overshoot_threshold": self.overshoot_threshold, "late_penalty": self.late_penalty,
+            "schedule_tolerance": self.schedule_tolerance, "schedule_points": self.schedule_points,
+            "total_points": self.total_points,
+        }
 
 
 def structural_key(rules: RuleSet) -> str:
@@ -62,3 +86,6 @@ def group_by_structure(scenarios: dict[str, RuleSet]) -> list[dict[str, RuleSet]
     for name, rules in scenarios.items():
         groups.setdefault(structural_key(rules), {})[name] = rules
     return list(groups.values())
+
+
+__all__ = ["PARAMS", "Params", "SCENARIO", "group_by_structure", "structural_key"]

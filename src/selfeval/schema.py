@@ -268,3 +268,99 @@ LABELS: dict[str, str] = {
     "title": "标题",
     "indicator": "绩效指标",
 }
+
+
+# ---------------------------------------------------------------- stage hand-offs (issue 11)
+# The frames one pipeline stage hands to the next (prepare → check → score → rollup → findings).
+# `validated` checks a hand-off against its declaration when SELFEVAL_VALIDATE_STAGES is set
+# (the test suite sets it), listing every problem at once.
+
+_PARSED_SIDE = {"op": pl.String, "value": pl.Float64, "value_hi": pl.Float64, "deadline": pl.Date,
+                "unit": pl.String, "dimension": pl.String, "error": pl.String}
+
+PREPARED_INDICATORS = pl.Schema(
+    {"_order": pl.UInt32, **INDICATORS, "_pid": pl.UInt32, "_ik": pl.Int64}
+)
+
+CHECKED = pl.Schema(
+    {
+        "_order": pl.UInt32,
+        "_pid": pl.UInt32,
+        "_ik": pl.Int64,
+        "unit_code": pl.String,
+        "project_code": pl.String,
+        "indicator_id": pl.String,
+        "seq": pl.Int32,
+        "level1": pl.String,
+        "level1_group": pl.String,
+        "level2": pl.String,
+        "level3": pl.String,
+        "target_text": pl.String,
+        "weight": pl.Float64,
+        "year": pl.Int32,
+        "_actual_level3": pl.String,
+        "actual_text": pl.String,
+        "deviation_reason": pl.String,
+        "tier": pl.String,
+        "fraction": pl.Float64,
+        "_n_actual": pl.UInt32,
+        "_explicit": pl.Boolean,
+        "_has_output": pl.Boolean,
+        "_has_effect": pl.Boolean,
+        "_has_satisfaction": pl.Boolean,
+        "_divisor": pl.Float64,
+        **{f"target_{k}": v for k, v in _PARSED_SIDE.items()},
+        **{f"actual_{k}": v for k, v in _PARSED_SIDE.items()},
+        "_tier": pl.String,
+        "_problem": pl.String,
+        "_message": pl.String,
+    }
+)
+
+CHECKED_EXECUTION = pl.Schema(
+    {
+        **PROJECTS,
+        "_pid": pl.UInt32,
+        "_n_execution": pl.UInt32,
+        "year_budget": pl.Float64,
+        "executed": pl.Float64,
+        "executed_by_mar": pl.Float64,
+        "executed_by_jun": pl.Float64,
+        "executed_by_oct": pl.Float64,
+        "_has_execution": pl.Boolean,
+    }
+)
+
+
+class StageError(AssertionError):
+    """A stage handed on a frame that does not match its declaration (a bug, not bad input)."""
+
+
+def stage_problems(frame: pl.DataFrame, declared: pl.Schema) -> list[str]:
+    """Every difference between `frame`'s columns and `declared`: missing, extra, wrong dtype, order."""
+    problems = []
+    have = frame.schema
+    for name, dtype in declared.items():
+        if name not in have:
+            problems.append(f"missing column {name!r} ({dtype})")
+        elif have[name] != dtype:
+            problems.append(f"column {name!r} is {have[name]}, declared {dtype}")
+    problems += [f"undeclared column {name!r} ({have[name]})" for name in have if name not in declared]
+    if not problems and list(have) != list(declared):
+        problems.append(f"columns out of declared order: {list(have)}")
+    return problems
+
+
+def validating() -> bool:
+    import os
+
+    return bool(os.environ.get("SELFEVAL_VALIDATE_STAGES"))
+
+
+def validated(frame: pl.DataFrame, declared: pl.Schema, stage: str) -> pl.DataFrame:
+    """`frame` unchanged; in validation mode, raise StageError listing every mismatch."""
+    if validating():
+        problems = stage_problems(frame, declared)
+        if problems:
+            raise StageError(f"stage {stage!r} hand-off does not match its declaration: " + "; ".join(problems))
+    return frame

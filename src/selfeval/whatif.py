@@ -33,11 +33,12 @@ import polars as pl
 import yaml
 
 from selfeval.declaration import Declaration
-from selfeval.engine import collect
+from selfeval.engine import collect_all
 from selfeval.errors import RuleFileError
 from selfeval.rules.loader import DEFAULT_RULES, load_rules, rules_from_mapping
 from selfeval.rules.model import RuleSet
-from selfeval.scenarios import PARAMS, SCENARIO, group_by_structure, scenario_params
+from selfeval.pipeline import checked_inputs, score_totals
+from selfeval.scenarios import PARAMS, SCENARIO, Params, group_by_structure
 
 PROJECT_VIEW_KEYS = ["unit_code", "project_code"]
 NO_GRADE = "—"
@@ -135,208 +136,27 @@ def scenario_scores(
     declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, scenarios: dict[str, RuleSet]
 ) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(project_scores, unit_scores, passes): each frame has a leading `scenario` column, in
-    scenario order then by key; one vectorized pass per structure group.
+    scenario order, each scenario's block in the same (declared) order.
 
-    Within a structure group the expensive, scenario-independent work (joins, parsing, status,
-    ratio and curve) is done once per distinct (late penalty[, overshoot threshold]) — usually
-    once. An indicator's points then depend on the scenario only through its weight, so the
-    points are computed once per distinct (weight shape, fraction) and scenario, and summed into
-    project totals with one bincount per scenario. The stages and expressions are those of
-    `selfeval.scoring` / `selfeval.rollup`, so every scenario scores exactly like `score`.
+    The parameter-free stages (prepare, check) run once per structure group (`passes`); each
+    scenario then runs the score and roll-up stages of `selfeval.pipeline` with its own
+    parameters — exactly what `score` runs, without the indicator detail and findings.
     """
-    s_index = {n: i for i, n in enumerate(scenarios)}
-    project_parts: list[pl.DataFrame] = []
-    unit_parts: list[pl.DataFrame] = []
+    projects: dict[str, pl.DataFrame] = {}
+    units: dict[str, pl.DataFrame] = {}
     groups = group_by_structure(scenarios)
     for group in groups:
-        projects, units = _group_project_scores(declared, actuals, execution, group, s_index)
-        project_parts.append(projects)
-        unit_parts.append(units)
-    projects_all = pl.concat(project_parts, how="vertical")
-    if len(groups) > 1:
-        projects_all = projects_all.sort("_s", maintain_order=True)  # each block is already in key order
-    units_all = pl.concat(unit_parts, how="vertical")
-    if len(groups) > 1:
-        units_all = units_all.sort("_s", maintain_order=True)
-    labels = dict(enumerate(scenarios))
-    projects_all, units_all = (
-        f.select(pl.col("_s").replace_strict(labels, return_dtype=pl.String).alias(SCENARIO), pl.exclude("_s"))
-        for f in (projects_all, units_all)
-    )
-    return projects_all, units_all, len(groups)
+        inputs = checked_inputs(declared, actuals, execution, next(iter(group.values())))
+        for name, rules in group.items():
+            p, u = score_totals(inputs, rules, Params.of(rules))
+            projects[name], units[name] = collect_all([p, u.sort("unit_code", maintain_order=True)])
 
+    def long(parts: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        return pl.concat(
+            [parts[name].select(pl.lit(name).alias(SCENARIO), pl.all()) for name in scenarios], how="vertical", rechunk=True
+        )
 
-SHAPE = ["_has_output", "_has_effect", "_has_satisfaction", "level1_group", "_explicit", "weight", "_divisor"]
-GROUP_INDEX = {"产出指标": 0, "效益指标": 1, "满意度指标": 2}
-
-
-def _representatives(params: pl.DataFrame, keys: list[str], name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(scenario → combo id, one representative scenario's params per distinct value of `keys`)."""
-    combos = params.select(keys).unique(maintain_order=True).with_row_index(name)
-    mapped = params.join(combos, on=keys, how="left", maintain_order="left")
-    reps = mapped.group_by(name, maintain_order=True).agg(pl.col(SCENARIO).first())
-    rep_params = params.join(reps.select(SCENARIO, name), on=SCENARIO, how="inner", maintain_order="left")
-    return mapped.select(SCENARIO, name), rep_params
-
-
-def _group_project_scores(
-    declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, group: dict[str, RuleSet],
-    s_index: dict[str, int],
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(project_scores, unit_scores), with the scenario index `_s`, of scenarios sharing one
-    structure; each scenario's block in key order."""
-    import numpy as np
-
-    from selfeval import schema
-    from selfeval.expressions import round_half_up
-    from selfeval.rollup import grade_expr, project_total_expr, scored_execution
-    from selfeval.scoring import scored_indicators, with_weights
-
-    rules = next(iter(group.values()))
-    decimals = rules.rounding.decimals
-    names = list(group)
-    params = scenario_params(group)
-    local = {n: i for i, n in enumerate(names)}
-
-    # 1. execution, once per distinct execution parameters
-    exec_map, exec_reps = _representatives(params, ["_w_execution", "_schedule_tolerance", "_schedule_points"], "_ecombo")
-    exec_frame, _, _ = scored_execution(declared.projects, execution, rules, exec_reps.drop("_ecombo"))
-    exec_cols = ["unit_code", "project_code", "project_name", "budget", "year_budget", "executed", "execution_rate",
-                 "execution_weight", "execution_points"]
-    exec_df = collect(
-        exec_frame.select(SCENARIO, *exec_cols).join(exec_reps.lazy().select(SCENARIO, "_ecombo"), on=SCENARIO).drop(SCENARIO)
-    )
-    # project ids in (unit_code, project_code) order, so every scenario's block comes out sorted
-    first_combo = exec_df.filter(pl.col("_ecombo") == 0)
-    n_proj = first_combo.height
-    pid = first_combo.select("unit_code", "project_code").sort("unit_code", "project_code", maintain_order=True).with_row_index("_pid")
-    exec_df = exec_df.join(pid, on=["unit_code", "project_code"], how="left", nulls_equal=True)
-
-    # 2. indicators: shared work once per distinct (late penalty[, overshoot threshold])
-    keys = ["_late_penalty"] + (["_overshoot_threshold"] if rules.overshoot.deduct is not None else [])
-    ind_map, ind_reps = _representatives(params, keys, "_icombo")
-    frame, _ = scored_indicators(declared.indicators, actuals, declared.projects, declared.units, rules, ind_reps.drop("_icombo"))
-    slim = collect(
-        frame.select(SCENARIO, "unit_code", "project_code", *SHAPE, "_fraction", "status")
-        .join(ind_reps.lazy().select(SCENARIO, "_icombo"), on=SCENARIO).drop(SCENARIO)
-        .join(pid.lazy(), on=["unit_code", "project_code"], how="inner")
-    )
-    all_scored = np.ones(n_proj, dtype=bool)
-    has_indicators = np.zeros(n_proj, dtype=bool)
-    first_slim = slim.filter(pl.col("_icombo") == 0)
-    pids0 = first_slim["_pid"].to_numpy()
-    has_indicators[pids0] = True
-    all_scored &= ~np.bincount(pids0, weights=(first_slim["status"] != "scored").to_numpy().astype(float), minlength=n_proj).astype(bool)
-
-    # 3. distinct (shape, fraction) tuples and how often each occurs in each project
-    tuple_keys = ["_icombo", *SHAPE, "_fraction"]
-    incidence = slim.group_by([*tuple_keys, "_pid"]).agg(pl.len().alias("_n"))
-    tuples = incidence.select(tuple_keys).unique().with_row_index("_tid")
-    incidence = incidence.join(tuples, on=tuple_keys, how="left", nulls_equal=True).select(
-        "_icombo", "_pid", "_tid", "_n",
-        pl.col("level1_group").replace_strict(GROUP_INDEX, default=3, return_dtype=pl.Int64).alias("_g"),
-    )
-    # points of every tuple under every scenario (same expressions as the pipeline)
-    per_scenario = tuples.join(ind_map.select(SCENARIO, "_icombo"), on="_icombo", how="inner")
-    points = collect(
-        with_weights(per_scenario.lazy(), rules, params)
-        .select(SCENARIO, "_tid", round_half_up(pl.col("_weight") * pl.col("_fraction"), decimals).alias("points"))
-    )
-    n_tuples = tuples.height
-    table = np.zeros((len(names), n_tuples))
-    sc = points[SCENARIO].replace_strict(local, return_dtype=pl.Int64).to_numpy()
-    table[sc, points["_tid"].to_numpy()] = points["points"].fill_null(0.0).to_numpy()
-
-    # 4. project sums per scenario: one bincount each
-    sums = np.zeros((4, len(names), n_proj))  # group × scenario × project: each group's block contiguous
-    totals = np.zeros((len(names), n_proj))
-    by_combo = {c: part for (c,), part in incidence.partition_by("_icombo", as_dict=True).items()}
-    combo_of = dict(ind_map.iter_rows())
-    for name, i in local.items():
-        part = by_combo[combo_of[name]]
-        p, t, n, g = (part[c].to_numpy() for c in ("_pid", "_tid", "_n", "_g"))
-        contribution = n * table[i, t]
-        sums[:, i, :] = np.bincount(g * n_proj + p, weights=contribution, minlength=4 * n_proj).reshape(4, n_proj)
-        totals[i] = np.bincount(p, weights=contribution, minlength=n_proj)
-
-    # 5. assemble project_scores like rollup.project_scores: blocks of the execution frame per
-    #    scenario (no joins over scenarios × projects), numeric sums added as columns
-    k = len(names)
-    exec_blocks = {c: part.sort("_pid").drop("_ecombo", "_pid") for (c,), part in exec_df.partition_by("_ecombo", as_dict=True).items()}
-    combo_of_exec = dict(exec_map.iter_rows())
-    base = pl.concat([exec_blocks[combo_of_exec[name]] for name in names], how="vertical", rechunk=True)
-    scored = np.tile(all_scored, k)
-    long = base.with_columns(
-        pl.Series("_s", np.repeat(np.array([s_index[n] for n in names], dtype=np.int32), n_proj)),
-        pl.Series("_indicator_points", totals.reshape(-1)),
-        *[pl.Series(col, sums[j].reshape(-1)) for j, col in enumerate(schema.LEVEL1_GROUPS.values())],
-    ).with_columns(
-        project_total_expr(decimals).alias("total"),
-        (pl.Series(scored) & pl.col("execution_points").is_not_null()).alias("complete"),
-    ).with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
-    projects = long.select("_s", *[pl.col(c).cast(t) for c, t in schema.PROJECT_SCORES.items()])
-    return projects, _group_unit_scores(projects, declared.units, rules, k, n_proj)
-
-
-def _group_unit_scores(projects: pl.DataFrame, units: pl.DataFrame, rules: RuleSet, k: int, n_proj: int) -> pl.DataFrame:
-    """unit_scores (with `_s`) like rollup.unit_scores, summed per scenario block with bincount.
-
-    The department score is rounded with round_half_up, which first rounds to 9 decimals, so the
-    summation order (bincount here, a group-by there) cannot change the result.
-    """
-    import numpy as np
-
-    from selfeval import schema
-    from selfeval.expressions import round_half_up
-    from selfeval.rollup import grade_expr
-
-    table = schema.conform(units, schema.UNITS).unique("unit_code", keep="first", maintain_order=True).sort("unit_code")
-    n_units = table.height
-    uid_of = table.select("unit_code").with_row_index("_uid")
-    block = projects.slice(0, n_proj).select("unit_code").join(uid_of, on="unit_code", how="left", maintain_order="left")
-    uid = block["_uid"].fill_null(n_units).cast(pl.Int64).to_numpy()  # unknown units go to a spill bin
-    bins = n_units + 1
-    budget = projects["budget"].slice(0, n_proj).fill_null(0.0).to_numpy()
-    count = np.bincount(uid, minlength=bins)
-    budget_sum = np.bincount(uid, weights=budget, minlength=bins)
-    budget_any = np.bincount(uid, weights=(~projects["budget"].slice(0, n_proj).is_null()).to_numpy().astype(float), minlength=bins) > 0
-    total = projects["total"].to_numpy().reshape(k, n_proj)
-    executed = projects["executed"].fill_null(0.0).to_numpy().reshape(k, n_proj)
-    incomplete = (~projects["complete"]).to_numpy().reshape(k, n_proj).astype(float)
-    mean = np.empty((k, bins))
-    exec_sum = np.empty((k, bins))
-    complete = np.empty((k, bins), dtype=bool)
-    for i in range(k):
-        plain = np.bincount(uid, weights=total[i], minlength=bins) / np.maximum(count, 1)
-        if rules.department == "mean":
-            mean[i] = plain
-        else:
-            weighted = np.bincount(uid, weights=total[i] * budget, minlength=bins) / np.where(budget_sum > 0, budget_sum, 1.0)
-            mean[i] = np.where(budget_sum > 0, weighted, plain)
-        exec_sum[i] = np.bincount(uid, weights=executed[i], minlength=bins)
-        complete[i] = np.bincount(uid, weights=incomplete[i], minlength=bins) == 0
-    has = count[:n_units] > 0
-    s_values = projects["_s"].gather(np.arange(k) * n_proj).to_numpy()
-    frame = pl.DataFrame(
-        {
-            "_s": np.repeat(s_values, n_units),
-            "_has": np.tile(has, k),
-            "_budget_any": np.tile(budget_any[:n_units], k),
-            "budget": np.tile(budget_sum[:n_units], k),
-            "executed": exec_sum[:, :n_units].reshape(-1),
-            "_mean": mean[:, :n_units].reshape(-1),
-            "projects": np.tile(count[:n_units], k),
-            "complete": complete[:, :n_units].reshape(-1),
-        }
-    )
-    names = pl.concat([table] * k, how="vertical", rechunk=True)
-    frame = pl.concat([names, frame], how="horizontal").with_columns(
-        pl.when("_has").then(round_half_up(pl.col("_mean"), rules.rounding.decimals)).alias("total"),
-        pl.when("_has").then(pl.col("budget")).alias("budget"),
-        pl.when("_has").then(pl.col("executed")).alias("executed"),
-        pl.col("complete") & pl.col("_has"),
-    ).with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
-    return frame.select("_s", *[pl.col(c).cast(t) for c, t in schema.UNIT_SCORES.items()])
+    return long(projects), long(units), len(groups)
 
 
 # ----------------------------------------------------------------------------- views
@@ -420,13 +240,11 @@ def _wide(long: pl.DataFrame, keys: list[str], names: list[str], extra: list[str
 
 def _with_first(long: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """`_s`, grade, total and the first scenario's grade/total of the same key (`_g0`, `_t0`)."""
-    import numpy as np
-
     n = _blocks(long, names)
     k = len(names)
     return pl.DataFrame(
         [
-            pl.Series("_s", np.repeat(np.arange(k, dtype=np.int32), n)),
+            pl.int_range(k, dtype=pl.Int32, eager=True).repeat_by(n).explode().alias("_s"),
             long.get_column("grade"), long.get_column("total"),
             pl.concat([long.get_column("grade").slice(0, n)] * k).alias("_g0"),
             pl.concat([long.get_column("total").slice(0, n)] * k).alias("_t0"),
@@ -469,7 +287,10 @@ def _summary(projects: pl.DataFrame, units: pl.DataFrame, names: list[str], grad
 
 
 def _parameters(scenarios: dict[str, RuleSet]) -> pl.DataFrame:
-    params = scenario_params(scenarios)
+    params = pl.DataFrame(
+        [{SCENARIO: name, **Params.of(rules).as_row()} for name, rules in scenarios.items()],
+        schema={SCENARIO: pl.String, **dict.fromkeys(PARAMS, pl.Float64)},
+    )
     pass_of = {name: i for i, group in enumerate(group_by_structure(scenarios), start=1) for name in group}
     labels = {col: ".".join(path) for col, path in PARAMS.items()}
     return params.rename(labels).with_columns(
@@ -539,37 +360,29 @@ def _weight_warnings(scenarios: Mapping[str, RuleSet]) -> list[str]:
 
 # ----------------------------------------------------------------------------- presentation
 
-GRADE_STYLES = {"优": "bold green", "良": "green", "中": "yellow", "差": "bold red"}
-EXCEL_MAX_ROWS = 1_048_576
-
 
 def _label(column: str) -> str:
     """Chinese header of a view column (`total__A` → 总分（A）)."""
-    from selfeval.schema import LABELS
+    from selfeval.report.labels import VIEW_LABELS, label
 
-    fixed = {
-        SCENARIO: "情景", "grade_changed": "等级是否变化", "level": "层级", "from_grade": "原等级", "to_grade": "新等级",
-        "count": "数量", "pass": "计算批次", "rules": "规则集",
-        "projects_mean_total": "项目平均分", "units_mean_total": "单位平均分",
-        "projects_grade_changed": "等级变化项目数", "units_grade_changed": "等级变化单位数",
-        "projects_total_changed": "得分变化项目数", "units_total_changed": "得分变化单位数",
-    }
-    if column in fixed:
-        return fixed[column]
-    for prefix, label in (("total__", "总分"), ("grade__", "等级"), ("delta__", "差值")):
+    if column in VIEW_LABELS:
+        return VIEW_LABELS[column]
+    for prefix, name in (("total__", "总分"), ("grade__", "等级"), ("delta__", "差值")):
         if column.startswith(prefix):
-            return f"{label}（{column[len(prefix):]}）"
-    for prefix, label in (("projects_", "项目数·"), ("units_", "单位数·")):
+            return f"{name}（{column[len(prefix):]}）"
+    for prefix, name in (("projects_", "项目数·"), ("units_", "单位数·")):
         if column.startswith(prefix):
-            return f"{label}{column[len(prefix):]}"
-    return LABELS.get(column, column)
+            return f"{name}{column[len(prefix):]}"
+    return label(column)
 
 
 def _cell(value: Any, digits: int = 2) -> str:
     if value is None:
         return "—"
     if isinstance(value, bool):
-        return "是" if value else "否"
+        from selfeval.report.labels import yes_no
+
+        return str(yes_no(value))
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
@@ -599,6 +412,8 @@ def migration_tables(result: WhatIfResult, level: str = "项目") -> list[Any]:
     from rich.markup import escape
     from rich.table import Table
 
+    from selfeval.report.labels import grade_markup
+
     tables = []
     for name in result.names[1:]:
         matrix = result.migration_matrix(name, level)
@@ -609,7 +424,7 @@ def migration_tables(result: WhatIfResult, level: str = "项目") -> list[Any]:
         for row in matrix.iter_rows():
             cells = [f"[bold]{c}[/]" if row[0] == to and c else ("[red]" + str(c) + "[/]" if c else "·")
                      for to, c in zip(matrix.columns[1:], row[1:])]
-            table.add_row(f"[{GRADE_STYLES.get(row[0], '')}]{row[0]}[/]", *cells)
+            table.add_row(grade_markup(row[0]), *cells)
         tables.append(table)
     return tables
 
@@ -618,6 +433,8 @@ def changes_table(result: WhatIfResult, level: str = "单位", limit: int = 20) 
     """The units (or projects) whose total moves most under any scenario."""
     from rich.markup import escape
     from rich.table import Table
+
+    from selfeval.report.labels import grade_markup
 
     frame = result.units if level == "单位" else result.projects
     names = result.names
@@ -636,7 +453,7 @@ def changes_table(result: WhatIfResult, level: str = "单位", limit: int = 20) 
         cells = []
         for i, n in enumerate(names):
             grade = row[f"grade__{n}"] or NO_GRADE
-            text = f"{_cell(row[f'total__{n}'])} [{GRADE_STYLES.get(grade, '')}]{grade}[/]"
+            text = f"{_cell(row[f'total__{n}'])} {grade_markup(grade)}"
             if i:
                 delta = row[f"delta__{n}"]
                 text += f" ({delta:+.2f})" if delta is not None else ""
@@ -645,70 +462,58 @@ def changes_table(result: WhatIfResult, level: str = "单位", limit: int = 20) 
     return table
 
 
-def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
-    """Sheets 情景汇总, 项目得分, 单位得分, 等级迁移, 情景参数; all input text written as text."""
-    import xlsxwriter
+def whatif_tables(result: WhatIfResult) -> dict[str, pl.DataFrame]:
+    """The comparison's tables by file name (summary, projects, units, migration, parameters)."""
+    return {
+        "whatif_summary": result.summary, "whatif_projects": result.projects, "whatif_units": result.units,
+        "whatif_migration": result.migration, "whatif_parameters": result.parameters,
+    }
 
-    from selfeval.atomic import atomic_path
+
+def write_whatif_tables(result: WhatIfResult, folder: str | Path, fmt: str = "parquet") -> list[Path]:
+    """The comparison's tables as parquet and/or csv in `folder` (the tool's one table writer)."""
+    from selfeval.report.tables import write_tables
+
+    return write_tables(whatif_tables(result), folder, fmt)
+
+
+def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
+    """Sheets 情景汇总, 项目得分, 单位得分, 等级迁移, 迁移明细, 情景参数; all input text written as text."""
+    from selfeval.report.workbook import new_workbook, write_table
 
     target = Path(path)
-    with atomic_path(target) as tmp:
-        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": True}
-        with xlsxwriter.Workbook(str(tmp), options) as wb:
-            head = wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True, "valign": "vcenter"})
-            num = wb.add_format({"num_format": "0.00"})
-            title = wb.add_format({"bold": True, "font_size": 12})
+    labels = {c: _label(c) for frame in (result.summary, result.projects, result.units, result.migration, result.parameters)
+              for c in frame.columns}
+    note = "；完整数据请用 --tables 写出结果表"
+    with new_workbook(target, title="规则调整试算（what-if）") as wb:
+        title = wb.add_format({"bold": True, "font_size": 12})
 
-            def frame_sheet(name: str, frame: pl.DataFrame, note: str | None = None) -> None:
-                ws = wb.add_worksheet(name)
-                row0 = 0
-                if note:
-                    ws.write_string(0, 0, note, title)
-                    row0 = 2
-                write_frame(ws, frame, row0, head, num)
-                ws.freeze_panes(row0 + 1, 0)
+        def frame_sheet(name: str, frame: pl.DataFrame, heading: str | None = None) -> None:
+            ws = wb.add_worksheet(name)
+            row0 = 2 if heading else 0
+            if heading:
+                ws.write_string(0, 0, heading, title)
+            write_table(wb, ws, frame, position=(row0, 0), labels=labels, overflow_note=note)
+            ws.freeze_panes(row0 + 1, 0)
 
-            frame_sheet("情景汇总", result.summary, f"基准情景：{result.names[0]}；向量化计算批次：{result.passes}")
-            frame_sheet("项目得分", result.projects)
-            frame_sheet("单位得分", result.units)
-            ws = wb.add_worksheet("等级迁移")
-            row = 0
-            for level in ("项目", "单位"):
-                for name in result.names[1:]:
-                    ws.write_string(row, 0, f"{level}等级迁移：{result.names[0]} → {name}（行：原等级，列：新等级）", title)
-                    matrix = result.migration_matrix(name, level).rename({"from_grade": "原等级＼新等级"})
-                    row = write_frame(ws, matrix, row + 1, head, num) + 2
-            if len(result.names) == 1:
-                ws.write_string(0, 0, "只有一个情景，没有等级迁移", title)
-            frame_sheet("迁移明细", result.migration)
-            frame_sheet("情景参数", result.parameters)
+        frame_sheet("情景汇总", result.summary, f"基准情景：{result.names[0]}；向量化计算批次：{result.passes}")
+        frame_sheet("项目得分", result.projects)
+        frame_sheet("单位得分", result.units)
+        ws = wb.add_worksheet("等级迁移")
+        row = 0
+        for level in ("项目", "单位"):
+            for name in result.names[1:]:
+                ws.write_string(row, 0, f"{level}等级迁移：{result.names[0]} → {name}（行：原等级，列：新等级）", title)
+                matrix = result.migration_matrix(name, level)
+                row = write_table(wb, ws, matrix, position=(row + 1, 0), labels={"from_grade": "原等级＼新等级"}) + 2
+        if len(result.names) == 1:
+            ws.write_string(0, 0, "只有一个情景，没有等级迁移", title)
+        frame_sheet("迁移明细", result.migration)
+        frame_sheet("情景参数", result.parameters)
     return target
-
-
-def write_frame(ws: Any, frame: pl.DataFrame, row0: int, head: Any, num: Any) -> int:
-    """Write `frame` with Chinese headers at `row0`; text via write_string. Returns the next free row."""
-    limit = EXCEL_MAX_ROWS - row0 - 2
-    for j, column in enumerate(frame.columns):
-        ws.write_string(row0, j, _label(column), head)
-        ws.set_column(j, j, max(10, min(40, len(_label(column)) * 2 + 2)))
-    for i, values in enumerate(frame.head(limit).iter_rows(), start=row0 + 1):
-        for j, value in enumerate(values):
-            if value is None:
-                continue
-            if isinstance(value, bool):
-                ws.write_string(i, j, "是" if value else "否")
-            elif isinstance(value, (int, float)):
-                ws.write_number(i, j, value, num if isinstance(value, float) else None)
-            else:
-                ws.write_string(i, j, str(value))
-    end = row0 + 1 + min(frame.height, limit)
-    if frame.height > limit:
-        ws.write_string(end, 0, f"（超出 Excel 行数上限，只写出前 {limit} 行，共 {frame.height} 行；完整数据见 .parquet）")
-        end += 1
-    return end
 
 
 __all__ = [
     "WhatIfResult", "whatif", "sweep_scenarios", "with_field", "parse_sweep", "scenario_scores",
-    "summary_table", "migration_tables", "changes_table", "write_whatif_workbook",
+    "summary_table", "migration_tables", "changes_table", "whatif_tables", "write_whatif_tables", "write_whatif_workbook",
 ]

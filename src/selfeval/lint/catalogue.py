@@ -1,13 +1,13 @@
 """The lint finding kinds (issue 7): code, short name, default severity, message template, why.
 
-Kept apart from the checks so that `selfeval.findings` can merge it into CATALOGUE without
-importing the lint engine. Templates use named placeholders filled from the check's rows
+Registered into the one findings catalogue (`selfeval.findings.CATALOGUE`, which loads this
+module on first lookup; this module imports the catalogue, never the reverse). Templates use named placeholders filled from the check's rows
 (level3, target, …) or from the check's configuration (satisfaction_min, rate_max, …).
 """
 
 from __future__ import annotations
 
-from selfeval.findings import FindingKind
+from selfeval.findings import CATALOGUE, FindingKind
 
 LINT_CATALOGUE: dict[str, FindingKind] = {
     k.code: k
@@ -59,3 +59,5 @@ LINT_CATALOGUE: dict[str, FindingKind] = {
                     "同名指标通常是复制后忘记修改，自评时也容易填错行"),
     )
 }
+
+CATALOGUE.register(*LINT_CATALOGUE.values())
