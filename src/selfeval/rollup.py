@@ -105,15 +105,21 @@ def project_scores(
     """Project totals: every declared project (the rows of `execution`) with its indicators' points
     summed per level-1 group, plus execution points; completeness and grade.
 
-    Returns PROJECT_SCORES plus `_pid`, `_explicit`, `_weight_sum`, `_total_points` (read by WEIGHTS_SUM).
+    Returns PROJECT_SCORES (the descriptive columns as far as `execution` has them) plus `_pid`,
+    `_explicit`, `_weight_sum`, `_total_points` (read by WEIGHTS_SUM).
     """
     keys = [*by, "_pid"]
+    given = set(execution.collect_schema().names())
+    computed = {"total", "complete", "grade", *schema.LEVEL1_GROUPS.values()}
+    # A row may stand for `_n` equal indicators (what-if folds them); one indicator by default.
+    n = pl.col("_n") if "_n" in indicators.collect_schema() else pl.lit(1, dtype=pl.UInt32)
+    points = pl.col("points") * n
     per_project = indicators.group_by(keys).agg(
-        *[pl.col("points").filter(pl.col("level1_group") == g).sum().alias(col) for g, col in schema.LEVEL1_GROUPS.items()],
-        pl.col("points").sum().alias("_indicator_points"),
+        *[points.filter(pl.col("level1_group") == g).sum().alias(col) for g, col in schema.LEVEL1_GROUPS.items()],
+        points.sum().alias("_indicator_points"),
         (pl.col("status") == "scored").all().alias("_all_scored"),
         pl.col("_explicit").first().alias("_explicit"),
-        pl.col("_weight").sum().alias("_weight_sum"),
+        (pl.col("_weight") * n).sum().alias("_weight_sum"),
     )
     decimals = rules.rounding.decimals
     return (
@@ -129,7 +135,8 @@ def project_scores(
             pl.lit(params.total_points).alias("_total_points"),
         )
         .with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
-        .select(*by, *schema.PROJECT_SCORES.names(), "_pid", "_explicit", "_weight_sum", "_total_points")
+        .select(*by, *[c for c in schema.PROJECT_SCORES.names() if c in computed or c in given],
+                "_pid", "_explicit", "_weight_sum", "_total_points")
     )
 
 

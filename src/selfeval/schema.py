@@ -90,6 +90,9 @@ PARSED_VALUES = pl.Schema(
         "unit": pl.String,
         "dimension": pl.String,
         "error": pl.String,
+        "scale": pl.Float64,  # value / the number as written (万元 1e4, 千元 1e3, 公里 1e3, none 1)
+        "unit_text": pl.String,  # multiplier and unit as written: 万元, 万人次, %, 元/月
+        "op_written": pl.Boolean,  # the text wrote the op (≥, 不少于, 以上 …); False for a bare value
     }
 )
 
@@ -278,8 +281,21 @@ LABELS: dict[str, str] = {
 _PARSED_SIDE = {"op": pl.String, "value": pl.Float64, "value_hi": pl.Float64, "deadline": pl.Date,
                 "unit": pl.String, "dimension": pl.String, "error": pl.String}
 
-PREPARED_INDICATORS = pl.Schema(
-    {"_order": pl.UInt32, **INDICATORS, "_pid": pl.UInt32, "_ik": pl.Int64}
+CASES = pl.Schema(
+    {
+        "_case": pl.UInt32,
+        "target_text": pl.String,
+        "actual_text": pl.String,
+        "year": pl.Int32,
+        "tier": pl.String,
+        "fraction": pl.Float64,
+        "_group_known": pl.Boolean,
+        "_key_problem": pl.Boolean,
+        **{f"target_{k}": v for k, v in _PARSED_SIDE.items()},
+        **{f"actual_{k}": v for k, v in _PARSED_SIDE.items()},
+        "_tier": pl.String,
+        "_problem": pl.String,
+    }
 )
 
 CHECKED = pl.Schema(
@@ -287,6 +303,7 @@ CHECKED = pl.Schema(
         "_order": pl.UInt32,
         "_pid": pl.UInt32,
         "_ik": pl.Int64,
+        "_case": pl.UInt32,
         "unit_code": pl.String,
         "project_code": pl.String,
         "indicator_id": pl.String,
@@ -309,8 +326,7 @@ CHECKED = pl.Schema(
         "_has_effect": pl.Boolean,
         "_has_satisfaction": pl.Boolean,
         "_divisor": pl.Float64,
-        **{f"target_{k}": v for k, v in _PARSED_SIDE.items()},
-        **{f"actual_{k}": v for k, v in _PARSED_SIDE.items()},
+        "target_op": pl.String,
         "_tier": pl.String,
         "_problem": pl.String,
         "_message": pl.String,

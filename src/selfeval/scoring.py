@@ -9,6 +9,7 @@ a batch of units, or each scenario of a what-if. The precise rules are in docs/s
 from __future__ import annotations
 
 from itertools import product
+from typing import TYPE_CHECKING
 
 import polars as pl
 
@@ -17,6 +18,9 @@ from selfeval.expressions import curve_expr, num_text, round_half_up
 from selfeval.rules.model import LEVEL1_GROUPS, QUANT_OPS, RuleSet
 from selfeval.scenarios import Params
 
+if TYPE_CHECKING:
+    from selfeval.check import Checked
+
 DAYS_PER = {"小时": 1.0 / 24.0, "天": 1.0, "周": 7.0, "月": 30.0, "年": 365.0}
 DIMENSION_LABELS = {
     "percent": "百分比", "money": "金额", "count": "数量", "duration": "时长", "date": "日期", "other": "其他",
@@ -24,11 +28,7 @@ DIMENSION_LABELS = {
 FLAGS = ("_has_output", "_has_effect", "_has_satisfaction")
 
 # The columns of the check stage that scoring reads (a what-if scores only these).
-SCORING_INPUTS = [
-    "_pid", "level1_group", "weight", "_explicit", *FLAGS, "_divisor", "target_op", "target_value", "target_value_hi",
-    "target_unit", "target_dimension", "target_deadline", "actual_value", "actual_unit", "actual_deadline",
-    "_problem", "_tier", "fraction",
-]
+SCORING_INPUTS = ["_pid", "_case", "level1_group", "weight", "_explicit", *FLAGS, "_divisor", "_problem"]
 
 
 # ----------------------------------------------------------------------------- weights
@@ -133,34 +133,48 @@ def fraction_expr(rules: RuleSet) -> pl.Expr:
     )
 
 
-def score(checked: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
-    """`checked` with `_weight`, `ratio`, `_overshoot`, `_fraction`, `points` and `status` (schema.SCORED)."""
+def score_cases(cases: pl.DataFrame, rules: RuleSet, params: Params) -> pl.DataFrame:
+    """Per case (in `_case` order): ratio, overshoot and the fraction of the weight earned."""
     return (
-        checked.with_columns(
-            weight_expr(rules, params).alias("_weight"), ratio_expr(params).alias("ratio"),
-            pl.lit(params.overshoot_threshold).alias("_overshoot_threshold"),  # quoted by OVERSHOOT
-        )
+        cases.lazy()
+        .with_columns(ratio_expr(params).alias("ratio"))
         .with_columns(overshoot_expr(params).alias("_overshoot"))
-        .with_columns(fraction_expr(rules).alias("_fraction"))
-        .with_columns(
-            round_half_up(pl.col("_weight") * pl.col("_fraction"), rules.rounding.decimals).alias("points"),
-            pl.when(pl.col("_problem").is_null()).then(pl.lit("scored")).otherwise(pl.lit("unscorable")).alias("status"),
-        )
+        .select("ratio", "_overshoot", fraction_expr(rules).alias("_fraction"))
+        .collect(engine="in-memory")
     )
+
+
+def weigh(rows: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
+    """Rows with `_fraction` (and the weight shape) given `_weight`, `points` and `status`."""
+    return rows.with_columns(
+        weight_expr(rules, params).alias("_weight"),
+        pl.lit(params.overshoot_threshold).alias("_overshoot_threshold"),  # quoted by OVERSHOOT
+    ).with_columns(
+        round_half_up(pl.col("_weight") * pl.col("_fraction"), rules.rounding.decimals).alias("points"),
+        pl.when(pl.col("_problem").is_null()).then(pl.lit("scored")).otherwise(pl.lit("unscorable")).alias("status"),
+    )
+
+
+def score(checked: Checked, rules: RuleSet, params: Params, columns: list[str] | None = None) -> pl.DataFrame:
+    """Indicator rows (all of schema.CHECKED, or `columns` of it) with the case's `ratio`,
+    `_overshoot` and `_fraction`, and their `_weight`, `points` and `status` (schema.SCORED)."""
+    rows = checked.indicators if columns is None else checked.indicators.select(columns)
+    per_case = score_cases(checked.cases, rules, params)
+    rows = rows.with_columns(checked.case_columns(["ratio", "_overshoot", "_fraction"], per_case))
+    return weigh(rows.lazy(), rules, params).collect(engine="in-memory")
 
 
 # ----------------------------------------------------------------------------- explanation
 
 
 def explain_expr() -> pl.Expr:
-    """A sentence a person can check: how the points of the row were obtained."""
+    """A sentence a person can check: how the points of a scored row were obtained."""
     w, f, p, r = (num_text(pl.col("_weight")), num_text(pl.col("_fraction")), num_text(pl.col("points"), 2),
                   num_text(pl.col("ratio")))
     actual, target = pl.col("actual_text").fill_null("（空）"), pl.col("target_text").fill_null("（空）")
     t_op = pl.col("target_op")
     return (
-        pl.when(pl.col("_problem").is_not_null()).then(pl.format("不计分：{}", pl.col("_message")))
-        .when(t_op == "qualitative").then(pl.format("定性指标，评价档次“{}”，得分比例 {} → {} × {} = {}", pl.col("_tier"), f, w, f, p))
+        pl.when(t_op == "qualitative").then(pl.format("定性指标，评价档次“{}”，得分比例 {} → {} × {} = {}", pl.col("_tier"), f, w, f, p))
         .when(t_op == "deadline").then(
             pl.when(pl.col("ratio") >= 1).then(pl.format("{} 不晚于期限 {} → 按期完成 → {} × 1 = {}", actual, target, w, p))
             .otherwise(pl.format("{} 晚于期限 {} → r = {} → {} × {} = {}", actual, target, r, w, f, p))
@@ -170,24 +184,47 @@ def explain_expr() -> pl.Expr:
     )
 
 
-EXPLAIN_INPUTS = ["_problem", "_message", "target_op", "_tier", "_weight", "_fraction", "points", "ratio",
-                  "actual_text", "target_text"]
+# The parsed case columns the result table shows for every indicator.
+PARSED_OUTPUT = ["target_value", "target_value_hi", "target_unit", "target_dimension", "target_deadline",
+                 "actual_op", "actual_value", "actual_unit", "actual_dimension", "actual_deadline"]
 
 
-def with_explain(scored: pl.LazyFrame) -> pl.LazyFrame:
-    """`scored` with `explain`: each distinct case is explained once, then joined back."""
-    explained = scored.select(EXPLAIN_INPUTS).unique().with_columns(explain_expr().alias("explain"))
-    return scored.join(explained, on=EXPLAIN_INPUTS, how="left", nulls_equal=True, maintain_order="left")
+def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
+    """`scored` (with the case columns of explain_expr) plus `explain`.
+
+    A scored row's explanation depends only on its case and weight: each distinct (case, weight)
+    is explained once and joined back; an unscorable row says why (its `_message`).
+    """
+    inputs = ["_case", "_weight"]
+    ok = pl.col("_problem").is_null()
+    needed = ["target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "points"]
+    explained = (
+        scored.lazy().filter(ok).select(*inputs, *needed).unique(inputs)
+        .select(*inputs, explain_expr().alias("_explain"))
+    )
+    return (
+        scored.lazy().join(explained, on=inputs, how="left", maintain_order="left", nulls_equal=True)
+        .with_columns(pl.when(ok).then(pl.col("_explain")).otherwise(pl.format("不计分：{}", pl.col("_message"))).alias("explain"))
+        .drop("_explain")
+        .collect(engine="in-memory")
+    )
 
 
-def indicator_scores_frame(scored: pl.LazyFrame) -> pl.LazyFrame:
+def indicator_detail(checked: Checked, scored: pl.DataFrame) -> pl.DataFrame:
+    """Scored rows with every parsed case column and `explain`: what findings and the result table read."""
+    missing = [c for c in ["target_error", "actual_error", *PARSED_OUTPUT] if c not in scored.columns]
+    return with_explain(scored.with_columns(checked.case_columns(missing)))
+
+
+def indicator_scores_frame(detail: pl.DataFrame) -> pl.DataFrame:
     """The public indicator_scores columns (schema INDICATOR_SCORES), in declaration order."""
-    return with_explain(scored).with_columns(
+    return detail.with_columns(
         pl.col("_tier").alias("tier"), pl.col("_weight").alias("weight"), pl.col("_fraction").alias("fraction")
     ).select(*[pl.col(name).cast(dtype) for name, dtype in schema.INDICATOR_SCORES.items()])
 
 
 __all__ = [
     "DIMENSION_LABELS", "SCORING_INPUTS", "effective_group_weights", "explain_expr", "fraction_expr",
-    "indicator_scores_frame", "ratio_expr", "score", "weight_expr", "with_explain",
+    "indicator_detail", "indicator_scores_frame", "ratio_expr", "score", "score_cases", "weigh", "weight_expr",
+    "with_explain",
 ]

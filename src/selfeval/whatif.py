@@ -37,7 +37,8 @@ from selfeval.engine import collect_all
 from selfeval.errors import RuleFileError
 from selfeval.rules.loader import DEFAULT_RULES, load_rules, rules_from_mapping
 from selfeval.rules.model import RuleSet
-from selfeval.pipeline import checked_inputs, score_totals
+from selfeval.pipeline import Folded, checked_inputs, folded_rows, fraction_key, score_totals
+from selfeval.schema import PROJECT_SCORES
 from selfeval.scenarios import PARAMS, SCENARIO, Params, group_by_structure
 
 PROJECT_VIEW_KEYS = ["unit_code", "project_code"]
@@ -147,9 +148,17 @@ def scenario_scores(
     groups = group_by_structure(scenarios)
     for group in groups:
         inputs = checked_inputs(declared, actuals, execution, next(iter(group.values())))
+        described = inputs.execution.select("project_code", "project_name")  # the order of every scenario's rows
+        folded: dict[tuple[float, ...], Folded] = {}
         for name, rules in group.items():
-            p, u = score_totals(inputs, rules, Params.of(rules))
-            projects[name], units[name] = collect_all([p, u.sort("unit_code", maintain_order=True)])
+            params = Params.of(rules)
+            key = fraction_key(rules, params)
+            if key not in folded:
+                folded[key] = folded_rows(inputs, rules, params)
+            p, u = score_totals(inputs, rules, params, folded[key], names=False)
+            p_df, units[name] = collect_all([p, u])
+            projects[name] = pl.concat([p_df.select("unit_code"), described, p_df.drop("unit_code", "_pid")],
+                                       how="horizontal").select(PROJECT_SCORES.names())
 
     def long(parts: dict[str, pl.DataFrame]) -> pl.DataFrame:
         return pl.concat(

@@ -33,51 +33,69 @@ class Prepared:
 
     units: pl.DataFrame  # UNITS, first row per unit_code
     projects: pl.DataFrame  # PROJECTS + `_pid`, declared order
-    indicators: pl.DataFrame  # PREPARED_INDICATORS
+    indicators: pl.DataFrame  # INDICATORS + `_order`, `_pid`, `year`, `_ik`
     actuals: pl.DataFrame  # PREPARED_ACTUALS
     execution: pl.DataFrame  # PREPARED_EXECUTION
 
 
 def project_key_table(declared: Declaration) -> pl.DataFrame:
-    """(unit_code, project_code, _pid) for every project declared or named by an indicator."""
+    """(unit_code, project_code, _pid, year) for every project declared or named by an indicator."""
     pairs = pl.concat(
         [declared.projects.select(PROJECT_KEYS), declared.indicators.select(PROJECT_KEYS)], how="vertical_relaxed"
     )
-    return pairs.unique(maintain_order=True).with_row_index("_pid")
+    years = schema.conform(declared.units, schema.UNITS).select("unit_code", "year").unique("unit_code", keep="first")
+    return (
+        pairs.unique(maintain_order=True).with_row_index("_pid")
+        .join(years, on="unit_code", how="left", maintain_order="left")
+    )
+
+
+def with_project_key(frame: pl.DataFrame, keys: pl.DataFrame, *, year: bool = False) -> pl.DataFrame:
+    """`frame` with `_pid` (and the unit's `year`) of its (unit_code, project_code).
+
+    Rows of one project usually follow each other, so the codes are looked up once per run of
+    equal codes, not once per row.
+    """
+    if not frame.height:
+        return frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_pid"),
+                                  *([pl.lit(None, dtype=pl.Int32).alias("year")] if year else []))
+    change = pl.col("unit_code").ne_missing(pl.col("unit_code").shift()) | pl.col("project_code").ne_missing(
+        pl.col("project_code").shift()
+    )
+    run = frame.select((change.cum_sum() - 1).cast(pl.UInt32).alias("_run")).to_series()
+    wanted = ["_pid", "year"] if year else ["_pid"]
+    heads = frame.filter(change).select(PROJECT_KEYS).join(
+        keys.select(*PROJECT_KEYS, *wanted), on=PROJECT_KEYS, how="left", maintain_order="left", nulls_equal=True
+    )
+    return frame.with_columns(heads.get_column(c).gather(run) for c in wanted)
 
 
 def _owner_of_code(keys: pl.DataFrame) -> pl.DataFrame:
-    """project_code → (unit_code, _pid) of the first declared project with that code."""
+    """project_code → unit_code of the first declared project with that code."""
     return keys.unique("project_code", keep="first", maintain_order=True).select(
         "project_code", pl.col("unit_code").alias("_declared_unit")
     )
 
 
-def _keyed(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.LazyFrame:
-    """`frame` (unit_code, project_code cleaned) with a null unit filled from the declared project, and `_pid`."""
-    lazy = frame.lazy()
-    if frame.height and frame.get_column("unit_code").null_count():
-        lazy = (
-            lazy.join(_owner_of_code(keys).lazy(), on="project_code", how="left", maintain_order="left")
-            .with_columns(pl.coalesce("unit_code", "_declared_unit").alias("unit_code"))
-            .drop("_declared_unit")
-        )
-    return lazy.join(keys.lazy(), on=PROJECT_KEYS, how="left", maintain_order="left", nulls_equal=True)
+def _with_declared_unit(frame: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
+    """A null unit_code takes the unit of the declared project with the row's project_code."""
+    if not frame.height or not frame.get_column("unit_code").null_count():
+        return frame
+    return (
+        frame.join(_owner_of_code(keys), on="project_code", how="left", maintain_order="left")
+        .with_columns(pl.coalesce("unit_code", "_declared_unit").alias("unit_code"))
+        .drop("_declared_unit")
+    )
 
 
 def prepare_indicators(indicators: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
-    """Declared indicators in document order (`_order`), level2/target text cleaned, keyed."""
-    frame = schema.conform(indicators, schema.INDICATORS).with_row_index("_order")
-    return (
-        frame.lazy()
-        .join(keys.lazy(), on=PROJECT_KEYS, how="left", maintain_order="left", nulls_equal=True)
-        .with_columns(
-            indicator_key(pl.col("_pid"), pl.col("seq")),
-            clean_text(pl.col("target_text")).alias("target_text"),
-            clean_text(pl.col("level2")).alias("level2"),
-        )
-        .collect(engine="in-memory")
+    """Declared indicators in document order (`_order`), level2/target text cleaned, keyed, with the unit's year."""
+    frame = schema.conform(indicators, schema.INDICATORS).with_row_index("_order").with_columns(
+        clean_text(pl.col("target_text")).alias("target_text"),
+        clean_text(pl.col("level2")).alias("level2"),
     )
+    frame = with_project_key(frame, keys, year=True)
+    return frame.with_columns(indicator_key(pl.col("_pid"), pl.col("seq")))
 
 
 def prepare_actuals(actuals: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
@@ -86,7 +104,8 @@ def prepare_actuals(actuals: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     frame = schema.conform(actuals, schema.ACTUALS).with_row_index("_row").with_columns(
         clean_text(pl.col(c)) for c in text_columns
     )
-    return _keyed(frame, keys).with_columns(indicator_key(pl.col("_pid"), pl.col("seq"))).collect(engine="in-memory")
+    frame = with_project_key(_with_declared_unit(frame, keys), keys)
+    return frame.with_columns(indicator_key(pl.col("_pid"), pl.col("seq")))
 
 
 def prepare_execution(execution: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
@@ -94,16 +113,13 @@ def prepare_execution(execution: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFra
     frame = schema.conform(execution, schema.EXECUTION).with_columns(
         clean_text(pl.col("unit_code")), clean_text(pl.col("project_code"))
     )
-    return _keyed(frame, keys).collect(engine="in-memory")
+    return with_project_key(_with_declared_unit(frame, keys), keys)
 
 
 def prepare(declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame) -> Prepared:
     """Every input of a run cast to its schema, cleaned and keyed, once."""
     keys = project_key_table(declared)
-    projects = (
-        schema.conform(declared.projects, schema.PROJECTS)
-        .join(keys, on=PROJECT_KEYS, how="left", maintain_order="left", nulls_equal=True)
-    )
+    projects = with_project_key(schema.conform(declared.projects, schema.PROJECTS), keys)
     return Prepared(
         units=schema.conform(declared.units, schema.UNITS),
         projects=projects,
