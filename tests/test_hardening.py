@@ -263,15 +263,21 @@ def test_yaml_only_safe_load() -> None:
 
 
 def test_every_xlsxwriter_workbook_keeps_strings_as_text() -> None:
-    """It should open every xlsxwriter workbook with strings_to_formulas off."""
+    """It should create every workbook in the one factory, with strings never turned into formulas, links or numbers."""
+    from selfeval.report.workbook import SAFE_OPTIONS
+
+    factory = SRC / "report" / "workbook.py"
     offenders = []
     for p in _source_files():
         text = p.read_text(encoding="utf-8")
-        for m in re.finditer(r"xlsxwriter\.Workbook\(", text):
-            window = text[m.start() : m.start() + 400]
-            if "strings_to_formulas" not in window and "options" not in window:
-                offenders.append(f"{p.relative_to(ROOT)}:{text.count(chr(10), 0, m.start()) + 1}")
+        where = [text.count(chr(10), 0, m.start()) + 1 for m in re.finditer(r"xlsxwriter\.Workbook\(|(?<![.\w])Workbook\(", text)]
+        # write_excel given a path would open its own workbook without our options
+        where += [text.count(chr(10), 0, m.start()) + 1 for m in re.finditer(r"\.write_excel\((?![^)]*workbook=)", text)]
+        if where and p != factory:
+            offenders += [f"{p.relative_to(ROOT)}:{line}" for line in where]
     assert offenders == []
+    assert SAFE_OPTIONS == {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+                            "nan_inf_to_errors": True}
 
 
 @pytest.mark.parametrize("name", ["../../x", "..", "/etc/passwd", "a/../../b", "C:\\temp\\x", "x\x00y", ""])

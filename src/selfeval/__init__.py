@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from selfeval.lazy import lazy_getattr
+from selfeval.lazy import lazy_getattr, shadow_subpackages
 
 __version__ = "0.1.0"
 
 # Public names and the module each lives in; imported lazily so `selfeval --help` stays fast.
 _EXPORTS = {
+    "lint": "selfeval.lint",
     "parse_values": "selfeval.grammar",
     "parse_expr": "selfeval.grammar",
     "read_declared": "selfeval.ingest",
@@ -34,7 +35,7 @@ _EXPORTS = {
     "RuleFileError": "selfeval.errors",
 }
 
-__all__ = ["__version__", "lint", *_EXPORTS]
+__all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from selfeval.api import score, write_tables
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from selfeval.errors import InputError, RuleFileError, SelfevalError
     from selfeval.grammar import parse_expr, parse_values
     from selfeval.ingest import read_actuals, read_declared, read_execution
+    from selfeval.lint.engine import lint
     from selfeval.report.excel import write_workbook
     from selfeval.report.template import write_template
     from selfeval.result import Result
@@ -51,6 +53,6 @@ if TYPE_CHECKING:
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
 
-# `lint` is both a subpackage and its main function: bind the function explicitly, since importing
-# the subpackage would otherwise leave `selfeval.lint` naming the module.
-from selfeval.lint import lint  # noqa: E402
+# `lint` is both a subpackage and its main function: `selfeval.lint` stays the function even after
+# the subpackage is imported (the import system would otherwise rebind it to the module).
+shadow_subpackages(__name__, "lint")

@@ -25,13 +25,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -41,6 +40,9 @@ from selfeval.engine import collect
 from selfeval.errors import InputError, SelfevalError
 from selfeval.rules.loader import DEFAULT_RULES, load_rules
 from selfeval.rules.model import RuleSet
+
+if TYPE_CHECKING:
+    from selfeval.report.parts import TableParts
 
 DATASET_TABLES = ("units", "projects", "indicators", "actuals", "execution")
 OPTIONAL_DATASET_TABLES = ("department_goals",)
@@ -454,10 +456,14 @@ def score_many(
     kind = source_kind(source)
     skipped: list[tuple[str, str]] = []
     out_dir = Path(out) if out is not None else None
-    spill = out_dir / ".selfeval-parts" if out_dir is not None else None
-    if spill is not None:
-        shutil.rmtree(spill, ignore_errors=True)
-        spill.mkdir(parents=True)
+    large: dict[str, TableParts] = {}
+    if out_dir is not None:
+        from selfeval.report.parts import TableParts
+        from selfeval.report.tables import table_suffixes
+
+        suffixes = table_suffixes(fmt)  # a bad format fails here, before any work
+        out_dir.mkdir(parents=True, exist_ok=True)
+        large = {name: TableParts(out_dir, name, suffixes, target) for name, target in LARGE_TABLES.items()}
     indicator_parts: list[pl.DataFrame] = []
     finding_parts: list[pl.DataFrame] = []
     project_parts: list[pl.DataFrame] = []
@@ -497,10 +503,10 @@ def score_many(
                     (pl.col("severity") == "error").sum().cast(pl.Int64).alias("errors"),
                     (pl.col("severity") == "warning").sum().cast(pl.Int64).alias("warnings"),
                 ))
-                if spill is not None:
-                    indicator_frame.write_parquet(spill / f"indicator_scores-{n:05d}.parquet")
-                    f.write_parquet(spill / f"findings-{n:05d}.parquet")
-                    frames.project_scores.write_parquet(spill / f"project_scores-{n:05d}.parquet")
+                if large:  # each batch goes straight into the one file of its table
+                    large["indicator_scores"].append(indicator_frame)
+                    large["findings"].append(f)
+                    large["project_scores"].append(frames.project_scores)
                 else:
                     indicator_parts.append(indicator_frame)
                     project_parts.append(frames.project_scores)
@@ -523,6 +529,10 @@ def score_many(
                         skipped.append((str(workbooks), f"自评表写出失败：{type(exc).__name__}: {exc}"))
                     if bar is not None:
                         bar.advance(book_task)
+    except BaseException:
+        for parts in large.values():
+            parts.abort()
+        raise
     finally:
         if executor is not None:
             executor.shutdown(cancel_futures=True)
@@ -542,7 +552,7 @@ def score_many(
         findings_df = _sort_findings(_concat(finding_parts, schema.FINDINGS))
         projects = _concat(project_parts, schema.PROJECT_SCORES).sort(["unit_code", "project_code"], maintain_order=True)
         return BulkResult(indicator_scores=indicator_df.lazy(), project_scores=projects.lazy(), findings=findings_df.lazy(), **result_kwargs)
-    written = _write_outputs(out_dir, spill, fmt, result_kwargs)
+    written = _write_outputs(out_dir, large, fmt, result_kwargs)
     result = BulkResult(
         indicator_scores=pl.scan_parquet(str(out_dir / "indicator_scores.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "indicator_scores.csv")),
         findings=pl.scan_parquet(str(out_dir / "findings.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "findings.csv")),
@@ -550,6 +560,10 @@ def score_many(
         written=written + (written_books if futures else []), **result_kwargs,
     )
     return result
+
+
+LARGE_TABLES = {"indicator_scores": schema.INDICATOR_SCORES, "project_scores": schema.PROJECT_SCORES,
+                "findings": schema.FINDINGS}
 
 
 def _concat(parts: list[pl.DataFrame], target: pl.Schema) -> pl.DataFrame:
@@ -611,23 +625,18 @@ def _read_inputs(
     return len(items), (_concat_declarations(decls), _concat(actuals, schema.ACTUALS), _concat(executions, schema.EXECUTION))
 
 
-def _write_outputs(out: Path, spill: Path | None, fmt: str, small: dict[str, Any]) -> list[Path]:
-    """Write every table into `out` (atomically); merge the spilled parts of the large ones."""
+def _write_outputs(out: Path, large: dict[str, Any], fmt: str, small: dict[str, Any]) -> list[Path]:
+    """Write the per-unit tables into `out` (atomically) and put the large ones in place."""
     from selfeval.report.tables import write_tables
 
-    tables: dict[str, pl.DataFrame | pl.LazyFrame] = {
+    tables = {
         "unit_scores": small["unit_scores"], "league_table": small["league"],
         "grade_distribution": small["grade_distribution"], "findings_summary": small["findings_summary"],
         "skipped": small["skipped"],
     }
-    assert spill is not None
-    large = (("indicator_scores", schema.INDICATOR_SCORES), ("project_scores", schema.PROJECT_SCORES), ("findings", schema.FINDINGS))
-    for name, target_schema in large:
-        parts = sorted(spill.glob(f"{name}-*.parquet"))
-        # a plain scan → file copy: the writer streams it part by part, memory stays bounded
-        tables[name] = pl.scan_parquet([str(p) for p in parts]) if parts else schema.empty(target_schema).lazy()
     written = write_tables(tables, out, fmt)
-    shutil.rmtree(spill, ignore_errors=True)
+    for parts in large.values():
+        written += parts.finish()
     return written
 
 

@@ -11,12 +11,17 @@ from rich.console import Console
 
 from selfeval.errors import SelfevalError
 
+# A group's unused --help flag defaults to False rather than None: typer coerces a None flag through
+# pydantic, which alone would make `selfeval <command> --help` import pydantic (keep help fast).
+GROUP_CONTEXT = {"default_map": {"help": False}}
+
 app = typer.Typer(
     name="selfeval",
     help="绩效自评引擎：读取绩效目标表与实际完成值，逐项评分、汇总定级并生成自评表。",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",
+    context_settings=GROUP_CONTEXT,
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -127,7 +132,7 @@ def score_command(
         raise typer.Exit(1)
 
 
-rules_app = typer.Typer(help="查看评分规则集。", no_args_is_help=True)
+rules_app = typer.Typer(help="查看评分规则集。", no_args_is_help=True, context_settings=GROUP_CONTEXT)
 app.add_typer(rules_app, name="rules")
 
 
@@ -395,22 +400,23 @@ def _frame_table(frame: object, title: str, columns: dict[str, str], limit: int 
     from rich.markup import escape
     from rich.table import Table
 
+    from selfeval.report.labels import SEVERITY_LABELS, severity_markup, yes_no_markup
+
     table = Table(title=title, header_style="bold")
     wrapping = {"unit_name", "name", "reason", "path", "project_name"}
     for key, header in columns.items():
         table.add_column(header, overflow="fold", no_wrap=key not in wrapping)
     rows = frame.head(limit) if limit is not None else frame  # type: ignore[attr-defined]
-    severities = {"error": "[red]错误[/]", "warning": "[yellow]警告[/]", "info": "提示"}
     for row in rows.iter_rows(named=True):
         cells = []
         for key in columns:
             value = row[key]
             if isinstance(value, bool):
-                cells.append("是" if value else "[red]否[/]")
+                cells.append(yes_no_markup(value))
             elif isinstance(value, float):
                 cells.append(f"{value * 100:.1f}%" if key in ("share", "execution_rate") else f"{value:,.2f}")
             elif key == "severity":
-                cells.append(severities.get(value, escape(str(value))))
+                cells.append(severity_markup(value) if value in SEVERITY_LABELS else escape(str(value)))
             else:
                 cells.append("—" if value is None else escape(str(value)))
         table.add_row(*cells)
@@ -431,10 +437,9 @@ def bulk_command(
 
     退出码：0 全部读取且无错误级问题；1 有文件被跳过或存在错误级问题；2 输入或规则文件错误。
     """
-    from selfeval.bulk import BULK_LABELS, score_many
-    from selfeval.schema import LABELS
+    from selfeval.bulk import score_many
+    from selfeval.report.labels import COLUMN_LABELS as labels
 
-    labels = {**LABELS, **BULK_LABELS}
     try:
         result = score_many(
             source, rules, out=out, fmt=fmt.value, workbooks=out / "自评表" if workbooks else None,
@@ -473,6 +478,8 @@ def whatif_command(
     actuals: Annotated[Optional[Path], typer.Option("--actuals", "-a", help="实际完成值（输入为单个绩效目标表时）")] = None,
     execution: Annotated[Optional[Path], typer.Option("--execution", "-e", help="预算执行数据（输入为单个绩效目标表时）")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="对比工作簿路径（.xlsx）：情景汇总、项目得分、单位得分、等级迁移、情景参数")] = None,
+    tables: Annotated[Optional[Path], typer.Option("--tables", help="结果表输出文件夹：whatif_summary、whatif_projects、whatif_units、whatif_migration、whatif_parameters")] = None,
+    fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式（与 --tables 同用）")] = TableFormat.parquet,
     top: Annotated[int, typer.Option("--top", help="终端显示得分变化最大的前几个单位/项目")] = 15,
 ) -> None:
     """规则调整试算：同一批数据在多个规则情景下的项目与单位得分、等级、与第一个情景的差值及等级迁移矩阵（优→良 …）。
@@ -480,7 +487,7 @@ def whatif_command(
 
     退出码：0 成功；2 输入、规则文件或 --sweep 参数错误。
     """
-    from selfeval.whatif import changes_table, migration_tables, summary_table, whatif
+    from selfeval.whatif import changes_table, migration_tables, summary_table, whatif, write_whatif_tables
 
     if not rules and not sweep:
         raise fail(SelfevalError("请用 --rules 给出至少两个规则集，或用 --sweep 给出参数扫描（如 --sweep weights.产出指标=40,45,50）"), 2)
@@ -506,6 +513,7 @@ def whatif_command(
             else:
                 result = whatif(declared, act, exe, rules)
         written = result.write_workbook(out) if out is not None else None
+        written_tables = write_whatif_tables(result, tables, fmt.value) if tables is not None else []
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     console.print(summary_table(result))
@@ -517,8 +525,8 @@ def whatif_command(
     console.print(changes_table(result, "项目", top))
     for warning in result.warnings:
         err_console.print(f"[yellow]注意：[/]{warning}", highlight=False)
-    if written is not None:
-        console.print(f"已写出 [bold]{written}[/]", highlight=False)
+    for path in [*([written] if written is not None else []), *written_tables]:
+        console.print(f"已写出 [bold]{path}[/]", highlight=False)
 
 
 def main() -> None:

@@ -7,8 +7,6 @@ may be identifiers or the Chinese labels of `schema.LABELS`.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +17,7 @@ from selfeval.declaration import Declaration
 from selfeval.errors import InputError, Problem
 from selfeval.ingest.common import coerce_report, decode_text, drop_row, key_problems, norm_label
 from selfeval.ingest.document import sort_declared
+from selfeval.report.tables import TableFormat, write_tables
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "units": ("unit_code", "unit_name", "year"),
@@ -40,8 +39,6 @@ KEYS: dict[str, tuple[str, ...]] = {
     "indicators": ("project_code", "seq"),
 }
 TABLE_SUFFIXES = (".parquet", ".csv")
-
-TableFormat = Literal["parquet", "csv", "both"]
 
 
 # ------------------------------------------------------------------------------ reading
@@ -212,34 +209,8 @@ def read_tables_xlsx(path: str | Path) -> Declaration:
 # ------------------------------------------------------------------------------ writing
 
 
-def _replace_atomically(target: Path, write: callable) -> None:  # type: ignore[valid-type]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=target.suffix, dir=target.parent)
-    os.close(handle)
-    try:
-        write(Path(temp))
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-def write_frames(frames: dict[str, pl.DataFrame], folder: str | Path, fmt: TableFormat = "parquet") -> list[Path]:
-    """Write named frames as `folder/<name>.parquet` and/or `.csv` (UTF-8 with BOM, so Excel shows Chinese)."""
-    if fmt not in ("parquet", "csv", "both"):
-        raise ValueError(f"unknown table format {fmt!r}: expected parquet, csv or both")
-    folder = Path(folder)
-    suffixes = [".parquet", ".csv"] if fmt == "both" else [f".{fmt}"]
-    written: list[Path] = []
-    for name, frame in frames.items():
-        for suffix in suffixes:
-            target = folder / f"{name}{suffix}"
-            if suffix == ".parquet":
-                _replace_atomically(target, lambda p, f=frame: f.write_parquet(p))
-            else:
-                _replace_atomically(target, lambda p, f=frame: f.write_csv(p, include_bom=True))
-            written.append(target)
-    return written
+# One table writer for the whole tool (atomic, CSV with BOM); the old name stays for callers.
+write_frames = write_tables
 
 
 def write_declared(decl: Declaration, folder: str | Path, fmt: TableFormat = "parquet") -> list[Path]:
@@ -249,15 +220,10 @@ def write_declared(decl: Declaration, folder: str | Path, fmt: TableFormat = "pa
 
 def write_declared_xlsx(decl: Declaration, path: str | Path) -> Path:
     """Write the four canonical tables as one workbook (sheets units/projects/indicators/department_goals)."""
-    import xlsxwriter
+    from selfeval.report.workbook import new_workbook
 
     path = Path(path)
-
-    def write(temp: Path) -> None:
-        options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        with xlsxwriter.Workbook(str(temp), options) as workbook:
-            for name, frame in decl.tables().items():
-                frame.write_excel(workbook=workbook, worksheet=name, autofit=True, float_precision=2)
-
-    _replace_atomically(path, write)
+    with new_workbook(path, title="绩效目标表（规范表格）") as workbook:
+        for name, frame in decl.tables().items():
+            frame.write_excel(workbook=workbook, worksheet=name, autofit=True, float_precision=2)
     return path

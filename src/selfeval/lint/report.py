@@ -11,9 +11,8 @@ from rich.table import Table
 
 from selfeval.atomic import atomic_path
 from selfeval.findings import CATALOGUE
+from selfeval.report.labels import LABELS, SEVERITIES, SEVERITY_LABELS, severity_label_expr, severity_markup
 
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
-SEVERITY_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 # Workbook columns: (finding column or derived key, Chinese header, width)
 XLSX_COLUMNS = [
     ("severity_label", "严重程度", 9),
@@ -30,11 +29,9 @@ XLSX_COLUMNS = [
 
 def labelled(findings: pl.DataFrame) -> pl.DataFrame:
     """The findings with the Chinese severity, the finding's short name and the column's label."""
-    from selfeval.schema import LABELS
-
     names = {code: kind.name for code, kind in CATALOGUE.items()}
     return findings.with_columns(
-        pl.col("severity").replace_strict(SEVERITY_LABELS, default=pl.col("severity")).alias("severity_label"),
+        severity_label_expr().alias("severity_label"),
         pl.col("code").replace_strict(names, default=pl.col("code")).alias("name"),
         pl.col("column").replace_strict(LABELS, default=pl.col("column")).alias("column_label"),
     )
@@ -43,7 +40,7 @@ def labelled(findings: pl.DataFrame) -> pl.DataFrame:
 def counts(findings: pl.DataFrame) -> dict[str, int]:
     """Findings per severity, every severity present (0 when none)."""
     seen = dict(findings.group_by("severity").len().iter_rows())
-    return {sev: int(seen.get(sev, 0)) for sev in SEVERITY_LABELS}
+    return {sev: int(seen.get(sev, 0)) for sev in SEVERITIES}
 
 
 def counts_line(findings: pl.DataFrame) -> str:
@@ -64,9 +61,8 @@ def findings_table(findings: pl.DataFrame, title: str = "绩效目标表审查�
     ):
         table.add_column(header, **kwargs)
     for row in labelled(findings).iter_rows(named=True):
-        style = SEVERITY_STYLES.get(row["severity"], "")
         table.add_row(
-            f"[{style}]{row['severity_label']}[/]" if style else row["severity_label"],
+            severity_markup(row["severity"]),
             row["code"],
             row["name"],
             row["project_code"] or "",
@@ -91,42 +87,32 @@ def write_findings_json(findings: pl.DataFrame, path: str | Path) -> Path:
 def write_findings_xlsx(findings: pl.DataFrame, path: str | Path, *, created: dt.datetime | None = None) -> Path:
     """A workbook: sheet 问题清单 with the findings as a filterable Excel table, sheet 检查项说明.
 
-    Every text is written with write_string (a value like ``=1+1`` stays text); written atomically.
+    Written with the tool's one workbook factory (text such as ``=1+1`` stays text), atomically.
     """
-    import xlsxwriter
+    from selfeval.report.workbook import new_workbook, write_table
 
     path = Path(path)
-    rows = labelled(findings)
-    with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), {"strings_to_formulas": False, "strings_to_urls": False})
-        wb.set_properties({"title": "绩效目标表审查结果", "created": created or dt.datetime(2000, 1, 1)})
-        wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-        top = wb.add_format({"valign": "top"})
-        ws = wb.add_worksheet("问题清单")
-        for col, (_key, header, width) in enumerate(XLSX_COLUMNS):
-            ws.set_column(col, col, width, wrap if header == "说明" else top)
-        for r, record in enumerate(rows.iter_rows(named=True), start=1):
-            for col, (key, _header, _width) in enumerate(XLSX_COLUMNS):
-                value = record[key]
-                if value is None:
-                    continue
-                if isinstance(value, int):
-                    ws.write_number(r, col, value)
-                else:
-                    ws.write_string(r, col, str(value))
-        ws.add_table(
-            0, 0, max(rows.height, 1), len(XLSX_COLUMNS) - 1,
-            {"name": "问题清单", "style": "Table Style Medium 2", "autofilter": True,
-             "columns": [{"header": header} for _key, header, _w in XLSX_COLUMNS]},
+    keys = [key for key, _header, _width in XLSX_COLUMNS]
+    top, wrap = {"valign": "top"}, {"valign": "top", "text_wrap": True}
+    kinds = [k for code, k in CATALOGUE.items() if code.startswith("LINT_")]
+    catalogue = pl.DataFrame(
+        {
+            "代码": [k.code for k in kinds], "问题": [k.name for k in kinds],
+            "默认严重程度": [SEVERITY_LABELS[k.severity] for k in kinds],
+            "说明模板": [k.template for k in kinds], "为什么重要": [k.why for k in kinds],
+        },
+        schema=dict.fromkeys(("代码", "问题", "默认严重程度", "说明模板", "为什么重要"), pl.String),
+    )
+    with new_workbook(path, created=created, title="绩效目标表审查结果") as wb:
+        write_table(
+            wb, "问题清单", labelled(findings).select(keys), table_name="问题清单", table_style="Table Style Medium 2",
+            labels={key: header for key, header, _w in XLSX_COLUMNS},
+            widths={key: width for key, _h, width in XLSX_COLUMNS},
+            formats={key: wrap if key == "message" else top for key in keys},
         )
-        ws.freeze_panes(1, 0)
-        info = wb.add_worksheet("检查项说明")
-        for col, (header, width) in enumerate((("代码", 28), ("问题", 20), ("默认严重程度", 12), ("说明模板", 60), ("为什么重要", 60))):
-            info.set_column(col, col, width, wrap)
-            info.write_string(0, col, header)
-        lint_kinds = [k for code, k in CATALOGUE.items() if code.startswith("LINT_")]
-        for r, kind in enumerate(lint_kinds, start=1):
-            for col, text in enumerate((kind.code, kind.name, SEVERITY_LABELS[kind.severity], kind.template, kind.why)):
-                info.write_string(r, col, text)
-        wb.close()
+        wb.get_worksheet_by_name("问题清单").freeze_panes(1, 0)
+        write_table(
+            wb, "检查项说明", catalogue, table_name="检查项", widths=dict(zip(catalogue.columns, (28, 20, 12, 60, 60))),
+            formats=dict.fromkeys(catalogue.columns, wrap),
+        )
     return path

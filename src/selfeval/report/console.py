@@ -7,22 +7,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from selfeval.findings import CATALOGUE
+from selfeval.report.labels import grade_markup, severity_label, yes_no_markup
 from selfeval.result import Result
-
-GRADE_STYLES = {"优": "bold green", "良": "green", "中": "yellow", "差": "bold red"}
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 
 
 def _num(value: float | None, fmt: str = "{:.2f}") -> str:
     return "—" if value is None else fmt.format(value)
-
-
-def _grade(value: str | None) -> str:
-    return f"[{GRADE_STYLES.get(value or '', '')}]{escape(value or '—')}[/]"
-
-
-def _complete(value: bool | None) -> str:
-    return "是" if value else "[red]否[/]"
 
 
 def _rate(value: float | None) -> str:
@@ -42,21 +32,21 @@ COMPACT_COLUMNS = [("序号", "right"), ("项目名称", "left"), ("执行率", 
 def _project_cells(p: dict, n: int, compact: bool) -> list[str]:
     if compact:
         return [str(n), escape(p["project_name"] or p["project_code"] or ""), _rate(p["execution_rate"]),
-                _num(p["total"]), _grade(p["grade"]), _complete(p["complete"])]
+                _num(p["total"]), grade_markup(p["grade"]), yes_no_markup(p["complete"])]
     return [
         escape(p["unit_code"] or ""), escape(p["project_code"] or ""), escape(p["project_name"] or ""),
         _num(p["budget"]), _num(p["executed"]), _rate(p["execution_rate"]), _num(p["execution_points"]),
         _num(p["output_points"]), _num(p["effect_points"]), _num(p["satisfaction_points"]), _num(p["total"]),
-        _grade(p["grade"]), _complete(p["complete"]),
+        grade_markup(p["grade"]), yes_no_markup(p["complete"]),
     ]
 
 
 def _unit_cells(u: dict, compact: bool) -> list[str]:
     total, name = f"[bold]{_num(u['total'])}[/]", escape(f"{u['unit_code'] or ''} {u['unit_name'] or ''}".strip())
     if compact:
-        return ["", f"[bold]部门整体：{name}[/]", "", total, _grade(u["grade"]), _complete(u["complete"])]
+        return ["", f"[bold]部门整体：{name}[/]", "", total, grade_markup(u["grade"]), yes_no_markup(u["complete"])]
     return [escape(u["unit_code"] or ""), "", f"[bold]部门整体：{escape(u['unit_name'] or '')}[/]", _num(u["budget"]),
-            _num(u["executed"]), "", "", "", "", "", total, _grade(u["grade"]), _complete(u["complete"])]
+            _num(u["executed"]), "", "", "", "", "", total, grade_markup(u["grade"]), yes_no_markup(u["complete"])]
 
 
 def project_table(result: Result, *, compact: bool = False) -> Table:
@@ -82,6 +72,6 @@ def findings_summary(findings: pl.DataFrame) -> Table:
     counts = findings.group_by("severity", "code").len().sort(["severity", "code"])
     for row in counts.iter_rows(named=True):
         kind = CATALOGUE.get(row["code"])
-        table.add_row(SEVERITY_LABELS.get(row["severity"], row["severity"] or ""), row["code"],
+        table.add_row(severity_label(row["severity"]), row["code"],
                       kind.name if kind else row["code"], str(row["len"]))
     return table

@@ -1,10 +1,11 @@
 """The self-evaluation workbook (SPEC.md §6.2), one per unit, written with xlsxwriter.
 
 Sheets: 汇总, one 项目支出绩效自评表 per project (the official form, print-ready), 部门整体,
-问题清单, 计算说明 and 计算明细. Every text that comes from input is written with
-`write_string` (never `write`), so `=HYPERLINK(...)` stays text; the workbook is also created
-with `strings_to_formulas` off as a second guard. Files are written to a temp name beside the
-target and renamed (`atomic_path`).
+问题清单, 计算说明 and 计算明细. The official forms (汇总, project sheets, 部门整体, 计算说明) are laid
+out by hand and every text from input is written with `write_string` (never `write`); the plain
+tables (问题清单, 计算明细) are written with `DataFrame.write_excel`. The workbook comes from
+`new_workbook` (strings never become formulas or links; written atomically). 计算说明 explains the
+method in words generated from the rule set.
 """
 
 from __future__ import annotations
@@ -24,27 +25,31 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 import selfeval
+from selfeval.atomic import safe_filename, unique_filenames, unique_sheet_names
 from selfeval.errors import SelfevalError
 from selfeval.findings import CATALOGUE
-from selfeval.report.atomic import atomic_path, safe_filename, unique_filenames, unique_sheet_names
+from selfeval.report.labels import (
+    GRADE_FILLS,
+    LABELS,
+    ROLE_LABELS,
+    SEVERITIES,
+    SEVERITY_FILLS,
+    SEVERITY_LABELS,
+    STATUS_LABELS,
+    excel_fill,
+    severity_label_expr,
+    yes_no,
+)
+from selfeval.report.workbook import new_workbook, timestamp, write_table
 from selfeval.result import Result
 from selfeval.rules.loader import describe_rules
-from selfeval.rules.model import RuleSet
-from selfeval.schema import LABELS
+from selfeval.rules.model import EXECUTION_KEY, Curve, RuleSet
 
 SUMMARY, DEPARTMENT, FINDINGS, METHOD, DETAIL = "汇总", "部门整体", "问题清单", "计算说明", "计算明细"
 FIXED_SHEETS = (SUMMARY, DEPARTMENT, FINDINGS, METHOD, DETAIL)
 
 BODY_FONT, TITLE_FONT = "宋体", "黑体"
 MONEY, RATE, POINTS = "#,##0.00", "0.00%", "0.00"
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
-ROLE_LABELS = {"declared": "绩效目标表", "actuals": "实际完成值", "execution": "预算执行", "rules": "规则文件"}
-GRADE_COLOURS = {  # fill, font
-    "优": ("#C6EFCE", "#006100"),
-    "良": ("#DDEBF7", "#1F4E78"),
-    "中": ("#FFEB9C", "#9C5700"),
-    "差": ("#FFC7CE", "#9C0006"),
-}
 A4 = 9
 MAX_ROW_HEIGHT = 409.0  # Excel's limit in points; a taller row makes Excel repair the file
 
@@ -61,12 +66,20 @@ class Formats:
 
     BASE: dict[str, Any] = {"font_name": BODY_FONT, "font_size": 10, "valign": "vcenter", "font_charset": 134}
 
+    HEADER: dict[str, Any] = {"font_name": TITLE_FONT, "border": 1, "align": "center", "text_wrap": True, "bg_color": "#F2F2F2"}
+    CELL: dict[str, Any] = {"border": 1, "text_wrap": True}
+
     def __init__(self, workbook: xlsxwriter.Workbook):
         self._workbook = workbook
         self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
 
+    @classmethod
+    def props(cls, **props: Any) -> dict[str, Any]:
+        """The full property set of a format (BASE + `props`), e.g. for `write_table`."""
+        return {**cls.BASE, **props}
+
     def get(self, **props: Any) -> Format:
-        merged = {**self.BASE, **props}
+        merged = self.props(**props)
         key = tuple(sorted(merged.items()))
         if key not in self._cache:
             self._cache[key] = self._workbook.add_format(merged)
@@ -83,18 +96,16 @@ class Formats:
         return self.get(**{"text_wrap": True, **props})
 
     def header(self, **props: Any) -> Format:
-        base = {"font_name": TITLE_FONT, "border": 1, "align": "center", "text_wrap": True, "bg_color": "#F2F2F2"}
-        return self.get(**{**base, **props})
+        return self.get(**{**self.HEADER, **props})
 
     def cell(self, **props: Any) -> Format:
-        return self.get(**{"border": 1, "text_wrap": True, **props})
+        return self.get(**{**self.CELL, **props})
 
     def label(self, **props: Any) -> Format:
         return self.get(**{"border": 1, "text_wrap": True, "align": "center", "bold": True, **props})
 
     def grade(self, grade: str | None, **props: Any) -> Format:
-        fill, font = GRADE_COLOURS.get(grade or "", (None, None))
-        extra = {"bg_color": fill, "font_color": font} if fill else {}
+        extra = excel_fill(GRADE_FILLS.get(grade or ""))
         return self.get(**{"border": 1, "align": "center", "bold": True, **extra, **props})
 
 
@@ -314,7 +325,7 @@ def _write_summary(
             elif kind == "grade":
                 put_text(ws, row, col, value, fm.grade(value))
             elif kind == "bool":
-                put_text(ws, row, col, None if value is None else ("是" if value else "否"), fm.cell(align="center", bold=bold))
+                put_text(ws, row, col, yes_no(value), fm.cell(align="center", bold=bold))
             elif kind == "code" and link is not None and not _blank(value):
                 ws.write_url(row, col, f"internal:{_sheet_ref(link)}!A1", fm.cell(font_color="#0563C1", underline=1), str(value))
             else:
@@ -556,7 +567,7 @@ def _write_department(wb: xlsxwriter.Workbook, fm: Formats, view: UnitView, depa
         ("执行率", rate, "rate"),
         ("总分", unit.get("total"), "points"),
         ("自评等级", unit.get("grade"), "grade"),
-        ("是否完整", None if unit.get("complete") is None else ("是" if unit.get("complete") else "否"), "text"),
+        ("是否完整", yes_no(unit.get("complete")), "text"),
         ("计算方法", department_method, "text"),
     ]
     for name, value, kind in pairs:
@@ -616,64 +627,133 @@ def _write_department(wb: xlsxwriter.Workbook, fm: Formats, view: UnitView, depa
     ws.print_area(0, 0, r, 3)
 
 
-FINDING_COLUMNS: list[tuple[str, float]] = [
-    ("序号", 6), ("严重程度", 9), ("问题代码", 17), ("问题名称", 14), ("项目编码", 24), ("项目名称", 24),
-    ("指标序号", 8), ("三级指标", 24), ("字段", 14), ("值", 16), ("说明", 50),
+FINDING_COLUMNS: list[tuple[str, str, float]] = [  # column of findings_view, header, width
+    ("no", "序号", 6), ("severity", "严重程度", 9), ("code", "问题代码", 17), ("name", "问题名称", 14),
+    ("project_code", "项目编码", 24), ("project_name", "项目名称", 24), ("seq", "指标序号", 8),
+    ("level3", "三级指标", 24), ("column", "字段", 14), ("value", "值", 16), ("message", "说明", 50),
 ]
+
+
+def findings_view(findings: pl.DataFrame) -> pl.DataFrame:
+    """The 问题清单 rows: numbered, severity in Chinese, the finding's name, the column's label."""
+    names = {code: kind.name for code, kind in CATALOGUE.items()}
+    return findings.select(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("no"),
+        severity_label_expr(),
+        "code",
+        pl.col("code").replace_strict(names, default=None, return_dtype=pl.String).alias("name"),
+        "project_code",
+        "project_name",
+        "seq",
+        "level3",
+        pl.col("column").replace_strict(LABELS, default=pl.col("column"), return_dtype=pl.String),
+        "value",
+        "message",
+    )
 
 
 def _write_findings(wb: xlsxwriter.Workbook, fm: Formats, view: UnitView) -> None:
     ws = wb.add_worksheet(FINDINGS)
     last = len(FINDING_COLUMNS) - 1
-    for i, (_, w) in enumerate(FINDING_COLUMNS):
-        ws.set_column(i, i, w)
     merge_text(ws, 0, 0, 0, last, "问题清单", fm.title())
     ws.set_row(0, 30)
-    counts = {s: view.findings.filter(pl.col("severity") == s).height for s in SEVERITY_LABELS}
+    counts = {s: view.findings.filter(pl.col("severity") == s).height for s in SEVERITIES}
     summary = f"共 {view.findings.height} 条：" + "，".join(f"{SEVERITY_LABELS[s]} {n} 条" for s, n in counts.items())
     merge_text(ws, 1, 0, 1, last, summary, fm.get())
     header = 2
-    rows = view.findings.rows(named=True)
-    cell, centre = fm.cell(), fm.cell(align="center")
-    if not rows:
-        for col, (name, _) in enumerate(FINDING_COLUMNS):
-            put_text(ws, header, col, name, fm.header())
-        merge_text(ws, header + 1, 0, header + 1, last, "未发现问题。", cell)
+    rows = findings_view(view.findings)
+    centre = Formats.props(**Formats.CELL, align="center")
+    formats: dict[str, str | dict[str, Any]] = {c: Formats.props(**Formats.CELL) for c, _, _ in FINDING_COLUMNS}
+    formats.update(no={**centre, "num_format": "0"}, seq={**centre, "num_format": "0"}, severity=centre)
+    end = write_table(
+        wb, ws, rows, position=(header, 0), table_name="tbl_findings", table_style="Table Style Light 1",
+        labels={c: h for c, h, _ in FINDING_COLUMNS}, widths={c: w for c, _, w in FINDING_COLUMNS},
+        formats=formats, header_format=Formats.props(**Formats.HEADER),
+    )
+    if rows.height:
+        col = [c for c, _, _ in FINDING_COLUMNS].index("severity")
+        for severity, fill in SEVERITY_FILLS.items():
+            ws.conditional_format(header + 1, col, header + rows.height, col, {
+                "type": "cell", "criteria": "==", "value": f'"{SEVERITY_LABELS[severity]}"',
+                "format": wb.add_format(excel_fill(fill)),
+            })
+        wrapped = [(c, w) for c, _, w in FINDING_COLUMNS if c in ("project_name", "level3", "message", "value")]
+        for at, record in enumerate(rows.select(c for c, _ in wrapped).iter_rows(), start=header + 1):
+            ws.set_row(at, row_height(zip(record, (w for _, w in wrapped))))
     else:
-        ws.add_table(header, 0, header + len(rows), last, {
-            "name": "tbl_findings",
-            "style": "Table Style Light 1",
-            "autofilter": True,
-            "columns": [{"header": name, "header_format": fm.header()} for name, _ in FINDING_COLUMNS],
-        })
-        severity_fmt = {
-            "error": fm.cell(align="center", font_color="#9C0006", bg_color="#FFC7CE"),
-            "warning": fm.cell(align="center", font_color="#9C5700", bg_color="#FFEB9C"),
-            "info": fm.cell(align="center"),
-        }
-        for i, f in enumerate(rows, start=1):
-            at = header + i
-            kind = CATALOGUE.get(f["code"] or "")
-            column = f.get("column")
-            put_number(ws, at, 0, i, fm.cell(align="center", num_format="0"))
-            put_text(ws, at, 1, SEVERITY_LABELS.get(f["severity"], f["severity"]), severity_fmt.get(f["severity"], centre))
-            put_text(ws, at, 2, f["code"], cell)
-            put_text(ws, at, 3, kind.name if kind else None, cell)
-            put_text(ws, at, 4, f["project_code"], cell)
-            put_text(ws, at, 5, f.get("project_name"), cell)
-            put_number(ws, at, 6, f["seq"], fm.cell(align="center", num_format="0"))
-            put_text(ws, at, 7, f.get("level3"), cell)
-            put_text(ws, at, 8, LABELS.get(column, column) if column else None, cell)
-            put_text(ws, at, 9, f.get("value"), cell)
-            put_text(ws, at, 10, f["message"], cell)
-            ws.set_row(at, row_height([(f.get("project_name"), 24), (f.get("level3"), 24), (f["message"], 50), (f.get("value"), 16)]))
+        merge_text(ws, end, 0, end, last, "未发现问题。", fm.cell())
     ws.freeze_panes(header + 1, 0)
     _page_setup(ws, landscape=True, repeat=(header, header))
 
 
-def _write_method(
-    wb: xlsxwriter.Workbook, fm: Formats, result: Result, view: UnitView, generated_at: dt.datetime
-) -> None:
+OP_WORDS = {"ge": "正向（≥）", "gt": "正向（>）", "le": "反向（≤）", "lt": "反向（<）", "eq": "等值", "range": "区间", "deadline": "时限"}
+
+
+def curve_text(curve: Curve, x: str = "r") -> str:
+    """A curve in words: `min(r, 1)`, the points of a linear curve, or the steps of a step curve."""
+    points = [(float(a), float(b)) for a, b in curve.points]
+    if curve.kind == "step":
+        steps = "，".join(f"{x} ≥ {a:g} 记 {b:g}" for a, b in points)
+        below = f"，{x} < {points[0][0]:g} 记 0" if points[0][0] > 0 else ""
+        return f"阶梯：{steps}{below}"
+    if len(points) == 1:
+        return f"恒为 {points[0][1]:g}"
+    if points[0] == (0.0, 0.0) and points[-1] == (1.0, 1.0) and all(a == b for a, b in points):
+        return f"min({x}, 1)"
+    joined = "、".join(f"({a:g}, {b:g})" for a, b in points)
+    (x0, y0), (xn, yn) = points[0], points[-1]
+    return f"过点 {joined} 的折线（{x} ≤ {x0:g} 时为 {y0:g}，{x} ≥ {xn:g} 时为 {yn:g}，其间线性插值）"
+
+
+def department_text(rules: RuleSet) -> str:
+    """How the department score is formed (汇总 note, 部门整体 and 计算说明)."""
+    return "按项目预算数加权平均" if rules.department == "budget" else "项目总分简单平均"
+
+
+def _rounding_text(decimals: int) -> str:
+    return "取整" if decimals == 0 else f"保留 {decimals} 位小数"
+
+
+def method_rows(rules: RuleSet) -> list[tuple[str, str]]:
+    """计算说明 · 计分方法: (项目, 说明) rows, every number and curve taken from `rules`."""
+    late = rules.deadline.late_penalty_per_month
+    default = rules.curve_for("default")
+    score = f"得分 = 分值 × 计分曲线(r)，计分曲线为 {curve_text(default)}"
+    if curve_text(default) == "min(r, 1)":
+        score += "：完成指标值的记全部分值，未完成的按完成比例记分"
+    others = [f"{OP_WORDS.get(op, op)}指标为 {curve_text(c)}" for op, c in rules.curves.items() if op != "default"]
+    score += ("；" + "；".join(others) if others else "") + "。"
+    weights = "、".join(f"{k} {v:g}" for k, v in rules.weights.items())
+    split = ("一级指标的分值在其三级指标间平均分配" if rules.split == "per_indicator"
+             else "一级指标的分值先在其二级指标间平均分配，再在二级指标内的三级指标间平均分配")
+    transfer = "".join(f"；项目没有{k}的，其分值并入{v}" for k, v in rules.missing_transfer.items())
+    overshoot = rules.overshoot
+    deduct = (f"，并扣减 分值 × 扣分曲线(r)，扣分曲线为 {curve_text(overshoot.deduct)}" if overshoot.deduct
+              else "，不扣分")
+    tiers = "；".join(f"{name} {t.band[0]:g}–{t.band[1]:g}（默认 {t.default:g}）" for name, t in rules.qualitative.tiers.items())
+    schedule = rules.execution.schedule
+    behind = f"低于计划超过 {schedule.tolerance:g} 个百分点" if schedule.tolerance > 0 else "低于计划"
+    late_spending = f"3月底、6月底、10月底累计执行进度{behind}的，列入问题清单，" + (
+        f"每个节点扣 {schedule.points_per_checkpoint:g} 分" if schedule.points_per_checkpoint > 0 else "不扣分")
+    decimals = _rounding_text(rules.rounding.decimals)
+    return [
+        ("分值", f"满分 {rules.total_points:g} 分：{weights}；目标表未列明指标分值的，{split}{transfer}。"),
+        ("完成比例 r", "正向指标（≥、>）r = 实际值 ÷ 指标值；反向指标（≤、<）达到即 r = 1，否则 r = 指标值 ÷ 实际值；"
+                     "等值指标 r = 较小值 ÷ 较大值；区间指标在区间内 r = 1；时限指标按期完成 r = 1，"
+                     f"逾期 r = 1 − {late:g} × 逾期月数（不低于 0）。"),
+        ("指标得分", score),
+        ("超额完成", f"正向指标 r ≥ {overshoot.threshold:g}（完成值达到指标值的 {overshoot.threshold:g} 倍）的，列入问题清单{deduct}。"),
+        ("定性指标", f"按档次记分（得分比例区间）：{tiers}；可填写档内得分比例。"),
+        ("预算执行率", f"执行率 = 全年执行数 ÷ 全年预算数；得分 = 执行率分值（{rules.weights.get(EXECUTION_KEY, 0):g} 分）"
+                     f"× 执行率曲线，执行率曲线为 {curve_text(rules.execution.curve, '执行率')}；{late_spending}。"),
+        ("舍入", f"每个得分先去除二进制误差（保留 9 位），再四舍五入（half up）{decimals}；总分为各得分之和，同样{decimals}。"),
+        ("部门整体", f"部门整体得分为各项目总分{department_text(rules)}，四舍五入{decimals}。"),
+        ("等级", grades_text(rules) + "（分数线含本数）。"),
+        ("未能评分", "缺少或无法解析实际完成值、计量口径不一致的指标不得分，并在问题清单中列出，项目标记为不完整。"),
+    ]
+
+
+def _write_method(wb: xlsxwriter.Workbook, fm: Formats, result: Result, view: UnitView, when: dt.datetime) -> None:
     ws = wb.add_worksheet(METHOD)
     widths = [24, 52, 70]
     for i, w in enumerate(widths):
@@ -719,21 +799,11 @@ def _write_method(
     section("三、软件与生成信息")
     pair("selfeval 版本", selfeval.__version__)
     pair("Polars 版本", pl.__version__)
-    pair("生成时间", generated_at.strftime("%Y-%m-%d %H:%M:%S"))
+    pair("生成时间", when.strftime("%Y-%m-%d %H:%M:%S"))
     pair("单位", f"{view.unit_code} {view.unit_name}")
     pair("复现命令", "selfeval report 绩效目标表 --actuals 实际完成值 --execution 预算执行 --rules 规则集 --out 自评表.xlsx")
     section("四、计分方法")
-    method = [
-        ("完成比例 r", "正向指标（≥、>）r = 实际值 ÷ 指标值；反向指标（≤、<）达到即 r = 1，否则 r = 指标值 ÷ 实际值；"
-                     "等值指标 r = 较小值 ÷ 较大值；区间指标在区间内 r = 1；时限指标按期完成 r = 1，逾期按月扣减。"),
-        ("指标得分", "得分 = 分值 × 计分曲线(r)，默认曲线为 min(r, 1)：完成指标值的记全部分值，未完成的按完成比例记分。"),
-        ("定性指标", "按达成 / 部分达成 / 未达成三档记分，档内比例见上表“定性档次”。"),
-        ("预算执行率", "执行率 = 全年执行数 ÷ 全年预算数；得分 = 执行率分值 × 执行率曲线(执行率)。"),
-        ("舍入", "每个得分先去除二进制误差（保留 9 位），再四舍五入（half up）保留 2 位小数；总分为各得分之和。"),
-        ("等级", grades_text(result.rules) + "。"),
-        ("未能评分", "缺少或无法解析实际完成值、计量口径不一致的指标不得分，并在问题清单中列出，项目标记为不完整。"),
-    ]
-    for name, value in method:
+    for name, value in method_rows(result.rules):
         pair(name, value)
     _page_setup(ws)
     ws.print_area(0, 0, r, 2)
@@ -749,50 +819,32 @@ DETAIL_COLUMNS: list[tuple[str, str, float]] = [
 def _write_detail(wb: xlsxwriter.Workbook, fm: Formats, view: UnitView) -> None:
     ws = wb.add_worksheet(DETAIL)
     last = len(DETAIL_COLUMNS) - 1
-    for i, (*_, w) in enumerate(DETAIL_COLUMNS):
-        ws.set_column(i, i, w)
     merge_text(ws, 0, 0, 0, last, "计算明细（逐项指标）", fm.title())
     ws.set_row(0, 30)
     header = 1
-    rows = view.indicators.rows(named=True)
-    for col, (field, _, _) in enumerate(DETAIL_COLUMNS):
-        put_text(ws, header, col, LABELS[field], fm.header())
-    cell = fm.cell()
-    formats = {
-        "int": fm.cell(align="center", num_format="0"),
-        "ratio": fm.cell(align="center", num_format="0.0000"),
-        "points": fm.cell(align="center", num_format=POINTS),
+    rows = view.indicators.select(
+        pl.col("status").replace_strict(STATUS_LABELS, default=pl.col("status"), return_dtype=pl.String)
+        if field == "status" else field
+        for field, _, _ in DETAIL_COLUMNS
+    )
+    centre = Formats.props(**Formats.CELL, align="center")
+    kinds: dict[str, dict[str, Any]] = {
+        "text": Formats.props(**Formats.CELL), "status": centre, "int": {**centre, "num_format": "0"},
+        "ratio": {**centre, "num_format": "0.0000"}, "points": {**centre, "num_format": POINTS},
     }
-    for i, row in enumerate(rows, start=1):
-        at = header + i
-        for col, (field, kind, _) in enumerate(DETAIL_COLUMNS):
-            value = row.get(field)
-            if kind in formats:
-                put_number(ws, at, col, value, formats[kind])
-            elif kind == "status":
-                put_text(ws, at, col, {"scored": "已评分", "unscorable": "未能评分"}.get(value, value), fm.cell(align="center"))
-            else:
-                put_text(ws, at, col, value, cell)
-        ws.set_row(at, row_height((row.get(f), w) for f, k, w in DETAIL_COLUMNS if k == "text"))
-    if rows:
-        ws.autofilter(header, 0, header + len(rows), last)
+    write_table(
+        wb, ws, rows, position=(header, 0), table_name="tbl_detail", table_style="Table Style Light 1",
+        widths={f: w for f, _, w in DETAIL_COLUMNS}, formats={f: kinds[k] for f, k, _ in DETAIL_COLUMNS},
+        header_format=Formats.props(**Formats.HEADER),
+    )
+    text = [(f, w) for f, k, w in DETAIL_COLUMNS if k == "text"]
+    for at, record in enumerate(rows.select(f for f, _ in text).iter_rows(), start=header + 1):
+        ws.set_row(at, row_height(zip(record, (w for _, w in text))))
     ws.freeze_panes(header + 1, 0)
     _page_setup(ws, landscape=True, repeat=(header, header))
 
 
 # ------------------------------------------------------------------------------ public API
-
-
-def _generated_at(generated_at: dt.datetime | None) -> dt.datetime:
-    """The time written into the workbook: given, else $SOURCE_DATE_EPOCH (reproducible builds), else now."""
-    if generated_at is not None:
-        return generated_at
-    if epoch := os.environ.get("SOURCE_DATE_EPOCH"):
-        try:
-            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).replace(tzinfo=None)
-        except ValueError:
-            pass
-    return dt.datetime.now().replace(microsecond=0)
 
 
 def _choose_unit(result: Result, unit_code: str | None) -> str:
@@ -836,36 +888,28 @@ def write_workbook(
     target = Path(path)
     code = _choose_unit(result, unit_code)
     view = unit_view(result, code)
-    when = _generated_at(generated_at)
-    department_method = "按项目预算数加权平均" if getattr(result.rules, "department", "budget") == "budget" else "项目总分简单平均"
+    when = timestamp(generated_at)
+    department_method = department_text(result.rules)
     names = project_sheet_names(view.projects)
     sheet_of = {p["project_code"]: n for p, n in zip(view.projects, names)}
-    with atomic_path(target) as tmp:
-        wb = xlsxwriter.Workbook(
-            str(tmp),
-            {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "nan_inf_to_errors": True},
-        )
-        try:
-            title = f"项目支出绩效自评表 {view.year or ''} {view.unit_code} {view.unit_name}".strip()
-            wb.set_properties({
-                "title": title[:255],
-                "subject": "项目支出绩效自评",
-                "author": "selfeval",
-                "company": view.unit_name[:255],
-                "comments": f"selfeval {selfeval.__version__}；规则集 {result.rules.name}",
-                "created": when,
-            })
-            fm = Formats(wb)
-            _write_summary(wb, fm, view, sheet_of, result.rules, department_method)
-            for project, name in zip(view.projects, names):
-                _write_project(wb, fm, name, view, project)
-            _write_department(wb, fm, view, department_method)
-            _write_findings(wb, fm, view)
-            _write_method(wb, fm, result, view, when)
-            _write_detail(wb, fm, view)
-            wb.worksheets()[0].activate()
-        finally:
-            wb.close()
+    title = f"项目支出绩效自评表 {view.year or ''} {view.unit_code} {view.unit_name}".strip()
+    properties = {
+        "title": title[:255],
+        "subject": "项目支出绩效自评",
+        "author": "selfeval",
+        "company": view.unit_name[:255],
+        "comments": f"selfeval {selfeval.__version__}；规则集 {result.rules.name}",
+    }
+    with new_workbook(target, created=when, **properties) as wb:
+        fm = Formats(wb)
+        _write_summary(wb, fm, view, sheet_of, result.rules, department_method)
+        for project, name in zip(view.projects, names):
+            _write_project(wb, fm, name, view, project)
+        _write_department(wb, fm, view, department_method)
+        _write_findings(wb, fm, view)
+        _write_method(wb, fm, result, view, when)
+        _write_detail(wb, fm, view)
+        wb.worksheets()[0].activate()
     return target
 
 
@@ -881,5 +925,5 @@ def write_workbooks(
     out = Path(folder)
     codes = unit_codes(result)
     files = unique_filenames(workbook_filename(c) for c in codes)
-    when = _generated_at(generated_at)
+    when = timestamp(generated_at)
     return [write_workbook(result, out / f, unit_code=c, generated_at=when) for c, f in zip(codes, files)]

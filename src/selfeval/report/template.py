@@ -21,8 +21,8 @@ from xlsxwriter.worksheet import Worksheet
 
 import selfeval
 from selfeval.declaration import Declaration
-from selfeval.report.atomic import atomic_path
-from selfeval.report.excel import MONEY, Formats, _generated_at, put_number, put_text, row_height
+from selfeval.report.excel import A4, MONEY, Formats, put_number, put_text, row_height
+from selfeval.report.workbook import new_workbook
 from selfeval.rules.loader import load_rules
 from selfeval.rules.model import RuleSet
 from selfeval.schema import LABELS
@@ -75,6 +75,16 @@ def _header(ws: Worksheet, fm: Formats, columns: list[tuple[str, float, bool]]) 
         put_text(ws, 0, col, LABELS[field], fmt)
     ws.set_row(0, row_height((LABELS[f], w) for f, w, _ in columns))
     ws.freeze_panes(1, 0)
+
+
+def _finish(ws: Worksheet, last_row: int, columns: list[tuple[str, float, bool]]) -> None:
+    """Filter, protect (no password) and print setup of a data sheet."""
+    ws.autofilter(0, 0, last_row, len(columns) - 1)
+    ws.protect("", _PROTECT)
+    ws.set_landscape()
+    ws.set_paper(A4)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
 
 
 def _actuals_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, rules: RuleSet) -> None:
@@ -135,12 +145,7 @@ def _actuals_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaratio
         "error_title": "比例无效",
         "error_message": "请输入 0 到 1 之间的小数",
     })
-    ws.autofilter(0, 0, last, len(ACTUAL_COLUMNS) - 1)
-    ws.protect("", _PROTECT)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    _finish(ws, last, ACTUAL_COLUMNS)
 
 
 def _execution_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration) -> None:
@@ -172,12 +177,7 @@ def _execution_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declarat
         "error_title": "金额无效",
         "error_message": "请输入不小于 0 的数字（单位：元）",
     })
-    ws.autofilter(0, 0, last, len(EXECUTION_COLUMNS) - 1)
-    ws.protect("", _PROTECT)
-    ws.set_landscape()
-    ws.set_paper(9)
-    ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    _finish(ws, last, EXECUTION_COLUMNS)
 
 
 def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, rules: RuleSet) -> None:
@@ -205,7 +205,7 @@ def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, 
         plans = "/".join("—" if row[k] is None else f"{row[k]:g}" for k in ("plan_mar", "plan_jun", "plan_oct", "plan_dec"))
         text = f"{row['project_code'] or ''}　{row['project_name'] or ''}：3月底/6月底/10月底/12月底 = {plans}"
         put_text(ws, r, 0, text, fm.note())
-    ws.set_paper(9)
+    ws.set_paper(A4)
     ws.fit_to_pages(1, 0)
 
 
@@ -223,22 +223,11 @@ def write_template(
     """
     rule_set = rules if isinstance(rules, RuleSet) else load_rules(rules or "mof-2020")
     target = Path(path)
-    with atomic_path(target) as tmp:
-        wb = xlsxwriter.Workbook(
-            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-        )
-        try:
-            wb.set_properties({
-                "title": "绩效自评填报模板",
-                "author": "selfeval",
-                "comments": f"selfeval {selfeval.__version__}",
-                "created": _generated_at(generated_at),
-            })
-            fm = Formats(wb)
-            _help_sheet(wb, fm, declaration, rule_set)
-            _actuals_sheet(wb, fm, declaration, rule_set)
-            _execution_sheet(wb, fm, declaration)
-            wb.get_worksheet_by_name(ACTUALS_SHEET).activate()
-        finally:
-            wb.close()
+    properties = {"title": "绩效自评填报模板", "author": "selfeval", "comments": f"selfeval {selfeval.__version__}"}
+    with new_workbook(target, created=generated_at, **properties) as wb:
+        fm = Formats(wb)
+        _help_sheet(wb, fm, declaration, rule_set)
+        _actuals_sheet(wb, fm, declaration, rule_set)
+        _execution_sheet(wb, fm, declaration)
+        wb.get_worksheet_by_name(ACTUALS_SHEET).activate()
     return target

@@ -1,0 +1,83 @@
+"""A result table written part by part, once: Parquet row groups appended, CSV rows appended.
+
+Bulk runs score in batches; each batch's rows of a large table go straight into the table's one
+file (no spill files to merge afterwards, so every byte is written once). The file is written
+under a temporary name in the target folder and renamed into place by `finish`, so a reader
+never sees a half-written table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import polars as pl
+
+
+class TableParts:
+    """`folder/<name>.<suffix>` for each suffix (parquet, csv), appended to batch by batch."""
+
+    def __init__(self, folder: Path, name: str, suffixes: tuple[str, ...], schema: pl.Schema) -> None:
+        self.targets = {suffix: folder / f"{name}.{suffix}" for suffix in suffixes}
+        self.schema = schema
+        self._temps: dict[str, Path] = {}
+        self._parquet: Any = None
+        self._arrow_schema: Any = None
+        self._csv: IO[bytes] | None = None
+        for suffix, target in self.targets.items():
+            fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+            os.close(fd)
+            self._temps[suffix] = Path(temp)
+        self.rows = 0
+
+    def append(self, frame: pl.DataFrame) -> None:
+        """Add `frame`'s rows (already in the table's schema) at the end of every file."""
+        if "parquet" in self._temps:
+            import pyarrow.parquet as pq
+
+            table = frame.to_arrow()
+            if self._parquet is None:
+                self._arrow_schema = table.schema
+                self._parquet = pq.ParquetWriter(str(self._temps["parquet"]), self._arrow_schema, compression="zstd")
+            self._parquet.write_table(table.cast(self._arrow_schema))
+        if "csv" in self._temps:
+            first = self._csv is None
+            if first:
+                self._csv = open(self._temps["csv"], "wb")  # noqa: SIM115 - closed in finish/abort
+            frame.write_csv(self._csv, include_header=first, include_bom=first)  # Excel needs the BOM for Chinese
+        self.rows += frame.height
+
+    def finish(self) -> list[Path]:
+        """Close the files (an empty table gets its header) and rename them into place."""
+        if self._parquet is None and self._csv is None:
+            self.append(pl.DataFrame(schema=self.schema))
+        self._close()
+        mask = os.umask(0)
+        os.umask(mask)
+        for suffix, temp in self._temps.items():
+            os.chmod(temp, 0o666 & ~mask)
+            os.replace(temp, self.targets[suffix])
+        self._temps = {}
+        return list(self.targets.values())
+
+    def abort(self) -> None:
+        """Close and remove the temporary files (an interrupted run leaves nothing behind)."""
+        self._close()
+        for temp in self._temps.values():
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        self._temps = {}
+
+    def _close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+        if self._csv is not None:
+            self._csv.close()
+            self._csv = None
+
+
+__all__ = ["TableParts"]

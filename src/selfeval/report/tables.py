@@ -1,0 +1,62 @@
+"""The one writer of result tables: `folder/<name>.parquet` and/or `.csv`, each written atomically.
+
+CSV files carry a UTF-8 BOM so that Excel shows the Chinese text. A LazyFrame is streamed to the
+file (`sink_*`), so a scan over many part files is copied part by part and memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from selfeval.atomic import atomic_path
+
+TableFormat = Literal["parquet", "csv", "both"]
+TABLE_FORMATS: tuple[str, ...] = ("parquet", "csv", "both")
+
+
+def table_suffixes(fmt: str) -> tuple[str, ...]:
+    """The file suffixes of a table format (`both` → parquet and csv)."""
+    if fmt not in TABLE_FORMATS:
+        msg = f"未知的结果表格式 {fmt!r}：应为 parquet、csv 或 both"
+        raise ValueError(msg)
+    return ("parquet", "csv") if fmt == "both" else (fmt,)
+
+
+def _write(frame: pl.DataFrame | pl.LazyFrame, path: Path, suffix: str) -> None:
+    if isinstance(frame, pl.LazyFrame):
+        if suffix == "parquet":
+            frame.sink_parquet(str(path), engine="streaming")
+        else:
+            frame.sink_csv(str(path), include_bom=True, engine="streaming")
+    elif suffix == "parquet":
+        frame.write_parquet(path)
+    else:
+        frame.write_csv(path, include_bom=True)
+
+
+def write_tables(
+    frames: Mapping[str, pl.DataFrame | pl.LazyFrame], folder: str | os.PathLike[str], fmt: str = "parquet"
+) -> list[Path]:
+    """Write each named frame as `folder/<name>.parquet` and/or `.csv`; return the paths written.
+
+    `fmt` is parquet, csv or both (a ValueError otherwise, before anything is written).
+    """
+    suffixes = table_suffixes(fmt)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, frame in frames.items():
+        for suffix in suffixes:
+            target = out / f"{name}.{suffix}"
+            with atomic_path(target) as tmp:
+                _write(frame, tmp, suffix)
+            written.append(target)
+    return written
+
+
+__all__ = ["TABLE_FORMATS", "TableFormat", "table_suffixes", "write_tables"]
