@@ -41,6 +41,8 @@ class Check:
     column: str | None = None
     value: ExprFn | None = None
     fields: Callable[["RuleSet"], dict[str, pl.Expr]] = lambda rules: {}
+    # An indicator check whose message is also the row's reason for not being scored (`_message`).
+    explains: bool = False
 
 
 @dataclass(frozen=True)
@@ -292,19 +294,12 @@ def _checkpoint_checks() -> tuple[Check, ...]:
     )
 
 
-def _message_for_problem(code: str) -> tuple[Check, ...]:
-    """The unscorable-indicator checks of kind `code` (condition: the status chain chose `code`)."""
-    column = {"KEY_MISMATCH": "level3", "UNKNOWN_LEVEL1": "level1", "MISSING_ACTUAL": "actual_text",
-              "UNIT_MISMATCH": "actual_text", "INVALID_TIER": "tier"}[code]
-    return (Check("indicator", _problem(code), column=column),)
-
-
 SCORING_KINDS: tuple[FindingKind, ...] = (
     FindingKind(
         "MISSING_ACTUAL", "缺少实际完成值", "error",
         "指标“{level3}”没有填写实际完成值，无法评分",
         "未填写的指标不得分也不能视为零分，须补齐后才能得出完整的自评结果",
-        (Check("indicator", _problem("MISSING_ACTUAL"), column="actual_text", value=lambda r: _c("actual_text"),
+        (Check("indicator", _problem("MISSING_ACTUAL"), explains=True, column="actual_text", value=lambda r: _c("actual_text"),
                fields=lambda r: _LEVEL3),),
     ),
     FindingKind(
@@ -313,11 +308,11 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
          "actual": "指标“{level3}”的实际完成值“{text}”无法解析：{detail}"},
         "无法识别的数值不能与目标比较",
         (
-            Check("indicator", _problem("UNPARSEABLE_TARGET"), variant="target", column="target_text",
+            Check("indicator", _problem("UNPARSEABLE_TARGET"), explains=True, variant="target", column="target_text",
                   value=lambda r: _c("target_text"),
                   fields=lambda r: {**_LEVEL3, "text": quoted(pl.col("target_text").fill_null("")),
                                     "detail": pl.col("target_error").fill_null("缺少年份")}),
-            Check("indicator", _problem("UNPARSEABLE_ACTUAL"), variant="actual", column="actual_text",
+            Check("indicator", _problem("UNPARSEABLE_ACTUAL"), explains=True, variant="actual", column="actual_text",
                   value=lambda r: _c("actual_text"),
                   fields=lambda r: {**_LEVEL3, "text": quoted(pl.col("actual_text")),
                                     "detail": pl.col("actual_error").fill_null("")}),
@@ -327,7 +322,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "UNIT_MISMATCH", "计量单位不一致", "error",
         "指标“{level3}”的实际完成值“{actual}”（{actual_unit}）与指标值“{target}”（{target_unit}）口径不一致，无法比较",
         "不同口径的数值不能直接比较，须按指标值的口径填写",
-        (Check("indicator", _problem("UNIT_MISMATCH"), column="actual_text", value=lambda r: _c("actual_text"),
+        (Check("indicator", _problem("UNIT_MISMATCH"), explains=True, column="actual_text", value=lambda r: _c("actual_text"),
                fields=lambda r: {**_LEVEL3, "actual": quoted(pl.col("actual_text")), "actual_unit": _unit_desc("actual"),
                                  "target": quoted(pl.col("target_text")), "target_unit": _unit_desc("target")}),),
     ),
@@ -341,10 +336,11 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
          "duplicate_execution": "项目 {project} 有 {count} 行预算执行数据，无法确定采用哪一行，预算执行率不评分"},
         "实际完成值必须对应已申报的指标，否则会错配或丢失",
         (
-            Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & _level3_clash(), variant="level3", column="level3",
+            Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & _level3_clash(), explains=True, variant="level3", column="level3",
                   value=lambda r: _c("actual_text"),
                   fields=lambda r: {**_LEVEL3, "actual_level3": quoted(pl.col("_actual_level3"))}),
-            Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & ~_level3_clash(), variant="several_actuals",
+            Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & ~_level3_clash(), explains=True,
+                  variant="several_actuals",
                   column="level3", value=lambda r: _c("actual_text"), fields=lambda r: _LEVEL3),
             Check("key", lambda r: pl.col("_unknown"), variant="unknown_actual", column="seq",
                   value=lambda r: _c("level3"),
@@ -418,7 +414,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "UNKNOWN_LEVEL1", "一级指标无法识别", "error",
         "一级指标“{level1}”不在规则集的一级指标及别名中，无法分配分值",
         "一级指标决定分值，无法识别的一级指标无法评分",
-        (Check("indicator", _problem("UNKNOWN_LEVEL1"), column="level1", value=lambda r: _c("level1"),
+        (Check("indicator", _problem("UNKNOWN_LEVEL1"), explains=True, column="level1", value=lambda r: _c("level1"),
                fields=lambda r: {"level1": quoted(pl.col("level1").fill_null(""))}),),
     ),
     FindingKind(
@@ -428,7 +424,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
          "out_of_band": "档内得分比例 {fraction} 不在“{tier_resolved}”档的区间内"},
         "定性指标须按达成/部分达成/未达成三档评分",
         tuple(
-            Check("indicator", _tier_variant_is(v), variant=v, column="tier",
+            Check("indicator", _tier_variant_is(v), explains=True, variant=v, column="tier",
                   value=lambda r: pl.coalesce(pl.col("tier"), pl.col("actual_text")),
                   fields=lambda r: {**_LEVEL3, "tier": quoted(pl.col("tier")), "actual": quoted(pl.col("actual_text")),
                                     "fraction": _num(pl.col("fraction")), "tier_resolved": pl.col("_tier")})
@@ -439,16 +435,17 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
 CATALOGUE.register(*SCORING_KINDS)
 
 
-def _scoring_kinds() -> tuple[FindingKind, ...]:
-    return SCORING_KINDS
+def _scoring_kinds() -> list[FindingKind]:
+    """Every registered kind the pipeline raises (those that declare checks), in registration order."""
+    return [kind for kind in CATALOGUE.values() if kind.checks]
 
 
 def problem_message(rules: RuleSet) -> pl.Expr:
     """The message of an indicator's unscorable reason (`_problem`), from the same checks as its finding."""
     chain: Any = None
-    for kind in SCORING_KINDS:
+    for kind in _scoring_kinds():
         for check in kind.checks:
-            if check.stage != "indicator" or kind.code in ("MISSING_REASON", "OVERSHOOT"):
+            if check.stage != "indicator" or not check.explains:
                 continue
             # the message also explains a key problem reported once by the key stage
             cond = check.when(rules) if kind.code != "KEY_MISMATCH" else (
