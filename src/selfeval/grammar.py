@@ -1,4 +1,5 @@
-"""Value grammar: 指标值 / 实际完成值 texts -> op, value, unit, dimension, deadline (SPEC.md §4).
+"""Value grammar: 指标值 / 实际完成值 texts -> op, value, unit, dimension, deadline, and the unit
+as written, its scale and whether the op was written (SPEC.md §4; schema.PARSED_VALUES).
 
 Everything here is a Polars expression evaluated over a whole column: normalisation with
 ``str.replace_many`` / ``str.replace_all``, one anchored ``str.extract_groups`` per form, and a
@@ -9,13 +10,17 @@ The vocabulary (operator words, multipliers, units, date words) is declared once
 top of the module, so adding a word is a one-line change. The forms are tried in this order:
 
 1. empty text                                   -> error 空值
-2. a day, a month, a year (``2025年6月30日前``, ``2025年12月``, ``2025年``)  -> deadline
-3. a period (``2023.07-2024.01``, ``2023年7月-2024年1月``)                 -> deadline = its end
-4. dates needing the year (``12月底前``, ``6月30日前``, ``年底前``, ``上半年``) -> deadline
-5. a range (``80%-90%``, ``80~90%``, ``80%至90%``)                        -> range
-6. a quantity (``≥1.2万人次``, ``控制在5万元以内``, ``每年8.9万元``)         -> ge/le/gt/lt/eq
-7. no digit at all (``有效提升``, ``是``)                                  -> qualitative
-8. anything else                                -> error 无法识别的数值格式, row kept
+2. an Excel formula (``=A1*2``, ``=44,561``; not ``=100%``)                -> error, never a number
+3. a day, a month, a year (``2025年6月30日前``, ``2025年12月``, ``2025年``)  -> deadline
+4. a period (``2023.07-2024.01``, ``2025年3月--2025年10月``, ``2025年3月至10月``) -> deadline = its end
+5. dates needing the year (``12月底前``, ``7月``, ``3-10月``, ``年底前``, ``上半年``) -> deadline
+6. a range (``80%-90%``, ``80~90%``, ``80%至90%``, ``80-90（%）``)         -> range
+7. a quantity (``≥1.2万人次``, ``控制在5万元以内``, ``≥20（个）``, ``620万元/月``, ``约3万人次``)
+                                                -> ge/le/gt/lt/eq (eq with op_written False: a bare value)
+8. no digit at all (``有效提升``, ``是``)                                  -> qualitative
+9. anything else                                -> error 无法识别的数值格式, row kept
+
+Any form may close with a trailing word that changes nothing (``100%覆盖``, ``12月底到位``).
 
 ``selfeval.grammar_reference`` is a plain per-text Python parser with the same semantics, used
 as the oracle in tests and as the baseline of ``benches/bench_grammar.py``.
@@ -23,6 +28,8 @@ as the oracle in tests and as the baseline of ``benches/bench_grammar.py``.
 
 from __future__ import annotations
 
+import datetime as dt
+import numbers
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,12 +62,15 @@ CHAR_MAP: dict[str, str] = {
     "―": "-",
     "‐": "-",
     "−": "-",
+    "﹣": "-",
     "㎡": "平方米",
     "㎞": "公里",
     "㎏": "千克",
 }
 # Two-character operators, folded after CHAR_MAP (so `＞＝` -> `>=` -> `≥`).
 OPERATOR_DIGRAPHS: dict[str, str] = {">=": "≥", "<=": "≤"}
+# Runs of a separator folded to one, after CHAR_MAP (`2025年3月--2025年10月`, `——` -> `-`).
+REPEATED_SEPARATORS: tuple[str, ...] = ("-", "~")
 # Removed everywhere: whitespace (incl. the ideographic space) and zero-width characters.
 WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
 # Trailing punctuation dropped at the end of a text (`95%。`).
@@ -73,6 +83,7 @@ PREFIX_OPERATORS: dict[str, str] = {
     "不少于": "ge",
     "不小于": "ge",
     "至少": "ge",
+    "最少": "ge",
     "大于等于": "ge",
     "大于或等于": "ge",
     "≤": "le",
@@ -82,6 +93,9 @@ PREFIX_OPERATORS: dict[str, str] = {
     "不多于": "le",
     "小于等于": "le",
     "小于或等于": "le",
+    "不超出": "le",
+    "未超过": "le",
+    "未超出": "le",
     "至多": "le",
     "最多": "le",
     ">": "gt",
@@ -93,6 +107,7 @@ PREFIX_OPERATORS: dict[str, str] = {
     "小于": "lt",
     "低于": "lt",
     "少于": "lt",
+    "不足": "lt",
     "=": "eq",
     "等于": "eq",
 }
@@ -111,14 +126,29 @@ SUFFIX_OPERATORS: dict[str, str] = {
     "及以下": "le",
     "或以下": "le",
 }
-# Words in front of a quantity that change nothing (`每年8.9万元` = 89000 元).
-NEUTRAL_PREFIXES: tuple[str, ...] = ("每年", "全年", "年均", "年度", "累计", "合计", "共计", "总计", "共", "约")
+# Words in front of a quantity that change nothing (`每年8.9万元` = 89000 元); 约 (about) is a
+# bare value: op eq, op_written False (`约3万人次`).
+NEUTRAL_PREFIXES: tuple[str, ...] = (
+    "每年", "全年", "年均", "年度", "累计", "合计", "共计", "总计", "共", "约", "大约", "约为"
+)
+# Words after a quantity that change nothing: about (`3万人次左右` = 约3万人次).
+NEUTRAL_SUFFIXES: tuple[str, ...] = ("左右",)
+# Words closing a value that change nothing (`100%覆盖`, `12月底到位`, `≥95%以上达标`,
+# `2025年6月底前完成`). Only these words: any other word after a number is read as its unit.
+TRAILING_WORDS: tuple[str, ...] = (
+    "完成", "全部完成", "全面完成", "按时完成", "覆盖", "全覆盖", "到位", "达标", "合格", "实现", "落实",
+    "完工", "竣工", "办结", "验收", "兑现", "发放", "拨付", "支付", "交付", "上线", "开工", "启动", "完毕",
+)
+# A unit restated in brackets after the value (`≥90%（百分比）`, `≥20（个）`): it fills in where the
+# value has no unit and must agree where it has one. These bracketed words restate nothing:
+BRACKET_IGNORED: tuple[str, ...] = ("含", "含本数")
 
 # Multipliers written between the number and the unit.
 MULTIPLIERS: dict[str, float] = {"万": 1e4, "亿": 1e8, "百万": 1e6, "千万": 1e7}
 
 # Known units: written -> (normalised unit, dimension, factor to the normalised unit).
-# Any other unit word is a count unit kept as written; one with a `/` is a rate (dimension other).
+# Any other unit word is a count unit kept as written. A unit with a `/` is a rate (dimension
+# rate): its numerator is normalised by this table, the rest kept (`万元/月` -> 元/月, ×10⁴).
 UNITS: dict[str, tuple[str, str, float]] = {
     "%": ("%", "percent", 1.0),
     "百分比": ("%", "percent", 1.0),
@@ -152,7 +182,7 @@ UNITS: dict[str, tuple[str, str, float]] = {
     "平方千米": ("平方米", "count", 1e6),
     "平方米": ("平方米", "count", 1.0),
 }
-COUNT, RATE = "count", "other"
+COUNT, RATE = "count", "rate"
 
 # Period words that need the evaluation year: word -> month whose last day is the deadline.
 YEAR_PERIODS: dict[str, int] = {
@@ -177,6 +207,8 @@ YEAR_PERIODS: dict[str, int] = {
 }
 # Words in front of a date that change nothing (`截至2025年6月30日`).
 DATE_PREFIXES: tuple[str, ...] = ("不晚于", "不迟于", "截至到", "截止到", "截至", "截止", "≤", "<", "于", "在")
+# ... of which these do not make a bare month a date: `≤7月` is a duration, `截至7月` a date.
+DURATION_DATE_PREFIXES: tuple[str, ...] = ("≤", "<")
 # Range and period separators.
 RANGE_SEPARATORS: tuple[str, ...] = ("-", "~", "至", "到")
 
@@ -191,6 +223,8 @@ ERRORS: dict[str, str] = {
     "range_units": "区间两端单位不一致",
     "range_order": "区间下限大于上限",
     "operators": "运算符前后矛盾",
+    "formula": "Excel公式，不是数值",
+    "unit_restated": "括号内单位与数值单位不一致",
 }
 
 # ============================================================================ regex pieces
@@ -201,6 +235,7 @@ NUMBER = rf"[{DIGIT}]{{1,3}}(?:,[{DIGIT}]{{3}})+(?:\.[{DIGIT}]+)?|[{DIGIT}]+(?:\
 UNIT_WORD = rf"%|[{HAN}A-Za-z][{HAN}A-Za-z/·²³]*?"
 YEAR = r"(?:19|20)[0-9]{2}"
 MONTH = DAY = r"[0-9]{1,2}"
+MONTH_OF_YEAR = r"1[0-2]|0?[1-9]"  # a month number that can only be a month (`3-10月`, `7月`)
 BEFORE = r"(?:之前|以前|前)?"
 
 
@@ -211,52 +246,74 @@ def _alternatives(words: Iterable[str]) -> str:
 
 DATE_PREFIX = rf"(?:{_alternatives(DATE_PREFIXES)})?"
 SEPARATOR = _alternatives(RANGE_SEPARATORS)
+MULTIPLIER = _alternatives(MULTIPLIERS)
+# An optional trailing word closing any form; a unit restated in brackets (groups bx, bu).
+TRAILING = rf"(?:{_alternatives(TRAILING_WORDS)})?"
+BRACKET = rf"(?:\((?:{_alternatives(BRACKET_IGNORED)}|(?P<bx>{MULTIPLIER})?(?P<bu>{UNIT_WORD}))\))?"
 
 # One anchored pattern per form (named groups are read back with str.extract_groups).
 PATTERNS: dict[str, str] = {
-    "day": rf"^{DATE_PREFIX}(?P<y>{YEAR})(?:年|[./-])(?P<m>{MONTH})(?:月|[./-])(?P<d>{DAY})日?{BEFORE}$",
-    "month": rf"^{DATE_PREFIX}(?P<y>{YEAR})(?:年(?P<m1>{MONTH})月?|[/-](?P<m2>{MONTH})月?)(?:底|末)?{BEFORE}$",
-    "year": rf"^{DATE_PREFIX}(?P<y>{YEAR})年(?:年底|年末|年度内|年度|年内|底|末|度内|度|内)?{BEFORE}$",
+    "day": (
+        rf"^{DATE_PREFIX}(?P<y>{YEAR})(?:年|[./-])(?P<m>{MONTH})(?:月|[./-])(?P<d>{DAY})日?{BEFORE}{TRAILING}$"
+    ),
+    "month": (
+        rf"^{DATE_PREFIX}(?P<y>{YEAR})(?:年(?P<m1>{MONTH})(?:月份?)?|[/-](?P<m2>{MONTH})(?:月份?)?)(?:底|末)?{BEFORE}{TRAILING}$"
+    ),
+    "year": rf"^{DATE_PREFIX}(?P<y>{YEAR})年(?:年底|年末|年度内|年度|年内|底|末|度内|度|内)?{BEFORE}{TRAILING}$",
     "period_day": (
         rf"^(?P<y1>{YEAR})(?:年|[./-])(?P<m1>{MONTH})(?:月|[./-])(?P<d1>{DAY})日?(?:{SEPARATOR})"
-        rf"(?:(?P<y2>{YEAR})(?:年|[./-]))?(?P<m2>{MONTH})(?:月|[./-])(?P<d2>{DAY})日?{BEFORE}$"
+        rf"(?:(?P<y2>{YEAR})(?:年|[./-]))?(?P<m2>{MONTH})(?:月|[./-])(?P<d2>{DAY})日?{BEFORE}{TRAILING}$"
     ),
     "period_month": (
         rf"^(?P<y1>{YEAR})(?:年|[./-])(?P<m1>{MONTH})月?(?:{SEPARATOR})"
-        rf"(?:(?P<y2>{YEAR})(?:年|[./-]))?(?P<m2>{MONTH})月?(?:底|末)?{BEFORE}$"
+        rf"(?:(?P<y2>{YEAR})(?:年|[./-]))?(?P<m2>{MONTH})(?:月份?)?(?:底|末)?{BEFORE}{TRAILING}$"
     ),
-    "period_year": rf"^(?P<y1>{YEAR})年?(?:{SEPARATOR})(?P<y2>{YEAR})年(?:底|末)?{BEFORE}$",
-    "month_day": rf"^{DATE_PREFIX}(?P<m>{MONTH})月(?P<d>{DAY})日{BEFORE}$",
-    "month_end": rf"^{DATE_PREFIX}(?P<m>{MONTH})月(?:(?:底|末)(?:之前|以前|前)?|之前|以前|前)$",
+    "period_year": rf"^(?P<y1>{YEAR})年?(?:{SEPARATOR})(?P<y2>{YEAR})年(?:底|末)?{BEFORE}{TRAILING}$",
+    "month_day": rf"^{DATE_PREFIX}(?P<m>{MONTH})月(?P<d>{DAY})日{BEFORE}{TRAILING}$",
+    # `12月底前`, `9月前`, `7月底`; a bare `7月`, `7月份` too (the form checks the month and the prefix).
+    "month_end": (
+        rf"^(?P<p>{DATE_PREFIX})(?P<m>{MONTH})月份?(?P<s>(?:底|末)?(?:之前|以前|前)?){TRAILING}$"
+    ),
+    # `3-10月`, `3月至10月`, `3月1日-10月31日`: a period of the evaluation year.
+    "month_period": (
+        rf"^(?P<m1>{MONTH_OF_YEAR})(?:月(?:(?P<d1>{DAY})日)?)?(?:{SEPARATOR})"
+        rf"(?P<m2>{MONTH_OF_YEAR})月份?(?:(?P<d2>{DAY})日|底|末)?{BEFORE}{TRAILING}$"
+    ),
     "year_period": (
-        rf"^{DATE_PREFIX}(?:(?P<y>{YEAR})年)?(?P<w>{_alternatives(YEAR_PERIODS)})(?:底|末)?{BEFORE}$"
+        rf"^{DATE_PREFIX}(?:(?P<y>{YEAR})年)?(?P<w>{_alternatives(YEAR_PERIODS)})(?:底|末)?{BEFORE}{TRAILING}$"
     ),
     "range": (
         rf"^(?:{_alternatives(NEUTRAL_PREFIXES)})?"
-        rf"(?P<n1>{NUMBER})(?P<x1>{_alternatives(MULTIPLIERS)})?(?P<u1>{UNIT_WORD})?(?:{SEPARATOR})"
-        rf"(?P<n2>{NUMBER})(?P<x2>{_alternatives(MULTIPLIERS)})?(?P<u2>{UNIT_WORD})?$"
+        rf"(?P<n1>{NUMBER})(?P<x1>{MULTIPLIER})?(?P<u1>{UNIT_WORD})?(?:{SEPARATOR})"
+        rf"(?P<n2>{NUMBER})(?P<x2>{MULTIPLIER})?(?P<u2>{UNIT_WORD})?{BRACKET}{TRAILING}$"
     ),
     "quantity": (
         rf"^(?:{_alternatives(NEUTRAL_PREFIXES)})?"
         rf"(?:(?P<op>{_alternatives(PREFIX_OPERATORS)})|(?P<soft>{_alternatives(SOFT_PREFIX_OPERATORS)}))?"
-        rf"(?P<n>{NUMBER})(?P<x>{_alternatives(MULTIPLIERS)})?"
-        rf"(?P<u>{UNIT_WORD})??(?P<post>{_alternatives(SUFFIX_OPERATORS)})?$"
+        rf"(?P<n>{NUMBER})(?P<x>{MULTIPLIER})?(?P<u>{UNIT_WORD})??{BRACKET}"
+        rf"(?P<post>{_alternatives([*SUFFIX_OPERATORS, *NEUTRAL_SUFFIXES])})?{TRAILING}$"
     ),
 }
 
 # ============================================================================ expressions
 
-FIELDS = ("op", "value", "value_hi", "deadline", "unit", "dimension", "error")
+# The output fields, in PARSED_VALUES order: op, value, value_hi, deadline, unit, dimension, error,
+# scale, unit_text, op_written.
+FIELDS = tuple(name for name in PARSED_VALUES.names() if name != "text")
 
-# What a form yields before the output fields are derived: the op and error it decides, the
-# number(s) with their multiplier applied, the unit as written, and a date's components
-# (day null = last day of the month; start_* only for periods).
+# What a form yields before the output fields are derived: the op and error it decides, whether
+# the text wrote the op, the number(s) with their multiplier applied, the multiplier and unit as
+# written, a unit restated in brackets that must agree with it, and a date's components (day
+# null = last day of the month; start_* only for periods).
 COMPONENTS: dict[str, pl.DataType] = {
     "op": pl.String(),
+    "op_written": pl.Boolean(),
     "error": pl.String(),
     "number": pl.Float64(),
     "number_hi": pl.Float64(),
+    "written_multiplier": pl.String(),
     "written_unit": pl.String(),
+    "restated_unit": pl.String(),
     "year": pl.Int32(),
     "month": pl.Int32(),
     "day": pl.Int32(),
@@ -289,13 +346,12 @@ def _groups(form: str) -> pl.Expr:
 
 
 def normalized(text: pl.Expr) -> pl.Expr:
-    """`text` folded to half-width, operators unified, whitespace and trailing punctuation removed."""
-    return (
-        text.str.replace_all(f"[{WHITESPACE}]+", "")
-        .str.replace_many(CHAR_MAP)
-        .str.replace_many(OPERATOR_DIGRAPHS)
-        .str.replace_all(f"[{TRAILING_PUNCTUATION}]+$", "")
-    )
+    """`text` folded to half-width, operators unified, runs of `-` or `~` made one, whitespace and
+    trailing punctuation removed."""
+    folded = text.str.replace_all(f"[{WHITESPACE}]+", "").str.replace_many(CHAR_MAP).str.replace_many(OPERATOR_DIGRAPHS)
+    for separator in REPEATED_SEPARATORS:
+        folded = folded.str.replace_all(f"{re.escape(separator)}{{2,}}", separator)
+    return folded.str.replace_all(f"[{TRAILING_PUNCTUATION}]+$", "")
 
 
 # ---------------------------------------------------------------------------- small helpers
@@ -314,26 +370,57 @@ def _number(groups: pl.Expr, name: str) -> pl.Expr:
     return groups.struct.field(name).str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
 
 
-def _multiplier(groups: pl.Expr, name: str) -> pl.Expr:
-    """万 -> 1e4, 亿 -> 1e8 …; no multiplier -> 1."""
-    return groups.struct.field(name).replace_strict(MULTIPLIERS, default=1.0, return_dtype=pl.Float64)
+def _multiplier(written: pl.Expr) -> pl.Expr:
+    """万 -> 1e4, 亿 -> 1e8 … of a written multiplier; none -> 1."""
+    return written.replace_strict(MULTIPLIERS, default=1.0, return_dtype=pl.Float64)
+
+
+def _numerator(written: pl.Expr) -> pl.Expr:
+    """The part a unit's conversion applies to: a rate's numerator (`万元/月` -> 万元), else all of it."""
+    return written.str.splitn("/", 2).struct.field("field_0")
+
+
+# A rate's numerator normalised by one pass of str.replace_many, anchored at the start by a
+# marker character no unit contains: "\0千元/" -> "元/", … (longest first), then the marker dropped.
+_START = "\x00"
+_RATE_NUMERATORS: dict[str, str] = {
+    **{f"{_START}{k}/": f"{v[0]}/" for k, v in sorted(UNITS.items(), key=lambda kv: (-len(kv[0]), kv[0])) if k != v[0]},
+    _START: "",
+}
 
 
 def _unit(written: pl.Expr) -> pl.Expr:
-    """Normalised unit: a known unit's base unit, otherwise the unit as written."""
-    return written.replace_strict({k: v[0] for k, v in UNITS.items()}, default=written, return_dtype=pl.String)
+    """Normalised unit: a known unit's base unit, otherwise the unit as written; a rate's numerator
+    normalised and the rest kept (`千元/月` -> `元/月`)."""
+    rate = pl.concat_str(pl.lit(_START), written).str.replace_many(_RATE_NUMERATORS, leftmost=True)
+    plain = written.replace_strict({k: v[0] for k, v in UNITS.items()}, default=written, return_dtype=pl.String)
+    return pl.when(written.str.contains("/", literal=True)).then(rate).otherwise(plain)
 
 
 def _unit_factor(written: pl.Expr) -> pl.Expr:
-    """Factor from the written unit to its base unit (公里 -> 1000); 1 for other units and none."""
-    return written.replace_strict({k: v[2] for k, v in UNITS.items()}, default=1.0, return_dtype=pl.Float64)
+    """Factor from the written unit (a rate's numerator) to its base unit (公里 -> 1000); 1 for other
+    units and none."""
+    return _numerator(written).replace_strict({k: v[2] for k, v in UNITS.items()}, default=1.0, return_dtype=pl.Float64)
 
 
 def _dimension(written: pl.Expr) -> pl.Expr:
-    """Known units from UNITS, rates (`元/亩`) other, any other word count, no unit null."""
-    other = pl.when(written.str.contains("/", literal=True)).then(_text(RATE)).otherwise(_text(COUNT))
-    known = written.replace_strict({k: v[1] for k, v in UNITS.items()}, default=other, return_dtype=pl.String)
-    return pl.when(written.is_not_null()).then(known)
+    """Rates (`元/亩`) rate, known units from UNITS, any other word count, no unit null."""
+    known = written.replace_strict({k: v[1] for k, v in UNITS.items()}, default=_text(COUNT), return_dtype=pl.String)
+    return pl.when(written.str.contains("/", literal=True)).then(_text(RATE)).when(written.is_not_null()).then(known)
+
+
+def _restated(groups: pl.Expr, written: pl.Expr, multiplier: pl.Expr) -> dict[str, pl.Expr]:
+    """The unit and multiplier as written, a bracketed unit (`≥20（个）`) filling in where `written`
+    (the value's unit) is null; where it is not, the bracketed unit is `restated_unit`, which must
+    agree with it (`≥90%（个）` does not: checked in `_error`)."""
+    bracket_unit = groups.struct.field("bu")
+    return {
+        "written_unit": pl.coalesce(written, bracket_unit),
+        "written_multiplier": pl.when(written.is_null())
+        .then(pl.coalesce(multiplier, groups.struct.field("bx")))
+        .otherwise(multiplier),
+        "restated_unit": pl.when(written.is_not_null()).then(bracket_unit),
+    }
 
 
 def _epoch_day(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
@@ -408,18 +495,38 @@ def _periods() -> list[Form]:
 
 
 def _year_dates(year: pl.Expr) -> list[Form]:
-    """Dates that name no year and take `year`: `6月30日前`, `12月底前`, `年底前`, `上半年`."""
+    """Dates that name no year and take `year`: `6月30日前`, `12月底前`, `7月`, `3-10月`, `年底前`, `上半年`.
+
+    A bare month (`7月`, no 底/前) is a date only if it can be one (1–12) and no `≤`/`<` stands in
+    front (`≤7月` and `18月` are durations); a period of months ends on its later month's last day.
+    """
     month_day, month_end, period = _groups("month_day"), _groups("month_end"), _groups("year_period")
+    months = _groups("month_period")
     no_year = pl.when(year.is_null()).then(_text(ERRORS["no_year"]))
     period_year = pl.coalesce(_int(period, "y"), year)
+    month = _int(month_end, "m")
+    bare_month_is_date = month.is_between(1, 12) & ~month_end.struct.field("p").is_in(DURATION_DATE_PREFIXES)
     return [
         Form(
             month_day.struct.field("m").is_not_null(),
             {**DEADLINE, "error": no_year, "year": year, "month": _int(month_day, "m"), "day": _int(month_day, "d")},
         ),
         Form(
-            month_end.struct.field("m").is_not_null(),
-            {**DEADLINE, "error": no_year, "year": year, "month": _int(month_end, "m")},
+            month_end.struct.field("m").is_not_null() & ((month_end.struct.field("s") != "") | bare_month_is_date),
+            {**DEADLINE, "error": no_year, "year": year, "month": month},
+        ),
+        Form(
+            months.struct.field("m1").is_not_null(),
+            {
+                **DEADLINE,
+                "error": no_year,
+                "start_year": year,
+                "start_month": _int(months, "m1"),
+                "start_day": pl.coalesce(_int(months, "d1"), pl.lit(1)),
+                "year": year,
+                "month": _int(months, "m2"),
+                "day": _int(months, "d2"),
+            },
         ),
         Form(
             period.struct.field("w").is_not_null(),
@@ -434,47 +541,64 @@ def _year_dates(year: pl.Expr) -> list[Form]:
 
 
 def _range() -> Form:
-    """`80%-90%`, `80~90%`, `80%至90%`, `1-2万元`: a bare low end takes the high end's multiplier and unit."""
+    """`80%-90%`, `80~90%`, `80%至90%`, `1-2万元`, `80-90（%）`: a bare low end takes the high end's
+    multiplier and unit; a unit restated in brackets fills in or must agree."""
     g = _groups("range")
     u1, u2 = g.struct.field("u1"), g.struct.field("u2")
+    restated = _restated(g, pl.coalesce(u2, u1), g.struct.field("x2"))
+    multiplier = _multiplier(restated["written_multiplier"])
     bare_low = g.struct.field("x1").is_null() & u1.is_null()
-    low = _number(g, "n1") * pl.when(bare_low).then(_multiplier(g, "x2")).otherwise(_multiplier(g, "x1"))
-    high = _number(g, "n2") * _multiplier(g, "x2")
+    low = _number(g, "n1") * pl.when(bare_low).then(multiplier).otherwise(_multiplier(g.struct.field("x1")))
+    high = _number(g, "n2") * multiplier
     units_differ = (_unit(u1) != _unit(u2)).fill_null(False)
     return Form(
         g.struct.field("n1").is_not_null(),
         {
             "op": _text("range"),
-            "error": pl.when(units_differ)
-            .then(_text(ERRORS["range_units"]))
-            .when(low > high)
-            .then(_text(ERRORS["range_order"])),
+            "op_written": pl.lit(True),
+            # then (`_error`) a restated unit that disagrees, a low end above the high end
+            "error": pl.when(units_differ).then(_text(ERRORS["range_units"])),
             "number": low,
             "number_hi": high,
-            "written_unit": pl.coalesce(u2, u1),
+            **restated,
         },
     )
 
 
 def _quantity() -> Form:
-    """`≥1.2万人次`, `不少于20次`, `20次以上`, `控制在5万元以内`, `每年8.9万元`, `1600元/亩`, `96`.
+    """`≥1.2万人次`, `不少于20次`, `20次以上`, `控制在5万元以内`, `每年8.9万元`, `1600元/亩`, `96`,
+    `≥20（个）`, `100%覆盖`, `约3万人次`, `3万人次左右`.
 
-    The op is the prefix word's, else the suffix word's, else the soft prefix's (控制在), else eq;
-    a prefix and a suffix that disagree (`≤5以上`) are an error.
+    The op is the prefix word's, else the suffix word's, else the soft prefix's (控制在), else eq
+    (a bare value: op_written False); a prefix and a suffix that disagree (`≤5以上`) are an error,
+    so is a bracketed unit that disagrees with the value's (`≥90%（个）`).
     """
     g = _groups("quantity")
     before = g.struct.field("op").replace_strict(PREFIX_OPERATORS, default=None, return_dtype=pl.String)
     after = g.struct.field("post").replace_strict(SUFFIX_OPERATORS, default=None, return_dtype=pl.String)
     soft = g.struct.field("soft").replace_strict(SOFT_PREFIX_OPERATORS, default=None, return_dtype=pl.String)
+    written_op = pl.coalesce(before, after, soft)
+    restated = _restated(g, g.struct.field("u"), g.struct.field("x"))
     return Form(
         g.struct.field("n").is_not_null(),
         {
-            "op": pl.coalesce(before, after, soft, _text("eq")),
+            "op": pl.coalesce(written_op, _text("eq")),
+            "op_written": written_op.is_not_null(),
+            # then (`_error`) a restated unit that disagrees
             "error": pl.when((before != after).fill_null(False)).then(_text(ERRORS["operators"])),
-            "number": _number(g, "n") * _multiplier(g, "x"),
-            "written_unit": g.struct.field("u"),
+            "number": _number(g, "n") * _multiplier(restated["written_multiplier"]),
+            **restated,
         },
     )
+
+
+def _formula() -> Form:
+    """A text starting with `=` that is not a value: `=A1*2`, `=SUM(B2:B9)`, and `=44,561` (a bare
+    number with a thousands separator, as Excel shows a date serial). `=100%`, `=1,150人`, `=0` are values."""
+    g = _groups("quantity")
+    has_unit = pl.any_horizontal(g.struct.field(name).is_not_null() for name in ("x", "u", "bx", "bu"))
+    value = g.struct.field("n").is_not_null() & (has_unit | ~g.struct.field("n").str.contains(",", literal=True))
+    return Form((NORM.str.starts_with("=") & ~value).fill_null(False), {"error": _text(ERRORS["formula"])})
 
 
 def _no_number() -> Form:
@@ -492,6 +616,7 @@ def _forms(year: pl.Expr) -> list[Form]:
     """Every form, in the order they are tried (the first that matches wins)."""
     return [
         Form((NORM.str.len_chars() == 0).fill_null(True), {"error": _text(ERRORS["empty"])}),
+        _formula(),
         *_single_dates(),
         *_periods(),
         *_year_dates(year),
@@ -505,57 +630,79 @@ def _forms(year: pl.Expr) -> list[Form]:
 # ---------------------------------------------------------------------------- assembly
 
 
-def _first_match(forms: list[Form], name: str) -> pl.Expr:
-    """Component `name` of the first form that matches."""
-    dtype = COMPONENTS[name]
-
-    def component(form: Form) -> pl.Expr:
-        return form.components.get(name, pl.lit(None)).cast(dtype)
-
+def _first_match(forms: list[Form]) -> pl.Expr:
+    """The index in `forms` of the first form that matches (the last form always matches)."""
     first, *rest = forms
-    chain = pl.when(first.matched).then(component(first))
-    for form in rest:
-        chain = chain.when(form.matched).then(component(form))
-    return chain.otherwise(pl.lit(None, dtype=dtype))
+    chain = pl.when(first.matched).then(pl.lit(0, dtype=pl.UInt8))
+    for index, form in enumerate(rest, start=1):
+        chain = chain.when(form.matched).then(pl.lit(index, dtype=pl.UInt8))
+    return chain.otherwise(pl.lit(None, dtype=pl.UInt8))
 
 
-def _dates(c: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
-    """The deadline and, for a period, its start (null where the components name no real day)."""
+def _component(forms: list[Form], form: pl.Expr, name: str) -> pl.Expr:
+    """Component `name` of the form whose index is `form` (null for a form that leaves it out).
+    Keyed on the index computed once, so no form's `matched` is repeated per component."""
+    dtype = COMPONENTS[name]
+    chain = None
+    for index, candidate in enumerate(forms):
+        if name in candidate.components:
+            then = candidate.components[name].cast(dtype)
+            chain = (pl.when if chain is None else chain.when)(form == index).then(then)
+    return pl.lit(None, dtype=dtype) if chain is None else chain.otherwise(pl.lit(None, dtype=dtype))
+
+
+def _derived(c: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """What the chosen components give, each computed once: the deadline and, for a period, its
+    start (null where the components name no real day); the written unit normalised and its
+    factor; the restated unit normalised."""
     return {
         "deadline": _date(c["year"], c["month"], c["day"]),
         "start": _date(c["start_year"], c["start_month"], c["start_day"]),
+        "unit": _unit(c["written_unit"]),
+        "factor": _unit_factor(c["written_unit"]),
+        "restated": _unit(c["restated_unit"]),
     }
 
 
-def _error(c: dict[str, pl.Expr], dates: dict[str, pl.Expr]) -> pl.Expr:
-    """The form's error, else an impossible date, else a period that ends before it starts."""
+def _error(c: dict[str, pl.Expr], d: dict[str, pl.Expr]) -> pl.Expr:
+    """The form's error, else a bracketed unit that disagrees with the value's (`≥90%（个）`), else
+    a range whose low end is above its high end, else an impossible date, else a period that ends
+    before it starts. `d`: the `_derived` fields."""
     is_deadline = (c["op"] == "deadline").fill_null(False)
     return pl.coalesce(
         c["error"],
-        pl.when(is_deadline & dates["deadline"].is_null()).then(_text(ERRORS["bad_date"])),
-        pl.when(c["start_year"].is_not_null() & dates["start"].is_null()).then(_text(ERRORS["bad_date"])),
-        pl.when((dates["start"] > dates["deadline"]).fill_null(False)).then(_text(ERRORS["bad_period"])),
+        pl.when((d["unit"] != d["restated"]).fill_null(False)).then(_text(ERRORS["unit_restated"])),
+        pl.when((c["number"] > c["number_hi"]).fill_null(False)).then(_text(ERRORS["range_order"])),
+        pl.when(is_deadline & d["deadline"].is_null()).then(_text(ERRORS["bad_date"])),
+        pl.when(c["start_year"].is_not_null() & d["start"].is_null()).then(_text(ERRORS["bad_date"])),
+        pl.when((d["start"] > d["deadline"]).fill_null(False)).then(_text(ERRORS["bad_period"])),
     )
 
 
-def _fields(c: dict[str, pl.Expr], dates: dict[str, pl.Expr], error: pl.Expr) -> dict[str, pl.Expr]:
-    """The output fields from the chosen components, dates and error.
+def _fields(c: dict[str, pl.Expr], d: dict[str, pl.Expr], error: pl.Expr) -> dict[str, pl.Expr]:
+    """The output fields from the chosen components, the `_derived` fields and the error.
 
     A row with an error keeps only its error, except a deadline that could not be dated, which
-    keeps op `deadline` and dimension `date`.
+    keeps op `deadline` and dimension `date`. `scale` is what the number as written was
+    multiplied by to give `value` (multiplier × unit factor: `8.9万元` 10⁴, `5公里` 10³, `96` 1);
+    `unit_text` the multiplier and unit as written (`万元`, `元/月`).
     """
     ok = error.is_null()
     is_deadline = (c["op"] == "deadline").fill_null(False)
-    written = c["written_unit"]
-    factor = _unit_factor(written)
+    written, written_multiplier, factor = c["written_unit"], c["written_multiplier"], d["factor"]
     return {
         "op": pl.when(ok | is_deadline).then(c["op"]),
         "value": pl.when(ok).then(c["number"] * factor),
         "value_hi": pl.when(ok).then(c["number_hi"] * factor),
-        "deadline": pl.when(ok).then(dates["deadline"]),
-        "unit": pl.when(ok).then(_unit(written)),
+        "deadline": pl.when(ok).then(d["deadline"]),
+        "unit": pl.when(ok).then(d["unit"]),
         "dimension": pl.when(is_deadline).then(_text("date")).when(ok).then(_dimension(written)),
         "error": error,
+        "scale": pl.when(ok & c["number"].is_not_null()).then(_multiplier(written_multiplier) * factor),
+        "unit_text": pl.when(ok & (written.is_not_null() | written_multiplier.is_not_null())).then(
+            pl.concat_str(written_multiplier, written, ignore_nulls=True)
+        ),
+        "op_written": pl.when(ok).then(c["op_written"]),
     }
 
 
@@ -576,33 +723,35 @@ def _year_expr(year: int | pl.Expr | None) -> pl.Expr:
 def parse_expr(text: pl.Expr, year: int | pl.Expr | None = None) -> pl.Expr:
     """A struct expression parsing `text` (a String expression) into the PARSED_VALUES fields.
 
-    Fields, in order: op, value, value_hi, deadline, unit, dimension, error. `year` (an int or an
+    Fields, in order: op, value, value_hi, deadline, unit, dimension, error, scale, unit_text,
+    op_written (see schema.PARSED_VALUES and `_fields`). `year` (an int or an
     integer expression such as ``pl.col("year")``) dates texts that name no year (``12月底前``,
     ``年底前``); without it they get op ``deadline``, a null deadline and an error.
 
     Built in stages with ``struct.with_fields`` so every intermediate is computed once: the text
-    normalised and the year; every pattern's groups; the first matching form's components; the
-    dates; the error; the fields. Helper fields are dropped at the end.
+    normalised and the year; every pattern's groups; which form matches first; its components;
+    the dates and units they give; the error; the fields. Helper fields are dropped at the end.
     """
     forms = _forms(pl.field("key_year"))
     components = {name: pl.field(name) for name in COMPONENTS}
-    dates = {"deadline": pl.field("deadline_date"), "start": pl.field("start_date")}
-    fields = _fields(components, dates, pl.field("checked_error"))
+    derived = {name: pl.field(f"derived_{name}") for name in _derived(components)}
+    fields = _fields(components, derived, pl.field("checked_error"))
     helpers = [
         "norm",
         "key_year",
         *(_match_field(f) for f in PATTERNS),
+        "form",
         *COMPONENTS,
-        "deadline_date",
-        "start_date",
+        *(f"derived_{name}" for name in derived),
         "checked_error",
     ]
     return (
         pl.struct(normalized(text).alias("norm"), _year_expr(year).alias("key_year"))
         .struct.with_fields(pl.field("norm").str.extract_groups(p).alias(_match_field(f)) for f, p in PATTERNS.items())
-        .struct.with_fields(_first_match(forms, name).alias(name) for name in COMPONENTS)
-        .struct.with_fields(e.alias(f"{n}_date") for n, e in _dates(components).items())
-        .struct.with_fields(_error(components, dates).alias("checked_error"))
+        .struct.with_fields(_first_match(forms).alias("form"))
+        .struct.with_fields(_component(forms, pl.field("form"), name).alias(name) for name in COMPONENTS)
+        .struct.with_fields(e.alias(f"derived_{n}") for n, e in _derived(components).items())
+        .struct.with_fields(_error(components, derived).alias("checked_error"))
         .struct.with_fields(fields[n].cast(PARSED_VALUES[n]).alias(f"out_{n}") for n in FIELDS)
         .struct.drop(helpers)
         .struct.rename_fields(list(FIELDS))
@@ -634,27 +783,90 @@ def parsed_fields(
 
 
 def parse_values(
-    texts: Iterable[str | None] | pl.Series, year: int | None = None, *, distinct: bool = True
+    texts: Iterable[str | float | dt.date | None] | pl.Series, year: int | None = None, *, distinct: bool = True
 ) -> pl.DataFrame:
     """Parse value texts (指标值 / 实际完成值): one row per input, in order, schema PARSED_VALUES.
 
-    `year` dates texts that name no year (``12月底前``). Never raises on string input; a text
-    that fits no rule keeps its row with `error` set. `distinct` as in `parsed_fields`.
+    `texts` may mix strings, numbers and None, or be a pl.Series of any dtype, as spreadsheet
+    cells arrive: a number becomes its text (96.0 -> "96", 0.955 -> "0.955"), a date its ISO
+    text, None and NaN stay null. `year` dates texts that name no year (``12月底前``). Never
+    raises on such input; a text that fits no rule keeps its row with `error` set. `distinct` as
+    in `parsed_fields`.
     """
     parsed = parsed_fields(_text_series(texts).to_frame().lazy(), "text", year, distinct=distinct)
     return parsed.select(PARSED_VALUES.names()).collect(engine=engine())
 
 
-def _text_series(texts: Iterable[str | None] | pl.Series) -> pl.Series:
-    """The texts as a String Series named `text`. A Python string that is not valid Unicode
-    (a lone surrogate) cannot enter Polars: such strings get U+FFFD in its place."""
+# Integral floats up to this magnitude are written as integers (96.0 -> "96").
+_EXACT_INTEGERS = 2.0**53
+
+
+def _text_series(texts: Iterable[str | float | dt.date | None] | pl.Series) -> pl.Series:
+    """The texts as a String Series named `text`: cells' numbers and dates as text (see
+    parse_values). A Python string that is not valid Unicode (a lone surrogate) cannot enter
+    Polars: such strings get U+FFFD in its place."""
     if isinstance(texts, pl.Series):
-        return texts.cast(pl.String, strict=False).rename("text")
+        return _series_text(texts).rename("text")
     values = list(texts)
     try:
         return pl.Series("text", values, dtype=pl.String)
-    except UnicodeEncodeError:
-        return pl.Series("text", [_valid_unicode(v) for v in values], dtype=pl.String)
+    except (UnicodeEncodeError, TypeError):  # not all valid str: cells as text (input, not parsing)
+        return pl.Series("text", _cells_text(values), dtype=pl.String)
+
+
+def _series_text(series: pl.Series) -> pl.Series:
+    """A Series of any dtype as String, numbers and dates written as `_cell_text` writes them."""
+    dtype = series.dtype
+    if dtype == pl.String:
+        return series
+    if dtype.is_float():  # as Float64, so that a Float32 cell reads as its value in a Python list
+        series = series.cast(pl.Float64)
+        number = pl.col("number")
+        integral = (number.abs() < _EXACT_INTEGERS) & (number == number.floor())
+        as_text = (
+            pl.when(number.is_nan())
+            .then(None)
+            .when(integral)
+            .then(number.cast(pl.Int64).cast(pl.String))
+            .otherwise(number.cast(pl.String))
+        )
+        return series.to_frame("number").select(as_text).to_series()
+    if dtype == pl.Datetime:
+        return series.dt.date().cast(pl.String)
+    try:
+        return series.cast(pl.String, strict=False)
+    except (pl.exceptions.InvalidOperationError, pl.exceptions.ComputeError):  # nested or Object cells
+        return pl.Series(_cells_text(series.to_list()), dtype=pl.String)
+
+
+def _cells_text(values: list[object]) -> list[str | None]:
+    """Python cells as text, as a Series of their dtype reads (`_series_text`): str as is, None
+    null, True "true", 96 "96", a date or datetime its ISO date, a float as a Float64 Series
+    writes it (96.0 "96", NaN null); anything else str()."""
+    texts = [_cell_text(v) for v in values]
+    reals = [(i, float(v)) for i, v in enumerate(values) if isinstance(v, numbers.Real) and texts[i] is None]
+    if reals:
+        as_text = _series_text(pl.Series([v for _, v in reals], dtype=pl.Float64)).to_list()
+        for (i, _), text in zip(reals, as_text, strict=True):
+            texts[i] = text
+    return texts
+
+
+def _cell_text(value: object) -> str | None:
+    """One cell as text, except a real number that is not an integer (None: see `_cells_text`)."""
+    if value is None or isinstance(value, str):
+        return _valid_unicode(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return _valid_unicode(str(value))
 
 
 def _valid_unicode(text: str | None) -> str | None:
