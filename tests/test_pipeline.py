@@ -14,7 +14,7 @@ from selfeval import schema
 from selfeval.api import score
 from selfeval.pipeline import checked_inputs, score_scenario, score_totals
 from selfeval.scenarios import Params
-from test_reference import INDICATOR_CASES, MOF, PROJECT, UNIT, actual_rows, declare, execution_rows
+from test_reference import ACTUAL_SIDE, INDICATOR_CASES, MOF, PROJECT, UNIT, actual_rows, declare, execution_rows
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "selfeval"
 
@@ -30,7 +30,7 @@ def test_indicator_case_on_the_pipeline(
     """It should score each hand-computed reference case exactly as the reference scorer's test expects."""
     extra = dict(extra)
     year = extra.pop("_year", 2025)
-    act = {k: extra.pop(k) for k in ("tier", "fraction", "deviation_reason") if k in extra}
+    act = {k: extra.pop(k) for k in ACTUAL_SIDE if k in extra}
     decl = declare([{"target_text": target, **extra}], year=year)
     result = score(decl, actual_rows([{"seq": 1, "level3": "指标1", "actual_text": actual, **act}]), execution_rows(), MOF)
     row = result.indicator_scores.row(0, named=True)

@@ -147,6 +147,7 @@ def test_round_half_up(value: float, expected: float) -> None:
 
 
 # ------------------------------------------------------------------ one indicator, as data
+ACTUAL_SIDE = ("tier", "fraction", "deviation_reason", "points")
 # (id, target, actual, extra columns, ratio, points, status, finding codes)
 INDICATOR_CASES: list[tuple[str, str | None, str | None, dict[str, Any], float | None, float | None, str, dict[str, int]]] = [
     ("ge-short", "≥90%", "88%", {}, 88 / 90, 48.89, "scored", {"MISSING_REASON": 1}),
@@ -157,9 +158,37 @@ INDICATOR_CASES: list[tuple[str, str | None, str | None, dict[str, Any], float |
     ("le-over", "≤20000元", "25000元", {}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
     ("le-met-converted", "≤5个工作日", "3天", {}, 1.0, 50.0, "scored", {}),
     ("lt-zero-target", "<0次", "2次", {}, 0.0, 0.0, "scored", {"MISSING_REASON": 1}),
-    ("eq-short", "5人", "4人", {}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
-    ("eq-over", "5人", "6人", {}, 5 / 6, 41.67, "scored", {"MISSING_REASON": 1}),
+    # a bare target value is a floor (≥) unless = / 等于 is written or the direction says otherwise
+    ("bare-short", "5人", "4人", {}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
+    ("bare-over-is-met", "5人", "6人", {}, 1.2, 50.0, "scored", {}),
+    ("bare-percent-over-is-met", "90%", "100%", {}, 100 / 90, 50.0, "scored", {}),
+    ("eq-written-over", "=5人", "6人", {}, 5 / 6, 41.67, "scored", {"MISSING_REASON": 1}),
+    ("eq-word-over", "等于5人", "6人", {}, 5 / 6, 41.67, "scored", {"MISSING_REASON": 1}),
+    ("bare-cost-is-a-cap", "2万元", "2.5万元", {"level2": "成本指标"}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
+    ("bare-cost-level1-is-a-cap", "2万元", "1.5万元", {"level1": "成本指标", "level2": "经济成本指标"}, 1.0, 50.0, "scored", {}),
+    ("direction-column-le", "90%", "95%", {"direction": "le"}, 90 / 95, 47.37, "scored", {"MISSING_REASON": 1}),
+    ("direction-column-eq", "5人", "6人", {"direction": "eq"}, 5 / 6, 41.67, "scored", {"MISSING_REASON": 1}),
+    ("written-op-beats-column", "≥90%", "95%", {"direction": "le"}, 95 / 90, 50.0, "scored", {}),
     ("eq-both-zero", "0次", "0次", {}, 1.0, 50.0, "scored", {}),
+    # a bare actual number means the target's unit as written, 万 included
+    ("bare-actual-wan", "≥11.376万元", "12", {}, 120000 / 113760, 50.0, "scored", {}),
+    ("bare-actual-wan-cap", "≤90万元", "95", {}, 90 / 95, 47.37, "scored", {"MISSING_REASON": 1}),
+    ("bare-actual-wan-people", "≥3万人次", "2.4", {}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
+    # negative and yes/no targets
+    ("negative-same-text", "否", "否", {}, None, 50.0, "scored", {}),
+    ("negative-same-thing", "无安全事故", "未发生安全事故", {}, None, 50.0, "scored", {}),
+    ("negative-zero", "零投诉", "无投诉", {}, None, 50.0, "scored", {}),
+    ("negative-other-thing", "无安全事故", "无效", {}, None, 15.0, "scored", {"MISSING_REASON": 1}),
+    # an Excel date serial in a date cell is not a number
+    ("excel-serial", "2025年6月30日前", "45838", {}, None, None, "unscorable", {"UNPARSEABLE": 1}),
+    # the evaluator's own score is kept, with a finding
+    ("override-points-with-reason", "≥90%", "95%", {"points": 45.0, "deviation_reason": "质量未达要求"}, 95 / 90, 45.0,
+     "scored", {"OVERRIDE": 1}),
+    ("override-points-no-reason", "≥90%", "95%", {"points": 45.0}, 95 / 90, 45.0, "scored", {"OVERRIDE": 1}),
+    ("override-points-equal", "≥90%", "95%", {"points": 50.0}, 95 / 90, 50.0, "scored", {}),
+    ("override-points-invalid", "≥90%", "95%", {"points": 60.0}, 95 / 90, 50.0, "scored", {"OVERRIDE": 1}),
+    ("override-fraction-on-quantitative", "≥90%", "95%", {"fraction": 0.9, "deviation_reason": "质量"}, 95 / 90, 45.0,
+     "scored", {"OVERRIDE": 1}),
     ("eq-money-wan", "2万元", "1.96万元", {}, 0.98, 49.0, "scored", {"MISSING_REASON": 1}),
     ("eq-money-yuan", "2万元", "20000元", {}, 1.0, 50.0, "scored", {}),
     ("range-inside", "80%-90%", "85%", {}, 1.0, 50.0, "scored", {}),
@@ -213,7 +242,7 @@ def test_indicator_case(
     """It should score one indicator per docs/scoring.md §4–§6."""
     extra = dict(extra)
     year = extra.pop("_year", 2025)
-    act = {k: extra.pop(k) for k in ("tier", "fraction", "deviation_reason") if k in extra}
+    act = {k: extra.pop(k) for k in ACTUAL_SIDE if k in extra}
     decl = declare([{"target_text": target, **extra}], year=year)
     result = reference_score(decl, actual_rows([{"seq": 1, "level3": "指标1", "actual_text": actual, **act}]),
                              execution_rows(), MOF)

@@ -13,6 +13,7 @@ case number `_case` (schema.CHECKED); later stages gather case values by that nu
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,13 +22,19 @@ from selfeval import schema
 from selfeval.findings import detect, problem_message
 from selfeval.grammar import parsed_fields
 from selfeval.ingest.prepare import Prepared
-from selfeval.rules.model import LEVEL1_GROUPS, RuleSet
+from selfeval.level1 import group_expr as level1_group_expr
+from selfeval.level1 import level1_table
+from selfeval.rules.model import RuleSet
 
 COMPARABLE_OPS = ("eq", "ge", "gt", "le", "lt")
 GROUP_FLAGS = {"产出指标": "_has_output", "效益指标": "_has_effect", "满意度指标": "_has_satisfaction"}
-PARSED = ("op", "value", "value_hi", "deadline", "unit", "dimension", "error")
+PARSED = ("op", "value", "value_hi", "deadline", "unit", "dimension", "error", "scale", "unit_text", "op_written")
 # What a case is: indicators with equal values of these columns are scored alike (given a weight).
-CASE_KEYS = ["target_text", "actual_text", "year", "tier", "fraction", "_group_known", "_key_problem"]
+CASE_KEYS = ["target_text", "actual_text", "year", "tier", "fraction", "_group_known", "_key_problem",
+             "_direction_hint", "_direction_from_column"]
+DIRECTIONS = ("ge", "le", "eq")
+# An Excel date serial of 2000-01-01 … 2099-12-31: a bare number there, against a date target, is a date lost in a cell.
+EXCEL_SERIALS = (36526, 73050)
 # Case columns every indicator row carries (the rest are gathered when needed).
 ROW_CASE_COLUMNS = ["target_op", "_tier", "_problem"]
 
@@ -48,9 +55,11 @@ class Checked:
 
 
 def group_expr(level1: pl.Expr, rules: RuleSet) -> pl.Expr:
-    """Canonical level-1 group of a level-1 name (null when unknown)."""
-    mapping = {g: g for g in LEVEL1_GROUPS} | dict(rules.aliases)
-    return level1.str.strip_chars().replace_strict(mapping, default=None, return_dtype=pl.String)
+    """Canonical level-1 group of a level-1 label as printed (null when unknown) — docs/scoring.md §2.
+
+    The label is normalized (width, traditional characters, points, enumeration) by `selfeval.level1`.
+    """
+    return level1_group_expr(level1, rules)
 
 
 def word_tier_expr(text: pl.Expr, rules: RuleSet) -> pl.Expr:
@@ -103,7 +112,8 @@ def _with_actuals(indicators: pl.DataFrame, per_key: pl.DataFrame) -> pl.DataFra
         .get_column("_a")
     )
     names = {"level3": "_actual_level3", "actual_text": "actual_text", "deviation_reason": "deviation_reason",
-             "tier": "tier", "fraction": "fraction", "_n_actual": "_n_actual"}
+             "tier": "tier", "fraction": "fraction", "_n_actual": "_n_actual", "weight": "_actual_weight",
+             "points": "_given_points"}
     return indicators.with_columns(per_key.get_column(c).gather(at).alias(alias) for c, alias in names.items())
 
 
@@ -143,14 +153,47 @@ def _case_numbers(rows: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
         pl.col("actual_text").cast(pl.Categorical).to_physical().alias("_a"),
         pl.col("year"), pl.col("tier").cast(pl.Categorical).to_physical().alias("_tier_code"),
         pl.col("fraction"), pl.col("_group_known"), pl.col("_key_problem"),
+        pl.col("_direction_hint").replace_strict(dict(zip(DIRECTIONS, range(3))), default=None, return_dtype=pl.UInt8),
+        pl.col("_direction_from_column"),
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
     )
-    keys = ["_t", "_a", "year", "_tier_code", "fraction", "_group_known", "_key_problem"]
+    keys = ["_t", "_a", "year", "_tier_code", "fraction", "_group_known", "_key_problem", "_direction_hint",
+            "_direction_from_column"]
     groups = code.group_by(keys).agg(pl.col("_row")).with_row_index("_case")
     members = groups.select("_case", "_row").explode("_row")
     case = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(members.get_column("_row"), members.get_column("_case"))
     first = groups.select(pl.col("_row").list.first()).to_series()
     return case.alias("_case"), rows.select(CASE_KEYS)[first].with_row_index("_case")
+
+
+def direction_hint(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
+    """(direction a bare target value takes, whether the table's 指标方向 column gave it) — docs/scoring.md §3."""
+    dd = rules.direction_defaults
+    declared = pl.when(pl.col("direction").is_in(list(DIRECTIONS))).then(pl.col("direction"))
+    by_rule: pl.Expr = pl.lit(dd.default)
+    if dd.level3_words:
+        by_rule = pl.when(pl.col("level3").str.contains_any(dd.level3_words)).then(pl.lit("le")).otherwise(by_rule)
+    if dd.level2:
+        by_rule = pl.coalesce(pl.col("level2").replace_strict(dd.level2, default=None, return_dtype=pl.String), by_rule)
+    if dd.level1:
+        level1 = pl.col("level1").str.replace_all(r"\s", "")
+        by_rule = pl.coalesce(level1.replace_strict(dd.level1, default=None, return_dtype=pl.String), by_rule)
+    return pl.coalesce(declared, by_rule), declared.is_not_null()
+
+
+def affirms_expr(rules: RuleSet) -> pl.Expr:
+    """The actual affirms a qualitative target: the same text, or both negative about the same thing
+    (`无安全事故` / `未发生安全事故`, `否` / `否`)."""
+    markers = sorted(rules.qualitative.negative_markers, key=len, reverse=True)
+    if not markers:
+        return pl.col("actual_text") == pl.col("target_text")
+    pattern = "^(?:" + "|".join(re.escape(m) for m in markers) + ")"
+    negative_t, negative_a = pl.col("target_text").str.contains(pattern), pl.col("actual_text").str.contains(pattern)
+    # cores are short phrases (安全事故); a long text is cut so it can't blow up the substring test
+    core_t = pl.col("target_text").str.slice(0, 100).str.replace(pattern, "").str.strip_chars()
+    core_a = pl.col("actual_text").str.slice(0, 100).str.replace(pattern, "").str.strip_chars()
+    same_thing = (core_t == core_a) | (core_a == "") | core_a.str.contains(core_t, literal=True) | core_t.str.contains(core_a, literal=True)
+    return (pl.col("actual_text") == pl.col("target_text")) | (negative_t & negative_a & same_thing).fill_null(False)
 
 
 def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
@@ -164,8 +207,8 @@ def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     tier_valid = pl.col("tier").is_in(list(tiers))
     resolved_tier = pl.coalesce(
         pl.col("tier"),
+        pl.when(affirms_expr(rules)).then(pl.lit(rules.qualitative.top_tier)),
         pl.col("_word_tier"),
-        pl.when(pl.col("actual_text") == pl.col("target_text")).then(pl.lit(rules.qualitative.top_tier)),
     )
     band_lo = resolved_tier.replace_strict({k: t.band[0] for k, t in tiers.items()}, default=None, return_dtype=pl.Float64)
     band_hi = resolved_tier.replace_strict({k: t.band[1] for k, t in tiers.items()}, default=None, return_dtype=pl.Float64)
@@ -174,7 +217,7 @@ def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     )
     both_units = t_unit.is_not_null() & a_unit.is_not_null()
     dims_differ = both_units & (pl.col("target_dimension").fill_null("") != pl.col("actual_dimension").fill_null(""))
-    units_differ = both_units & pl.col("target_dimension").is_in(["count", "other"]) & (t_unit != a_unit)
+    units_differ = both_units & pl.col("target_dimension").is_in(["count", "other", "rate"]) & (t_unit != a_unit)
     problem = (
         pl.when(pl.col("_key_problem")).then(pl.lit("KEY_MISMATCH"))
         .when(~pl.col("_group_known")).then(pl.lit("UNKNOWN_LEVEL1"))
@@ -185,7 +228,7 @@ def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
         .when(qualitative & fraction_out_of_band).then(pl.lit("INVALID_TIER"))
         .when(qualitative).then(None)
         .when(actual_missing).then(pl.lit("MISSING_ACTUAL"))
-        .when(a_op.is_null()).then(pl.lit("UNPARSEABLE_ACTUAL"))
+        .when(a_op.is_null() | pl.col("_excel_serial")).then(pl.lit("UNPARSEABLE_ACTUAL"))
         .when((t_op == "deadline") & ((a_op != "deadline") | pl.col("actual_deadline").is_null())).then(pl.lit("UNIT_MISMATCH"))
         .when(t_op == "deadline").then(None)
         .when(~a_op.is_in(list(COMPARABLE_OPS))).then(pl.lit("UNIT_MISMATCH"))
@@ -195,13 +238,47 @@ def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     return pl.when(qualitative).then(resolved_tier).otherwise(None), problem
 
 
+def _resolved_values(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Direction of a bare target, unit of a bare actual, and date serials — docs/scoring.md §3.
+
+    * A bare target value (`90%`, no ≥/≤/= written) takes the direction hint of its row.
+    * A bare actual number (no unit) means the target's unit as written, multiplier included:
+      `12` against `≥11.376万元` is 12万元 (`_assumed_unit` says so).
+    * A bare number in the range of Excel date serials against a date target is not a number.
+    """
+    t_op, a_op = pl.col("target_op"), pl.col("actual_op")
+    bare_target = (t_op == "eq") & ~pl.col("target_op_written").fill_null(True)
+    bare_actual = (
+        pl.col("actual_unit").is_null() & pl.col("target_unit").is_not_null() & a_op.is_in(list(COMPARABLE_OPS))
+        & pl.col("actual_value").is_not_null()
+    )
+    serial = (
+        (t_op == "deadline") & (a_op == "eq") & pl.col("actual_unit").is_null()
+        & pl.col("actual_value").is_between(*EXCEL_SERIALS) & (pl.col("actual_value") == pl.col("actual_value").floor())
+    ).fill_null(False)
+    return frame.with_columns(
+        pl.when(bare_target).then(pl.col("_direction_hint")).otherwise(t_op).alias("target_op"),
+        pl.when(bare_target & pl.col("_direction_from_column")).then(pl.lit("指标方向"))
+        .when(bare_target).then(pl.lit("规则默认"))
+        .when(t_op.is_not_null()).then(pl.lit("指标值写明")).alias("direction_source"),
+        pl.when(bare_actual).then(pl.col("actual_value") * pl.col("target_scale")).otherwise(pl.col("actual_value")).alias("actual_value"),
+        pl.when(bare_actual).then(pl.col("target_unit")).otherwise(pl.col("actual_unit")).alias("actual_unit"),
+        pl.when(bare_actual).then(pl.col("target_dimension")).otherwise(pl.col("actual_dimension")).alias("actual_dimension"),
+        pl.when(bare_actual).then(pl.col("target_unit_text")).alias("_assumed_unit"),
+        serial.alias("_excel_serial"),
+        pl.when(serial).then(pl.format("疑似 Excel 日期序列号 {}（单元格被设成了数字），请填写日期", pl.col("actual_value").cast(pl.Int64)))
+        .otherwise(pl.col("actual_error")).alias("actual_error"),
+    ).with_columns(pl.col("target_op").alias("direction"))
+
+
 def _checked_cases(cases: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     """Each case with its parsed target and actual, resolved tier and status."""
     frame = parsed_fields(cases.lazy(), "target_text", pl.col("year")).rename({f: f"target_{f}" for f in PARSED})
     frame = parsed_fields(frame, "actual_text", pl.col("year")).rename({f: f"actual_{f}" for f in PARSED})
     tier, problem = status_expr(rules)
     return (
-        frame.with_columns(word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"))
+        _resolved_values(frame)
+        .with_columns(word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"))
         .with_columns(tier.alias("_tier"), problem.alias("_problem"))
         .select(schema.CASES.names())
         .collect(engine="in-memory")
@@ -215,8 +292,12 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
     """Every declared indicator with its actual, weight shape and case; every case checked."""
     per_key = _actuals_per_key(prepared.actuals)
     level3_clash = pl.col("_actual_level3").is_not_null() & (pl.col("_actual_level3") != pl.col("level3").str.strip_chars())
-    rows = _with_actuals(prepared.indicators, per_key).with_columns(
-        group_expr(pl.col("level1"), rules).alias("level1_group"),
+    hint, from_column = direction_hint(rules)
+    # level1_group, level1_points and _level1_hint, worked out once per distinct label
+    labels = level1_table(prepared.indicators.get_column("level1"), rules)
+    rows = _with_actuals(prepared.indicators, per_key).join(labels, on="level1", how="left", maintain_order="left").with_columns(
+        pl.coalesce("weight", "_actual_weight").alias("weight"),  # a 分值 on the actuals row fills a gap
+        hint.alias("_direction_hint"), from_column.alias("_direction_from_column"),
     ).with_columns(
         pl.col("level1_group").is_not_null().alias("_group_known"),
         ((pl.col("_n_actual").fill_null(0) > 1) | level3_clash).alias("_key_problem"),
@@ -229,7 +310,7 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
     has_problem = rows.get_column("_problem").is_not_null()
     if has_problem.any():
         problem_rows = rows.filter(has_problem)
-        detail = cases.drop("_case", *CASE_KEYS, "target_op", "_tier", "_problem")[problem_rows.get_column("_case")]
+        detail = cases.drop([c for c in cases.columns if c in problem_rows.columns])[problem_rows.get_column("_case")]
         messages = pl.concat([problem_rows, detail], how="horizontal").select("_order", problem_message(rules).alias("_message"))
         rows = rows.join(messages, on="_order", how="left", maintain_order="left")
     else:

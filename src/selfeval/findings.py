@@ -276,6 +276,19 @@ def _reason_variant(rules: RuleSet) -> pl.Expr:
     )
 
 
+def _level1_points_differ(rules: RuleSet) -> pl.Expr:
+    """Once per project and label: its written points differ from its group's rule weight."""
+    from selfeval.level1 import first_of_label, points_differ
+
+    return points_differ(rules) & first_of_label()
+
+
+def _level1_rule_weight(rules: RuleSet) -> pl.Expr:
+    from selfeval.level1 import rule_weight
+
+    return rule_weight(rules)
+
+
 def _checkpoint_checks() -> tuple[Check, ...]:
     from selfeval.expressions import money_text, pct_text
 
@@ -387,15 +400,36 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
     ),
     FindingKind(
         "WEIGHTS_SUM", "分值合计不符", "warning",
-        "项目指标分值合计 {total}（含预算执行率 {execution}），与满分 {expected} 不一致",
+        "项目 {project} 的指标分值合计 {total}（含预算执行率 {execution}），与满分 {expected} 不一致",
         "分值合计不为满分时总分失真",
         (Check("project",
                lambda r: pl.col("_explicit").fill_null(False)
                & ((pl.col("_weight_sum") + pl.col("execution_weight") - pl.col("_total_points")).abs() > 0.005),
                column="weight", value=lambda r: _num(pl.col("_weight_sum") + pl.col("execution_weight"), 2),
-               fields=lambda r: {"total": _num(pl.col("_weight_sum") + pl.col("execution_weight"), 2),
+               fields=lambda r: {"project": quoted(pl.col("project_code")),
+                                 "total": _num(pl.col("_weight_sum") + pl.col("execution_weight"), 2),
                                  "execution": _num(pl.col("execution_weight"), 2),
                                  "expected": _num(pl.col("_total_points"), 2)}),),
+    ),
+    FindingKind(
+        "OVERRIDE", "采用评价人得分", "warning",
+        {"with_reason": "指标“{level3}”采用评价人给出的得分 {given}（按规则应得 {rule_points}），原因：{reason}",
+         "no_reason": "指标“{level3}”采用评价人给出的得分 {given}（按规则应得 {rule_points}），"
+                      "但未说明原因，须在偏差原因分析及改进措施中说明",
+         "invalid": "指标“{level3}”填写的得分 {given} 不在 0 至分值 {weight} 之间，未采用，按规则计 {rule_points} 分"},
+        "自评得分与评分规则不一致时，须有理由并留下记录，审核时才能判断是否合理",
+        tuple(
+            Check("indicator", lambda r, c=cond: pl.col("_override") & c, variant=v, column="points",
+                  value=lambda r: _num(pl.col("_given"), 2),
+                  fields=lambda r: {"level3": pl.col("level3"), "given": _num(pl.col("_given"), 2),
+                                    "rule_points": _num(pl.col("rule_points"), 2), "weight": _num(pl.col("_weight")),
+                                    "reason": quoted(pl.col("deviation_reason"))})
+            for v, cond in (
+                ("invalid", ~pl.col("_override_valid")),
+                ("with_reason", pl.col("_override_valid") & pl.col("deviation_reason").is_not_null()),
+                ("no_reason", pl.col("_override_valid") & pl.col("deviation_reason").is_null()),
+            )
+        ),
     ),
     FindingKind(
         "MISSING_EXECUTION", "缺少预算执行数据", "error",
@@ -412,10 +446,23 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
     ),
     FindingKind(
         "UNKNOWN_LEVEL1", "一级指标无法识别", "error",
-        "一级指标“{level1}”不在规则集的一级指标及别名中，无法分配分值",
+        {"default": "一级指标“{level1}”不在规则集的一级指标及别名中，无法分配分值",
+         "hint": "一级指标“{level1}”不在规则集的一级指标及别名中，无法分配分值；最接近的是“{hint}”"},
         "一级指标决定分值，无法识别的一级指标无法评分",
-        (Check("indicator", _problem("UNKNOWN_LEVEL1"), explains=True, column="level1", value=lambda r: _c("level1"),
-               fields=lambda r: {"level1": quoted(pl.col("level1").fill_null(""))}),),
+        tuple(
+            Check("indicator", lambda r, v=v: _problem("UNKNOWN_LEVEL1")(r) & (pl.col("_level1_hint").is_null() == (v == "default")),
+                  explains=True, variant=v, column="level1", value=lambda r: _c("level1"),
+                  fields=lambda r: {"level1": quoted(pl.col("level1").fill_null("")), "hint": pl.col("_level1_hint")})
+            for v in ("default", "hint")
+        ),
+    ),
+    FindingKind(
+        "LEVEL1_POINTS", "一级指标分值与规则不符", "warning",
+        "一级指标“{level1}”写明 {written} 分，与规则集中{group}的分值 {weight} 分不一致",
+        "表中一级指标写明的分值与所选规则集不同，说明该表可能按另一套分值编制，须确认所选规则集",
+        (Check("indicator", lambda r: _level1_points_differ(r), column="level1", value=lambda r: _c("level1"),
+               fields=lambda r: {"level1": quoted(pl.col("level1")), "written": _num(pl.col("level1_points"), 2),
+                                 "group": pl.col("level1_group"), "weight": _num(_level1_rule_weight(r), 2)}),),
     ),
     FindingKind(
         "INVALID_TIER", "定性档次无效", "error",

@@ -82,7 +82,8 @@ class Folded:
     tuples: pl.DataFrame
 
 
-TUPLE_KEYS = ["level1_group", "weight", "_explicit", *FLAGS, "_divisor", "_problem", "_fraction"]
+TUPLE_KEYS = ["level1_group", "weight", "_explicit", *FLAGS, "_divisor", "_problem", "_fraction", "target_op", "fraction",
+              "_given_points"]
 # What the what-if keeps of a project (names are attached once, not per scenario).
 EXECUTION_INPUTS = ["_pid", "unit_code", "budget", "plan_mar", "plan_jun", "plan_oct", "year_budget", "executed",
                     "executed_by_mar", "executed_by_jun", "executed_by_oct", "_n_execution", "_has_execution"]

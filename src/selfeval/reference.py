@@ -39,6 +39,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from selfeval.grammar_reference import parse_text
+from selfeval.level1 import level1_points_text
 
 if TYPE_CHECKING:
     import polars as pl
@@ -103,8 +104,48 @@ class _Findings:
 def _parse(text: str | None, year: int | None) -> dict[str, Any]:
     if text is None:
         return {"op": None, "value": None, "value_hi": None, "deadline": None, "unit": None,
-                "dimension": None, "error": "empty"}
+                "dimension": None, "error": "empty", "scale": None, "unit_text": None, "op_written": None}
     return parse_text(text, year=year)
+
+
+def _direction_hint(ind: dict[str, Any], rules: RuleSet) -> str:
+    """The direction a bare target value takes: the table's 指标方向, else the rule defaults."""
+    declared = _text(ind.get("direction"))
+    if declared in ("ge", "le", "eq"):
+        return declared
+    dd = rules.direction_defaults
+    level1 = "".join((ind.get("level1") or "").split())
+    if level1 in dd.level1:
+        return dd.level1[level1]
+    level2 = _text(ind.get("level2"))
+    if level2 in dd.level2:
+        return dd.level2[level2]
+    if any(word in (ind.get("level3") or "") for word in dd.level3_words):
+        return "le"
+    return dd.default
+
+
+def _affirms(actual: str | None, target: str | None, rules: RuleSet) -> bool:
+    """The actual restates the target, or both are negative about the same thing (无安全事故 / 未发生安全事故)."""
+    if actual is None or target is None:
+        return False
+    if actual == target:
+        return True
+    markers = sorted(rules.qualitative.negative_markers, key=len, reverse=True)
+
+    def core(text: str) -> str | None:
+        for marker in markers:
+            if text.startswith(marker):
+                return text[len(marker):].strip()
+        return None
+
+    core_t, core_a = core(target[:100]), core(actual[:100])
+    if core_t is None or core_a is None:
+        return False
+    return core_a == core_t or core_a == "" or core_t in core_a or core_a in core_t
+
+
+EXCEL_SERIALS = (36526, 73050)  # 2000-01-01 … 2099-12-31
 
 
 def _months_late(actual: dt.date, target: dt.date) -> int:
@@ -208,9 +249,12 @@ def reference_score(
             continue
         actual_rows.setdefault(key, []).append(row)
 
-    # ---- §2 weights, per project
+    # ---- §2 weights, per project (a 分值 on the actuals row fills a declared gap)
     by_project: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for ind in indicators:
+        key = (ind["unit_code"], ind["project_code"], ind["seq"])
+        if ind.get("weight") is None and actual_rows.get(key):
+            ind["weight"] = actual_rows[key][0].get("weight")
         by_project.setdefault((ind["unit_code"], ind["project_code"]), []).append(ind)
 
     weight_of: dict[tuple[str, str, int], float | None] = {}
@@ -244,10 +288,20 @@ def reference_score(
                     for i in sub:
                         weight_of[(unit, project, i["seq"])] = group_weight[g] / len(by_level2) / len(sub)
 
+    # ---- §2 points written in a level-1 label: once per project and label (its first indicator)
+    seen_labels: set[tuple[Any, Any, Any]] = set()
+    for ind in indicators:
+        label = ind["level1"]
+        if (ind["unit_code"], ind["project_code"], label) in seen_labels:
+            continue
+        seen_labels.add((ind["unit_code"], ind["project_code"], label))
+        g, written = rules.group_of(label), level1_points_text(label)
+        if g is not None and written is not None and abs(written - rules.weights[g]) > 0.005:
+            findings.add("LEVEL1_POINTS", ind["unit_code"], ind["project_code"], ind["seq"], "level1")
+
     # ---- §4–§6 every indicator
     result = ReferenceResult()
     top_tier = rules.qualitative.top_tier
-    equal_tier = "达成" if "达成" in rules.qualitative.tiers else top_tier
     for ind in indicators:
         unit, project, seq = ind["unit_code"], ind["project_code"], ind["seq"]
         key = (unit, project, seq)
@@ -285,6 +339,9 @@ def reference_score(
         if t_op is None or (t_op == "deadline" and target["deadline"] is None):
             fail("UNPARSEABLE", "target_text")
             continue
+        if t_op == "eq" and target.get("op_written") is False:  # a bare value: not "exactly equal"
+            t_op = _direction_hint(ind, rules)
+        out["direction"] = t_op
         fraction: float
         ratio: float | None = None
         overshoot = False
@@ -297,9 +354,7 @@ def reference_score(
                     continue
                 tier = tier_col
             else:
-                tier = _tier_from_words(actual_text, rules)
-                if tier is None and actual_text is not None and actual_text == target_text:
-                    tier = equal_tier
+                tier = top_tier if _affirms(actual_text, target_text, rules) else _tier_from_words(actual_text, rules)
                 if tier is None:
                     fail("MISSING_ACTUAL" if actual_text is None else "INVALID_TIER", "actual_text")
                     continue
@@ -316,7 +371,11 @@ def reference_score(
                 fail("MISSING_ACTUAL", "actual_text")
                 continue
             actual = _parse(actual_text, year)
-            if actual["op"] is None:
+            serial = (
+                t_op == "deadline" and actual["op"] == "eq" and actual["unit"] is None and actual["value"] is not None
+                and EXCEL_SERIALS[0] <= actual["value"] <= EXCEL_SERIALS[1] and actual["value"] == int(actual["value"])
+            )
+            if actual["op"] is None or serial:
                 fail("UNPARSEABLE", "actual_text")
                 continue
             if t_op == "deadline":
@@ -335,6 +394,9 @@ def reference_score(
                     continue
                 a, t, t_hi = actual["value"], target["value"], target["value_hi"]
                 a_unit, t_unit = actual["unit"], target["unit"]
+                if a_unit is None and t_unit is not None:  # a bare number means the target's unit, 万 included
+                    a = a * target["scale"]
+                    out["assumed_unit"] = target["unit_text"]
                 if a_unit is not None and t_unit is not None:
                     if actual["dimension"] != target["dimension"]:
                         fail("UNIT_MISMATCH", "actual_text")
@@ -348,7 +410,7 @@ def reference_score(
                         elif a_unit != t_unit:
                             fail("UNIT_MISMATCH", "actual_text")
                             continue
-                    elif dim in ("count", "other") and a_unit != t_unit:
+                    elif dim in ("count", "other", "rate") and a_unit != t_unit:
                         fail("UNIT_MISMATCH", "actual_text")
                         continue
                 ratio = _ratio(t_op, a, t, t_hi)
@@ -358,10 +420,20 @@ def reference_score(
                 fail("OVERSHOOT", "actual_text")
                 if rules.overshoot.deduct is not None:
                     fraction = max(0.0, fraction - rules.overshoot.deduct(ratio))
-        # §6 points
+        # §6 points; the evaluator's own score (points, or a fraction on a quantitative row) overrides
         assert weight is not None
-        out.update(ratio=ratio, fraction=fraction, status="scored",
-                   points=round_half_up(weight * fraction, decimals))
+        rule_points = round_half_up(weight * fraction, decimals)
+        out.update(ratio=ratio, fraction=fraction, status="scored", points=rule_points, rule_points=rule_points)
+        given = act.get("points")
+        if given is None and t_op != "qualitative" and act.get("fraction") is not None:
+            given = round_half_up(weight * act["fraction"], decimals)
+        if given is not None:
+            if 0.0 <= given <= weight + 1e-9:
+                out["points"] = given
+                if abs(given - rule_points) > 0.005:
+                    fail("OVERRIDE", "points")
+            else:
+                fail("OVERRIDE", "points")
         if reason is None:
             short = ratio is not None and ratio < 1
             weak_tier = out["tier"] is not None and out["tier"] != top_tier

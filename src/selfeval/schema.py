@@ -23,6 +23,7 @@ PROJECTS = pl.Schema(
         "plan_jun": pl.Float64,
         "plan_oct": pl.Float64,
         "plan_dec": pl.Float64,
+        "amount_unit": pl.String,  # the unit the amounts were written in (元, 千元, 万元); amounts are stored in 元
     }
 )
 
@@ -39,6 +40,8 @@ INDICATORS = pl.Schema(
         "target_text": pl.String,
         "basis": pl.String,
         "weight": pl.Float64,
+        # 指标方向 as the table states it: ge (正向/≥), le (反向/≤), eq (=), qualitative (定性); null when not stated
+        "direction": pl.String,
     }
 )
 
@@ -64,6 +67,8 @@ ACTUALS = pl.Schema(
         "deviation_reason": pl.String,
         "tier": pl.String,
         "fraction": pl.Float64,
+        "weight": pl.Float64,  # 分值 written on the actuals row (used when the declaration has none)
+        "points": pl.Float64,  # the evaluator's own score for the row (an override, kept beside the rule's)
     }
 )
 
@@ -76,6 +81,7 @@ EXECUTION = pl.Schema(
         "executed_by_mar": pl.Float64,
         "executed_by_jun": pl.Float64,
         "executed_by_oct": pl.Float64,
+        "amount_unit": pl.String,  # the unit the amounts were written in (元, 千元, 万元); amounts are stored in 元
     }
 )
 
@@ -169,10 +175,13 @@ INDICATOR_SCORES = pl.Schema(
         "actual_dimension": pl.String,
         "actual_deadline": pl.Date,
         "tier": pl.String,
+        "direction": pl.String,  # the op the target was scored by (ge/le/eq/range/deadline/qualitative)
+        "direction_source": pl.String,  # 指标值写明 | 指标方向 | 规则默认
         "ratio": pl.Float64,
         "weight": pl.Float64,
         "fraction": pl.Float64,
-        "points": pl.Float64,
+        "rule_points": pl.Float64,  # the points the rules give
+        "points": pl.Float64,  # the points counted: the rule's, or the evaluator's own within the weight
         "status": pl.String,  # scored | unscorable
         "explain": pl.String,
     }
@@ -239,6 +248,7 @@ LABELS: dict[str, str] = {
     "target_text": "指标值",
     "basis": "指标值确定依据",
     "weight": "分值",
+    "amount_unit": "原金额单位",
     "actual_text": "实际完成值",
     "deviation_reason": "偏差原因分析及改进措施",
     "tier": "定性评价档次",
@@ -260,6 +270,9 @@ LABELS: dict[str, str] = {
     "projects": "项目数",
     "ratio": "完成比例",
     "points": "得分",
+    "rule_points": "规则得分",
+    "direction": "指标方向",
+    "direction_source": "方向依据",
     "status": "状态",
     "explain": "计算过程",
     "code": "问题代码",
@@ -279,7 +292,8 @@ LABELS: dict[str, str] = {
 # (the test suite sets it), listing every problem at once.
 
 _PARSED_SIDE = {"op": pl.String, "value": pl.Float64, "value_hi": pl.Float64, "deadline": pl.Date,
-                "unit": pl.String, "dimension": pl.String, "error": pl.String}
+                "unit": pl.String, "dimension": pl.String, "error": pl.String, "scale": pl.Float64,
+                "unit_text": pl.String, "op_written": pl.Boolean}
 
 CASES = pl.Schema(
     {
@@ -291,8 +305,13 @@ CASES = pl.Schema(
         "fraction": pl.Float64,
         "_group_known": pl.Boolean,
         "_key_problem": pl.Boolean,
+        "_direction_hint": pl.String,
+        "_direction_from_column": pl.Boolean,
         **{f"target_{k}": v for k, v in _PARSED_SIDE.items()},
         **{f"actual_{k}": v for k, v in _PARSED_SIDE.items()},
+        "direction": pl.String,  # the op the target is scored by (a bare value's resolved direction)
+        "direction_source": pl.String,  # 指标值写明 | 指标方向 | 规则默认
+        "_assumed_unit": pl.String,  # the target unit a bare actual number was read in
         "_tier": pl.String,
         "_problem": pl.String,
     }
@@ -310,6 +329,8 @@ CHECKED = pl.Schema(
         "seq": pl.Int32,
         "level1": pl.String,
         "level1_group": pl.String,
+        "level1_points": pl.Float64,  # the points written in the level-1 label (`产出指标(50分)`), null when none
+        "_level1_hint": pl.String,  # an unknown label's closest known level-1 name
         "level2": pl.String,
         "level3": pl.String,
         "target_text": pl.String,
@@ -321,6 +342,7 @@ CHECKED = pl.Schema(
         "tier": pl.String,
         "fraction": pl.Float64,
         "_n_actual": pl.UInt32,
+        "_given_points": pl.Float64,
         "_explicit": pl.Boolean,
         "_has_output": pl.Boolean,
         "_has_effect": pl.Boolean,

@@ -28,7 +28,8 @@ DIMENSION_LABELS = {
 FLAGS = ("_has_output", "_has_effect", "_has_satisfaction")
 
 # The columns of the check stage that scoring reads (a what-if scores only these).
-SCORING_INPUTS = ["_pid", "_case", "level1_group", "weight", "_explicit", *FLAGS, "_divisor", "_problem"]
+SCORING_INPUTS = ["_pid", "_case", "level1_group", "weight", "_explicit", *FLAGS, "_divisor", "_problem",
+                  "target_op", "fraction", "_given_points"]
 
 
 # ----------------------------------------------------------------------------- weights
@@ -145,13 +146,32 @@ def score_cases(cases: pl.DataFrame, rules: RuleSet, params: Params) -> pl.DataF
 
 
 def weigh(rows: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
-    """Rows with `_fraction` (and the weight shape) given `_weight`, `points` and `status`."""
+    """Rows with `_fraction` (and the weight shape) given `_weight`, `rule_points`, `points` and `status`.
+
+    The evaluator's own score — `points` on the actuals row, or a `fraction` on a quantitative
+    row — replaces the rule's points when it lies within 0 … weight; `_override` marks every
+    row where it differs from the rule's or can't be used (an OVERRIDE finding asks why).
+    """
+    decimals = rules.rounding.decimals
+    weight, rule = pl.col("_weight"), pl.col("rule_points")
+    given = pl.coalesce(
+        pl.col("_given_points"),
+        pl.when((pl.col("target_op") != "qualitative") & pl.col("fraction").is_not_null())
+        .then(round_half_up(weight * pl.col("fraction"), decimals)),
+    )
+    scored = pl.col("_problem").is_null()
+    usable = scored & given.is_not_null() & (given >= 0.0) & (given <= weight + 1e-9)
     return rows.with_columns(
         weight_expr(rules, params).alias("_weight"),
         pl.lit(params.overshoot_threshold).alias("_overshoot_threshold"),  # quoted by OVERSHOOT
     ).with_columns(
-        round_half_up(pl.col("_weight") * pl.col("_fraction"), rules.rounding.decimals).alias("points"),
-        pl.when(pl.col("_problem").is_null()).then(pl.lit("scored")).otherwise(pl.lit("unscorable")).alias("status"),
+        round_half_up(weight * pl.col("_fraction"), decimals).alias("rule_points"),
+        given.alias("_given"),
+    ).with_columns(
+        pl.when(usable).then(pl.col("_given")).otherwise(rule).alias("points"),
+        pl.when(scored).then(pl.lit("scored")).otherwise(pl.lit("unscorable")).alias("status"),
+        (scored & pl.col("_given").is_not_null() & (~usable | ((pl.col("_given") - rule).abs() > 0.005))).alias("_override"),
+        usable.alias("_override_valid"),
     )
 
 
@@ -169,9 +189,13 @@ def score(checked: Checked, rules: RuleSet, params: Params, columns: list[str] |
 
 def explain_expr() -> pl.Expr:
     """A sentence a person can check: how the points of a scored row were obtained."""
-    w, f, p, r = (num_text(pl.col("_weight")), num_text(pl.col("_fraction")), num_text(pl.col("points"), 2),
+    w, f, p, r = (num_text(pl.col("_weight")), num_text(pl.col("_fraction")), num_text(pl.col("rule_points"), 2),
                   num_text(pl.col("ratio")))
-    actual, target = pl.col("actual_text").fill_null("（空）"), pl.col("target_text").fill_null("（空）")
+    actual = pl.concat_str([
+        pl.col("actual_text").fill_null("（空）"),
+        pl.when(pl.col("_assumed_unit").is_not_null()).then(pl.format("（按指标值单位“{}”）", pl.col("_assumed_unit"))).otherwise(pl.lit("")),
+    ])
+    target = pl.col("target_text").fill_null("（空）")
     t_op = pl.col("target_op")
     return (
         pl.when(t_op == "qualitative").then(pl.format("定性指标，评价档次“{}”，得分比例 {} → {} × {} = {}", pl.col("_tier"), f, w, f, p))
@@ -186,7 +210,8 @@ def explain_expr() -> pl.Expr:
 
 # The parsed case columns the result table shows for every indicator.
 PARSED_OUTPUT = ["target_value", "target_value_hi", "target_unit", "target_dimension", "target_deadline",
-                 "actual_op", "actual_value", "actual_unit", "actual_dimension", "actual_deadline"]
+                 "actual_op", "actual_value", "actual_unit", "actual_dimension", "actual_deadline",
+                 "direction", "direction_source", "_assumed_unit"]
 
 
 def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
@@ -197,14 +222,21 @@ def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
     """
     inputs = ["_case", "_weight"]
     ok = pl.col("_problem").is_null()
-    needed = ["target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "points"]
+    needed = ["target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "rule_points", "_assumed_unit"]
     explained = (
         scored.lazy().filter(ok).select(*inputs, *needed).unique(inputs)
         .select(*inputs, explain_expr().alias("_explain"))
     )
     return (
         scored.lazy().join(explained, on=inputs, how="left", maintain_order="left", nulls_equal=True)
-        .with_columns(pl.when(ok).then(pl.col("_explain")).otherwise(pl.format("不计分：{}", pl.col("_message"))).alias("explain"))
+        .with_columns(
+            pl.when(~ok).then(pl.format("不计分：{}", pl.col("_message")))
+            .when(pl.col("_override") & pl.col("_override_valid"))
+            .then(pl.format("{}；采用评价人给出的得分 {}", pl.col("_explain"), num_text(pl.col("points"), 2)))
+            .when(pl.col("_override"))
+            .then(pl.format("{}；评价人填写的得分 {} 超出分值范围，未采用", pl.col("_explain"), num_text(pl.col("_given"), 2)))
+            .otherwise(pl.col("_explain")).alias("explain")
+        )
         .drop("_explain")
         .collect(engine="in-memory")
     )

@@ -102,8 +102,15 @@ def _default_tiers() -> dict[str, Tier]:
     }
 
 
+def _default_negative_markers() -> list[str]:
+    return ["否", "无", "没有", "未发生", "未出现", "未发现", "零", "杜绝", "不存在", "不发生"]
+
+
 class Qualitative(_Strict):
     tiers: dict[str, Tier] = Field(default_factory=_default_tiers)
+    # Words that open a negative target (`否`, `无安全事故`, `未发生…`): an actual of the same
+    # polarity about the same thing (`未发生安全事故`) affirms it and earns the top tier.
+    negative_markers: list[str] = Field(default_factory=_default_negative_markers)
 
     @field_validator("tiers")
     @classmethod
@@ -126,6 +133,23 @@ class Grade(_Strict):
 
 def _default_grades() -> list[Grade]:
     return [Grade(grade="优", min=90), Grade(grade="良", min=80), Grade(grade="中", min=60), Grade(grade="差", min=0)]
+
+
+Direction = Literal["ge", "le", "eq"]
+
+
+class DirectionDefaults(_Strict):
+    """How a bare target value (`90%`, `5人`, `2万元`) is read when the table states no 指标方向.
+
+    A bare value is never "exactly equal" unless a rule says so: a level-1 or level-2 named
+    here takes its direction, a level-3 name containing one of `level3_words` is a cap (≤),
+    everything else takes `default`.
+    """
+
+    default: Direction = "ge"
+    level1: dict[str, Direction] = Field(default_factory=lambda: {"成本指标": "le"})
+    level2: dict[str, Direction] = Field(default_factory=lambda: {"成本指标": "le"})
+    level3_words: list[str] = Field(default_factory=list)
 
 
 class Schedule(_Strict):
@@ -157,6 +181,28 @@ def _default_aliases() -> dict[str, str]:
         "满意度": "满意度指标",
         "服务对象满意度指标": "满意度指标",
         "服务对象满意度": "满意度指标",
+        # names real tables print as a level-1 (docs/scoring.md §2); `X` and `X指标` match alike
+        "项目完成指标": "产出指标",
+        "完成指标": "产出指标",
+        "项目产出指标": "产出指标",
+        "项目效益指标": "效益指标",
+        "效果指标": "效益指标",
+        "项目效果指标": "效益指标",
+        "社会效益": "效益指标",
+        "经济效益": "效益指标",
+        "生态效益": "效益指标",
+        "可持续影响": "效益指标",
+        "社会效益指标": "效益指标",
+        "经济效益指标": "效益指标",
+        "生态效益指标": "效益指标",
+        "可持续影响指标": "效益指标",
+        "满意程度": "满意度指标",
+        "服务对象满意程度": "满意度指标",
+        "社会公众或服务对象满意度": "满意度指标",
+        "社会公众满意度": "满意度指标",
+        "公众满意度": "满意度指标",
+        "群众满意度": "满意度指标",
+        "受益对象满意度": "满意度指标",
     }
 
 
@@ -174,6 +220,7 @@ class RuleSet(_Strict):
     curves: dict[str, Curve] = Field(default_factory=lambda: {"default": Curve()})
     overshoot: Overshoot = Field(default_factory=Overshoot)
     deadline: Deadline = Field(default_factory=Deadline)
+    direction_defaults: DirectionDefaults = Field(default_factory=DirectionDefaults)
     qualitative: Qualitative = Field(default_factory=Qualitative)
     execution: Execution = Field(default_factory=Execution)
     grades: list[Grade] = Field(default_factory=_default_grades)
@@ -242,13 +289,10 @@ class RuleSet(_Strict):
         return self.curves.get(op, self.curves["default"])
 
     def group_of(self, level1: str | None) -> str | None:
-        """The canonical level-1 group a level-1 name belongs to (None when unknown)."""
-        if level1 is None:
-            return None
-        name = level1.strip()
-        if name in LEVEL1_GROUPS:
-            return name
-        return self.aliases.get(name)
+        """The canonical level-1 group a level-1 label belongs to (None when unknown) — docs/scoring.md §2."""
+        from selfeval.level1 import level1_group_text
+
+        return level1_group_text(level1, self)
 
     def grade_of(self, total: float) -> str:
         for g in self.grades:
