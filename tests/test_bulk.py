@@ -193,3 +193,39 @@ def test_cli_bulk_bad_rules(tmp_path: Path) -> None:
     write_synth(tmp_path / "ds", 2, seed=1)
     run = CliRunner().invoke(app, ["bulk", str(tmp_path / "ds"), "--out", str(tmp_path / "o"), "--rules", "nope"])
     assert run.exit_code == 2
+
+
+def test_large_tables_written_once_without_spill(tmp_path: Path) -> None:
+    """It should write each large table straight into its one file: no spill folder, no temp file left."""
+    write_synth(tmp_path / "ds", 6, seed=3)
+    out = tmp_path / "out"
+    result = score_many(tmp_path / "ds", out=out, fmt="both", batch_indicators=50)
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.startswith(".")], names
+    for table in ("indicator_scores", "project_scores", "findings"):
+        parquet = pl.read_parquet(out / f"{table}.parquet")
+        csv = pl.read_csv(out / f"{table}.csv", infer_schema=False)
+        assert parquet.height == csv.height > 0
+    assert pl.read_parquet(out / "indicator_scores.parquet").height == result.indicator_scores.collect().height
+
+
+def test_interrupted_bulk_leaves_no_partial_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It should remove its temporary table files when a run stops part-way (nothing half-written appears)."""
+    from selfeval.report.parts import TableParts
+
+    write_synth(tmp_path / "ds", 6, seed=3)
+    calls = {"n": 0}
+    real = TableParts.append
+
+    def interrupted(self, frame):
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first table's rows are on disk when the run is stopped
+            raise KeyboardInterrupt
+        return real(self, frame)
+
+    monkeypatch.setattr(TableParts, "append", interrupted)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        score_many(tmp_path / "ds", out=out, fmt="both")
+    assert calls["n"] == 2
+    assert list(out.iterdir()) == []

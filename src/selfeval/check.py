@@ -273,8 +273,17 @@ def _resolved_values(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def _checked_cases(cases: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     """Each case with its parsed target and actual, resolved tier and status."""
-    frame = parsed_fields(cases.lazy(), "target_text", pl.col("year")).rename({f: f"target_{f}" for f in PARSED})
-    frame = parsed_fields(frame, "actual_text", pl.col("year")).rename({f: f"actual_{f}" for f in PARSED})
+    # target and actual texts parsed together: one pass of the grammar, each distinct (text, year) once
+    texts = pl.concat(
+        [cases.select(pl.col(side).alias("_text"), "year") for side in ("target_text", "actual_text")], how="vertical"
+    ).unique()
+    parsed = parsed_fields(texts.lazy(), "_text", pl.col("year"), distinct=False).collect(engine="in-memory")
+    frame = cases.lazy()
+    for side in ("target", "actual"):
+        frame = frame.join(
+            parsed.lazy().rename({"_text": f"{side}_text", **{f: f"{side}_{f}" for f in PARSED}}),
+            on=[f"{side}_text", "year"], how="left", nulls_equal=True, maintain_order="left",
+        )
     tier, problem = status_expr(rules)
     return (
         _resolved_values(frame)
