@@ -109,7 +109,7 @@ def test_template_cells_read_as_seen(tmp_path: Path) -> None:
 def test_template_execution(tmp_path: Path) -> None:
     """It should read 预算执行 with amounts typed as numbers or as text with thousands separators."""
     frame = read_execution(_template(tmp_path, [(96, "General")]))
-    assert frame.rows() == [("480001", "P1", 20000.0, 19850.0, 5200.0, 10400.0, None)]
+    assert frame.rows() == [("480001", "P1", 20000.0, 19850.0, 5200.0, 10400.0, None, "元")]
 
 
 def test_first_sheet_when_unnamed(tmp_path: Path) -> None:

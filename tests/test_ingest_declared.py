@@ -73,7 +73,8 @@ def test_seed_indicators(seed: Declaration) -> None:
     assert ind.select(pl.struct("project_code", "seq").is_unique().all()).item()
     assert (ind["indicator_id"] == ind["project_code"] + "-" + ind["seq"].cast(pl.String).str.zfill(2)).all()
     assert ind["weight"].null_count() == 45
-    assert ind.null_count().drop("weight").sum_horizontal().item() == 0
+    assert ind["direction"].null_count() == 45  # the seed states no 指标方向/指标性质
+    assert ind.null_count().drop("weight", "direction").sum_horizontal().item() == 0
     assert ind.group_by("level1").len().sort("level1").rows() == [("产出指标", 20), ("效益指标", 20), ("满意度指标", 5)]
     row = ind.row(by_predicate=pl.col("indicator_id") == "13022925P00JXC419898U-01", named=True)
     assert row == {
@@ -88,6 +89,7 @@ def test_seed_indicators(seed: Declaration) -> None:
         "target_text": "2万元",
         "basis": "项目库测算表",
         "weight": None,
+        "direction": None,
     }
 
 

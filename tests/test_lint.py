@@ -40,9 +40,9 @@ CLEAN_P2 = [
 ]
 
 
-def _project(code: str, budget: float, **over: Any) -> dict[str, Any]:
-    row = {"unit_code": "U1", "project_code": code, "project_name": f"项目{code}", "budget": budget,
-           "fiscal_funds": budget, "other_funds": 0.0, "plan_mar": 25.0, "plan_jun": 50.0, "plan_oct": 75.0,
+def _project(code: str, amount: float, **over: Any) -> dict[str, Any]:
+    row = {"unit_code": "U1", "project_code": code, "project_name": f"项目{code}", "budget": amount,
+           "fiscal_funds": amount, "other_funds": 0.0, "plan_mar": 25.0, "plan_jun": 50.0, "plan_oct": 75.0,
            "plan_dec": 100.0}
     return row | over
 
@@ -114,6 +114,12 @@ CASES: list[tuple[str, str, dict[str, Any], tuple[str, int | None] | None]] = [
     ("funds-within-tolerance", "LINT_FUNDS_SUM", {"project": {"fiscal_funds": 99999.996}}, None),
     ("duplicate-level3", "LINT_DUPLICATE_LEVEL3", {"p1": {5: {"level3": "培训人次"}}}, ("P1", 5)),
     ("distinct-level3", "LINT_DUPLICATE_LEVEL3", {}, None),
+    ("two-unnamed-not-duplicates", "LINT_DUPLICATE_LEVEL3", {"p1": {1: {"level3": None}, 2: {"level3": None}}}, None),
+    ("missing-budget", "LINT_MISSING_BUDGET", {"project": {"budget": None}}, ("P1", None)),
+    ("budget-present", "LINT_MISSING_BUDGET", {}, None),
+    ("missing-level3", "LINT_MISSING_LEVEL3", {"p1": {2: {"level3": None}}}, ("P1", 2)),
+    ("blank-level3", "LINT_MISSING_LEVEL3", {"p1": {2: {"level3": " "}}}, ("P1", 2)),
+    ("level3-present", "LINT_MISSING_LEVEL3", {}, None),
 ]
 
 

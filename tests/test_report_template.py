@@ -21,10 +21,10 @@ ACTUALS = ROOT / "samples" / "actuals_sample.csv"
 EXECUTION = ROOT / "samples" / "execution_sample.csv"
 
 ACTUAL_HEADERS = ["单位编码", "项目编码", "项目名称", "序号", "一级指标", "二级指标", "三级指标", "指标值",
-                  "实际完成值", "偏差原因分析及改进措施", "定性评价档次", "档内得分比例"]
+                  "实际完成值", "偏差原因分析及改进措施", "定性评价档次", "档内得分比例", "分值", "自评得分（如需调整）"]
 EXECUTION_HEADERS = ["单位编码", "项目编码", "项目名称", "预算数", "全年预算数", "全年执行数",
                      "3月底累计执行数", "6月底累计执行数", "10月底累计执行数"]
-FILL_IN = {"实际完成值", "偏差原因分析及改进措施", "定性评价档次", "档内得分比例"}
+FILL_IN = {"实际完成值", "偏差原因分析及改进措施", "定性评价档次", "档内得分比例", "分值", "自评得分（如需调整）"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_template_sheets_and_headers(seed_template: Path) -> None:
     assert _headers(execution) == EXECUTION_HEADERS
     assert actuals.max_row == 1 + 45
     assert execution.max_row == 1 + 5
-    assert all(h in LABELS.values() for h in ACTUAL_HEADERS + EXECUTION_HEADERS)
+    assert all(h in LABELS.values() for h in ACTUAL_HEADERS + EXECUTION_HEADERS if h != "自评得分（如需调整）")
 
 
 def test_template_locks_declared_and_unlocks_fill_in_columns(seed_template: Path) -> None:
@@ -77,8 +77,10 @@ def test_template_validations(seed_template: Path) -> None:
     lists = [dv for (kind, _), dv in rules.items() if kind == "list"]
     assert len(lists) == 1 and lists[0].formula1 == '"达成,部分达成,未达成"'
     assert str(lists[0].sqref) == "K2:K46"
-    decimals = [dv for (kind, _), dv in rules.items() if kind == "decimal"]
-    assert len(decimals) == 1 and (decimals[0].formula1, decimals[0].formula2) == ("0", "1")
+    decimals = {str(dv.sqref): dv for (kind, _), dv in rules.items() if kind == "decimal"}
+    assert set(decimals) == {"L2:L46", "M2:M46", "N2:N46"}  # 档内得分比例, 分值, 自评得分
+    assert (decimals["L2:L46"].formula1, decimals["L2:L46"].formula2) == ("0", "1")
+    assert (decimals["M2:M46"].formula1, decimals["M2:M46"].formula2) == ("0", "100")
     ex_rules = [dv for dv in wb[EXECUTION_SHEET].data_validations.dataValidation if dv.type == "decimal"]
     assert len(ex_rules) == 1 and ex_rules[0].operator == "greaterThanOrEqual" and str(ex_rules[0].sqref) == "E2:I6"
 

@@ -33,10 +33,13 @@ def score(
     actuals: pl.DataFrame | str | Path,
     execution: pl.DataFrame | str | Path,
     rules: RuleSet | str | Path = DEFAULT_RULES,
+    *,
+    year: int | None = None,
 ) -> Result:
     """Score every declared indicator, project and unit under a rule set.
 
-    Inputs may be frames/Declaration or paths (read with the readers of `selfeval.ingest`).
+    Inputs may be frames/Declaration or paths (read with the readers of `selfeval.ingest`);
+    `year` is the declared year when `declared` is a path (`read_declared(path, year=year)`).
     """
     inputs = [
         rec
@@ -50,7 +53,7 @@ def score(
     if not isinstance(declared, Declaration):
         from selfeval.ingest import read_declared
 
-        declared = read_declared(declared)
+        declared = read_declared(declared, year=year)
     else:
         inputs = [InputFile(role="绩效目标表", path=s, sha256=file_sha256(s)) for s in declared.sources if Path(s).is_file()] + inputs
     if not isinstance(actuals, pl.DataFrame):

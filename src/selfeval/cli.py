@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -42,6 +44,39 @@ def fail(error: Exception, code: int = 1) -> typer.Exit:
     """Print a clean error (never a traceback) and return the Exit to raise."""
     err_console.print(f"[bold red]错误：[/]{error}", highlight=False)
     return typer.Exit(code)
+
+
+YearOption = Annotated[Optional[int], typer.Option("--year", "-y", help="预算年度（文件中无法确定年度时填写，如 2025）")]
+
+
+@contextlib.contextmanager
+def input_warnings() -> Iterator[None]:
+    """Print each InputWarning a reader raised (a column read but not used …) as “注意：…” on stderr
+    when the command ends, once per message; other warnings pass on unchanged."""
+    import warnings
+
+    from rich.markup import escape
+
+    from selfeval.errors import InputWarning
+
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InputWarning)
+            yield
+    finally:
+        shown: set[str] = set()
+        for w in caught:
+            if not issubclass(w.category, InputWarning):
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            elif str(w.message) not in shown:
+                shown.add(str(w.message))
+                err_console.print(f"[yellow]注意：[/]{escape(str(w.message))}", highlight=False)
+
+
+@app.callback()
+def _every_command(ctx: typer.Context) -> None:
+    ctx.with_resource(input_warnings())
 
 
 # ------------------------------------------------------------------------------------ parse
@@ -94,6 +129,7 @@ def score_command(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="输出文件夹：写出四张结果表")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式")] = TableFormat.parquet,
     style: Annotated[OutputStyle, typer.Option("--style", help="human：表格；json：机器可读")] = OutputStyle.human,
+    year: YearOption = None,
 ) -> None:
     """对一个单位评分：逐项指标评分、项目总分与等级、部门整体得分，并列出问题清单。
 
@@ -107,7 +143,7 @@ def score_command(
     from selfeval.reconcile import reconcile
 
     try:
-        result = score(declared, actuals, execution, rules)
+        result = score(declared, actuals, execution, rules, year=year)
         reconciliation = reconcile(result)
         reconciliation.check()
         written = write_tables(result, out, fmt.value) if out is not None else []
@@ -237,6 +273,7 @@ def report_command(
         typer.Option("--out", "-o", help="自评表路径（.xlsx）；多个单位时为输出文件夹。默认 自评表_<单位编码>.xlsx"),
     ] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="只为该单位编码生成自评表（输入含多个单位时）")] = None,
+    year: YearOption = None,
 ) -> None:
     """评分并生成项目支出绩效自评表（.xlsx）：汇总、各项目自评表、部门整体、问题清单、计算说明。
 
@@ -247,7 +284,7 @@ def report_command(
     from selfeval.report.excel import unit_codes, workbook_filename, write_workbook, write_workbooks
 
     try:
-        result = score(declared, actuals, execution, rules)
+        result = score(declared, actuals, execution, rules, year=year)
         reconciliation = reconcile(result)
         reconciliation.check()
         codes = unit_codes(result)
@@ -326,6 +363,7 @@ def lint_command(
     ] = None,
     fmt: Annotated[LintFormat, typer.Option("--format", "-f", help="table：终端表格；json：机器可读；xlsx：可筛选的工作簿")] = LintFormat.table,
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="输出文件（xlsx 必填；json 不填则打印到终端）")] = None,
+    year: YearOption = None,
 ) -> None:
     """审查绩效目标表：缺少一级指标、二级指标归类错误、定量指标写成定性、比率超 100%、满意度目标偏低、
     成本指标设下限或超预算、占位符与无法解析的指标值、照搬的目标表、支出计划、资金来源合计、重名指标。
@@ -341,7 +379,7 @@ def lint_command(
     if fmt is LintFormat.table and out is not None:
         raise fail(ValueError("--format table 只输出到终端；写文件请用 --format json 或 xlsx"), 2)
     try:
-        findings = lint(read_declared(declared), config)
+        findings = lint(read_declared(declared, year=year), config)
         if fmt is LintFormat.xlsx and out is not None:
             write_findings_xlsx(findings, out)
         elif fmt is LintFormat.json and out is not None:

@@ -50,5 +50,17 @@ class InputError(SelfevalError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class InputWarning(UserWarning):
+    """Something in an input file was read but not used, or read with an assumption (never an error).
+
+    Readers emit it with `warnings.warn` once the file has been read without errors; the CLI
+    prints each one as “注意：…”. `problem` locates it (file, sheet, row, column).
+    """
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        super().__init__(str(problem))
+
+
 class RuleFileError(SelfevalError):
     """A scoring rule file is invalid: names the file, the field path and the reason."""

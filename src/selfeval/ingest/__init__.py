@@ -8,6 +8,12 @@
 Every table reader reports all problems of a file at once (`InputError.problems`), each with file,
 sheet, row (as the spreadsheet numbers it), column (header as written), the value seen and what
 was expected; see `ingest.common.coerce_report` and `ingest.sheet.read_sheet`.
+
+What a reader recognises but does not use (an indicator-table column such as 备注, a 执行率 or
+完成率 column …) is never dropped silently: once the file has been read without errors, each is
+emitted as a `selfeval.errors.InputWarning` (`warnings.warn`; `.problem` locates it), which the
+CLI prints as “注意：…”. Layouts (split 指标性质|指标值|度量单位, 指标方向, 万元 amounts) are in
+`ingest.layout`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,11 @@ values (`#N/A` … in any column, including 实际完成值: the run stops and n
 than scoring a broken lookup), text that is not a number, formulas without a cached result,
 rows without a key, and keys that repeat (with every row holding them). Blank rows and
 surrounding spaces are ignored; numbers stored as text (`19,850.00`, full-width digits) are read.
+
+Layouts: 分值 → weight and 得分/自评得分/评分 → points on actual rows (the filled template has both);
+a 度量单位 column completes a bare number (`96` + `%` → `96%`); execution amounts whose header names
+万元 (`全年执行数（万元）`) or under a sheet note `金额单位：万元` are stored in 元 with `amount_unit`.
+Columns recognised but not read (完成率, 执行率 …) are InputWarnings (`selfeval.ingest.layout.UNUSED`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import polars as pl
 
 from selfeval import schema
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import ROW, coerce_report, drop_row, header_map, key_problems, norm_label
+from selfeval.ingest.common import ROW, coerce_report, drop_row, header_map, header_unit, header_units, key_problems, lookup, warn_inputs
+from selfeval.ingest.layout import AMOUNT_FIELDS, in_yuan, unused_columns, with_unit
 from selfeval.ingest.detect import sniff
 from selfeval.ingest.sheet import read_sheet
 from selfeval.ingest.tables import read_table_file
@@ -37,12 +43,16 @@ def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], prefer
     file = str(path)
     kind = sniff(path)
     sheet_name: str | None = None
+    note: str | None = None
     problems: list[Problem] = []
+    table = "execution" if "year_budget" in target.names() else "actuals"
+    if table == "actuals":
+        target = pl.Schema({**target, "measure_unit": pl.String})
     if kind == "xlsx":
         numeric = [n for n, d in target.items() if d != pl.String]
         if "year_budget" in target.names():
             numeric.append("budget")
-        raw, sheet_name, problems = read_sheet(
+        raw, sheet_name, problems, note = read_sheet(
             path, [*target.names(), "budget"], sheet=sheet, preferred=(preferred,), required=required, numeric=numeric
         )
     elif kind in ("csv", "parquet"):
@@ -55,8 +65,11 @@ def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], prefer
         raise InputError(
             Problem(file=file, message=f"不是{what}表格（识别为 {kind}）", expected=f"{what}的 .csv、.xlsx 或 .parquet 文件")
         )
-    if "year_budget" in target.names():
+    units = header_units(raw.columns, [*target.names(), "budget"])
+    if table == "execution":
         raw = _budget_fallback(raw)
+        if "year_budget" not in units and "budget" in units:
+            units["year_budget"] = units["budget"]
     try:
         frame, found = coerce_report(raw, target, file=file, sheet=sheet_name, required=required)
     except InputError as err:
@@ -65,16 +78,21 @@ def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], prefer
     problems += found + key_problems(frame, keys, file=file, sheet=sheet_name, optional=("unit_code",), reported=found)
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.row is None, p.row or 0)))
+    if table == "execution":
+        frame = in_yuan(frame, AMOUNT_FIELDS["execution"], units, note)
+    else:
+        frame = frame.with_columns(with_unit(pl.col("actual_text"), pl.col("measure_unit")).alias("actual_text")).drop("measure_unit")
+    warn_inputs(unused_columns(raw, table, file=file, sheet=sheet_name))
     return drop_row(frame)
 
 
 def _budget_fallback(raw: pl.DataFrame) -> pl.DataFrame:
     """With no 全年预算数 column, the declared 预算数 stands for it."""
     mapping = header_map(schema.EXECUTION.names())
-    if any(mapping.get(norm_label(c)) == "year_budget" for c in raw.columns):
+    if any(lookup(mapping, c) == "year_budget" for c in raw.columns):
         return raw
     for column in raw.columns:
-        if norm_label(column) in {"预算数", "budget", "年初预算数", "预算金额"}:
+        if header_unit(column)[0] in {"预算数", "budget", "年初预算数", "预算金额"}:
             return raw.rename({column: "year_budget"})
     return raw
 

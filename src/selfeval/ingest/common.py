@@ -25,7 +25,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "unit_code": ("单位代码", "预算单位编码", "预算单位代码"),
     "unit_name": ("预算单位", "预算单位名称", "单位"),
     "project_code": ("项目代码",),
-    "budget": ("预算金额", "年度预算数", "预算总额", "年初预算数"),
+    "budget": ("预算金额", "年度预算数", "预算总额", "年初预算数", "项目资金", "资金总额", "年度资金总额", "项目总额", "金额"),
     "fiscal_funds": ("其中：财政资金", "财政拨款"),
     "purpose": ("项目资金用途",),
     "goal": ("年度绩效目标", "年度目标", "目标"),
@@ -38,9 +38,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "description": ("指标描述", "指标内容"),
     "target_text": ("target", "年度指标值", "目标值", "指标目标值"),
     "basis": ("确定依据",),
-    "weight": ("权重",),
+    "weight": ("权重", "指标分值"),
+    "direction": ("指标方向性", "方向"),
+    "points": ("自评得分", "评分", "指标得分", "自评得分（如需调整）"),
     "actual_text": ("actual", "实际值", "完成值", "实际完成情况", "全年实际值"),
-    "deviation_reason": ("reason", "偏差原因", "偏差原因分析", "偏差原因及改进措施"),
+    "deviation_reason": ("reason", "偏差原因", "偏差原因分析", "偏差原因及改进措施", "未完成原因", "未完成原因分析",
+                         "未完成原因和改进措施", "未完成原因分析及改进措施"),
     "tier": ("档次", "评价档次"),
     "fraction": ("得分比例",),
     "year_budget": ("全年预算", "调整后预算数"),
@@ -49,7 +52,14 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "executed_by_jun": ("6月底执行数", "6月底累计支出"),
     "executed_by_oct": ("10月底执行数", "10月底累计支出"),
     "section": ("部分",),
+    # reading helpers, not canonical columns (see selfeval.ingest.layout): a target split over
+    # 指标性质 | 指标值 | 度量单位 is combined into target_text (and direction)
+    "nature": ("指标性质",),
+    "measure_unit": ("度量单位", "计量单位", "指标单位"),
 }
+
+# A header may carry the unit of its column: 预算数（万元）, 金额(元), 3月底（%）.
+UNIT_SUFFIX = re.compile(r"\((?:(?:金额)?单位[:：])?(万元|千元|元|%)\)$")
 
 
 def norm_label(text: object) -> str:
@@ -57,6 +67,48 @@ def norm_label(text: object) -> str:
     if text is None:
         return ""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).lower()
+
+
+def header_unit(text: object) -> tuple[str, str | None]:
+    """(normalized header without a unit suffix, the unit it names) — `预算数（万元）` → ("预算数", "万元")."""
+    label = norm_label(text)
+    m = UNIT_SUFFIX.search(label)
+    if m is None or m.start() == 0:
+        return label, None
+    return label[: m.start()], m.group(1)
+
+
+def lookup(mapping: Mapping[str, str], header: object) -> str | None:
+    """The identifier a header names: its spelling, or its spelling without a unit suffix."""
+    label = norm_label(header)
+    if label in mapping:
+        return mapping[label]
+    base, unit = header_unit(label)
+    return mapping.get(base) if unit is not None else None
+
+
+def header_units(
+    columns: Iterable[str], targets: Iterable[str], extra: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, str]:
+    """{identifier: unit} for recognised headers that name their unit (`预算数（万元）` → budget: 万元)."""
+    mapping = header_map(targets, extra)
+    units: dict[str, str] = {}
+    for column in columns:
+        name = lookup(mapping, column)
+        _, unit = header_unit(column)
+        if name is not None and unit is not None:
+            units.setdefault(name, unit)
+    return units
+
+
+def warn_inputs(problems: Iterable[Problem]) -> None:
+    """Emit each problem as an InputWarning (a reader calls this once the file read without errors)."""
+    import warnings
+
+    from selfeval.errors import InputWarning
+
+    for problem in problems:
+        warnings.warn(InputWarning(problem), stacklevel=3)
 
 
 def header_map(targets: Iterable[str], extra: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
@@ -126,10 +178,10 @@ def recognised_headers(
     for column in columns:
         if column == ROW:
             continue
-        target = mapping.get(norm_label(column))
+        target = lookup(mapping, column)
         if target is None:
             # a repeated header, renamed by the reader (`X__7`) or by Polars' CSV reader (`X_duplicated_0`)
-            base = mapping.get(norm_label(_REPEAT_SUFFIX.sub("", column)))
+            base = lookup(mapping, _REPEAT_SUFFIX.sub("", column))
             if base is not None and base in renames.values():
                 repeated.append((column, base))
             continue

@@ -7,6 +7,14 @@ same stream of `Para` and `Row` items; this module reads that stream:
 * part 2 rows, one project table after another: the unit line, 单位：元/万元, the labelled
   project fields (项目编码, 项目名称, 预算数, 财政资金, 其他资金, 资金用途, 资金支出计划, 绩效目标)
   and the indicator rows under the header row (一级指标 … 指标值 …), carrying merged cells down.
+
+Layouts (`selfeval.ingest.layout`): a target split over 指标性质 | 指标值 | 度量单位 is combined
+into target_text (`≥95%`) and direction; a 指标方向 column sets direction; 分值 is the weight.
+Amounts are stored in 元: a note `单位：万元` / `金额单位：万元` (before or inside a project table) or
+a label naming its unit (`项目资金（万元）`, `预算数(万元)`) gives the project's amount unit, kept in
+`amount_unit`. A project without a budget keeps it null (lint: LINT_MISSING_BUDGET), an indicator
+without a 三级指标 name keeps it null (LINT_MISSING_LEVEL3). A header cell of the indicator table that
+is not read (备注, a second 指标值 …) is an InputWarning, once per file.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import polars as pl
 from selfeval import schema
 from selfeval.declaration import Declaration
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import norm_label
+from selfeval.ingest.common import header_unit, norm_label, warn_inputs
+from selfeval.ingest.layout import AMOUNT_SCALES, amount_note, combined_targets
 
 
 @dataclass
@@ -45,7 +54,7 @@ Item = Para | Row
 # ------------------------------------------------------------------------------ patterns
 
 UNIT_LINE = re.compile(r"^(?:(?:预算)?单位(?:名称|编码)?[:：]\s*)?(\d{6,15})\s*[-－—_、.．:：]?\s*([\u4e00-\u9fff（(].*)$")
-AMOUNT_UNIT = re.compile(r"^(?:金额)?(?:单位|计量单位)[:：]\s*(万元|千元|元)$")
+AMOUNT_UNIT = re.compile(r"^\(?(?:金额|资金)?(?:单位|计量单位)[:：]\s*(万元|千元|元)\)?$")
 HEADING = re.compile(r"^\s*\d+\s*[.．、]\s*(.+?)(?:项目)?绩效目标表\s*$")
 PART2 = re.compile(r"^第[二2]部分")
 SECTION = re.compile(
@@ -104,7 +113,18 @@ INDICATOR_HEADERS = {
     "确定依据": "basis",
     "分值": "weight",
     "权重": "weight",
+    "指标分值": "weight",
+    "指标性质": "nature",
+    "度量单位": "measure_unit",
+    "计量单位": "measure_unit",
+    "指标单位": "measure_unit",
+    "指标方向": "direction",
+    "指标方向性": "direction",
 }
+# Header cells of the indicator table that carry nothing to read (not warned about).
+INDICATOR_IGNORED = ("序号", "编号", "")
+# Words in a label that make its unit suffix the project's amount unit (`项目资金（万元）`).
+AMOUNT_LABEL_WORDS = ("资金", "预算", "金额", "总额", "拨款")
 INDICATOR_REQUIRED = ("level1", "level2", "level3", "target_text")
 
 
@@ -112,7 +132,7 @@ def _label(cell: str) -> str:
     """A cell as a label: normalized, without a leading 其中： and trailing (%)/（元）."""
     text = norm_label(cell)
     text = re.sub(r"^其中[:：]?", "", text)
-    return re.sub(r"\((?:%|元|万元)\)$", "", text)
+    return header_unit(text)[0]
 
 
 def _number(text: str) -> float | None:
@@ -159,6 +179,7 @@ class _Parser:
         self.texts: list[str] = []
         self.pending_plan: dict[int, str] = {}
         self.after_budget = False
+        self.unread_headers: dict[str, str] = {}  # header cell → where first seen
 
     # -- helpers
     def problem(self, message: str, where: str = "", **kw: object) -> None:
@@ -173,8 +194,10 @@ class _Parser:
         """Pick up the unit line and the amount unit from a row or paragraph; True if found any."""
         found = False
         for cell in cells:
-            if m := AMOUNT_UNIT.match(norm_label(cell)):
-                self.multiplier = {"元": 1.0, "千元": 1e3, "万元": 1e4}[m.group(1)]
+            if len(cell) <= 40 and (unit := amount_note(cell)):  # a note, not a sentence mentioning one
+                self.multiplier = AMOUNT_SCALES[unit]
+                if self.project is not None and self.project.header is None:  # a note inside the project's table
+                    self.project.multiplier = self.multiplier
                 found = True
             elif m := UNIT_LINE.match(cell.strip()):
                 self.set_unit(m.group(1), m.group(2))
@@ -226,7 +249,15 @@ class _Parser:
             project.header = header
             project.header_cells = labels
             self.in_indicators = True
+            for i, (cell, lab) in enumerate(zip(cells, labels)):
+                if lab not in INDICATOR_IGNORED and header.get(INDICATOR_HEADERS.get(lab, "")) != i:
+                    self.unread_headers.setdefault(cell, row.where)
             return
+        # a label naming the amount unit: 项目资金（万元）, 预算数(万元)
+        for cell in cells:
+            base, unit = header_unit(cell)
+            if unit in AMOUNT_SCALES and any(word in base for word in AMOUNT_LABEL_WORDS):
+                project.multiplier = AMOUNT_SCALES[unit]
         # plan values under the month labels of the previous row
         if self.pending_plan:
             for i, month in self.pending_plan.items():
@@ -301,6 +332,9 @@ class _Parser:
                 "target_text": target or None,
                 "basis": get("basis") or None,
                 "weight": weight,
+                "direction": get("direction") or None,
+                "nature": get("nature") or None,
+                "measure_unit": get("measure_unit") or None,
                 "where": row.where,
             }
         )
@@ -447,12 +481,10 @@ def parse_items(items: list[Item], *, file: str, year: int | None = None) -> Dec
             if text and value is None:
                 parser.problem(f"项目 {code} 的{schema.LABELS[key]}不是数值：{text!r}", where, expected="金额")
             scale = 1.0 if re.search(r"万元?$", text) else project.multiplier
-            amounts[key] = round(value * scale, 6) if value is not None else None
-        if amounts["budget"] is None:
-            if amounts["fiscal_funds"] is None and amounts["other_funds"] is None:
-                parser.problem(f"项目 {code} 缺少预算数", where, expected="“预算数”单元格及其右侧的金额")
-            else:
-                amounts["budget"] = (amounts["fiscal_funds"] or 0.0) + (amounts["other_funds"] or 0.0)
+            amounts[key] = round(value * scale, 2) if value is not None else None
+        known = any(v is not None for v in amounts.values())  # no amount at all: budget stays null (lint reports it)
+        if amounts["budget"] is None and known:
+            amounts["budget"] = round((amounts["fiscal_funds"] or 0.0) + (amounts["other_funds"] or 0.0), 2)
         if project.header is None:
             parser.problem(f"项目 {code} 没有指标表（缺少“一级指标/二级指标/三级指标/指标值”表头行）", where,
                            expected="指标表表头：一级指标、二级指标、三级指标、绩效指标描述、指标值、指标值确定依据")
@@ -465,11 +497,12 @@ def parse_items(items: list[Item], *, file: str, year: int | None = None) -> Dec
                 "project_code": code,
                 "project_name": name or None,
                 "budget": amounts["budget"],
-                "fiscal_funds": amounts["fiscal_funds"] or 0.0,
-                "other_funds": amounts["other_funds"] or 0.0,
+                "fiscal_funds": (amounts["fiscal_funds"] or 0.0) if known else None,
+                "other_funds": (amounts["other_funds"] or 0.0) if known else None,
                 "purpose": f.get("purpose", "").strip() or None,
                 "goal": f.get("goal", "").strip() or None,
                 **{name_: project.plans.get(name_) for name_ in PLAN_FIELDS.values()},
+                "amount_unit": next((u for u, v in AMOUNT_SCALES.items() if v == project.multiplier), "元"),
             }
         )
         for seq, indicator in enumerate(project.indicators, start=1):
@@ -496,12 +529,20 @@ def parse_items(items: list[Item], *, file: str, year: int | None = None) -> Dec
         {"unit_code": list(parser.units), "unit_name": list(parser.units.values()), "year": [year_value] * len(parser.units)},
         schema=schema.UNITS,
     )
+    indicators = combined_targets(
+        pl.DataFrame(indicator_rows, schema={**schema.INDICATORS, "nature": pl.String, "measure_unit": pl.String})
+    )
+    warn_inputs(
+        Problem(file=file, message=f"{where}：指标表的列“{cell}”未读取",
+                expected="一级指标、二级指标、三级指标、绩效指标描述、指标性质、指标值、度量单位、指标方向、分值、指标值确定依据")
+        for cell, where in parser.unread_headers.items()
+    )
     first_unit = next(iter(parser.units))
     goals = [{"unit_code": first_unit, **row} for row in _department_goals(part1)]
     decl = Declaration(
         units=units,
         projects=schema.conform(pl.DataFrame(project_rows, schema=schema.PROJECTS), schema.PROJECTS),
-        indicators=schema.conform(pl.DataFrame(indicator_rows, schema=schema.INDICATORS), schema.INDICATORS),
+        indicators=schema.conform(indicators, schema.INDICATORS),
         department_goals=schema.conform(
             pl.DataFrame(goals, schema=schema.DEPARTMENT_GOALS) if goals else schema.empty(schema.DEPARTMENT_GOALS),
             schema.DEPARTMENT_GOALS,

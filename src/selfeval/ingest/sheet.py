@@ -7,6 +7,8 @@
 * Formulas: the value Excel cached when the file was last saved is read; a formula cell with no
   cached value (a file written by a program and never opened in Excel) is a Problem.
 * Excel error values (`#N/A`, `#REF!` …) are read as their text; `coerce_report` reports them.
+* A note above the header row such as `金额单位：万元` / `（单位：万元）` is returned with the
+  frame, for the reader to convert the amount columns to 元.
 * Which sheet: the one asked for (else a Problem listing the sheets that exist), else the first
   of `preferred` that exists, else the sheet whose header names the most required columns.
 """
@@ -23,7 +25,7 @@ from typing import Any
 import polars as pl
 
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import ROW, column_label, header_map, norm_label
+from selfeval.ingest.common import ROW, column_label, header_map, lookup, norm_label
 
 HEADER_SCAN_ROWS = 10
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
@@ -103,7 +105,7 @@ def _header_index(values: list[list[Any]], mapping: dict[str, str]) -> tuple[int
     """(0-based index of the header row, identifiers it names)."""
     best = (0, set())
     for i, row in enumerate(values[:HEADER_SCAN_ROWS]):
-        found = {mapping[norm_label(v)] for v in row if v is not None and norm_label(v) in mapping}
+        found = {name for v in row if v is not None and (name := lookup(mapping, v)) is not None}
         if len(found) >= 2:
             return i, found
         if i == 0:
@@ -119,8 +121,9 @@ def read_sheet(
     preferred: tuple[str, ...] = (),
     required: tuple[str, ...] = (),
     numeric: Iterable[str] = (),
-) -> tuple[pl.DataFrame, str, list[Problem]]:
-    """(raw frame: one String column per header as written plus ROW, sheet name, problems).
+) -> tuple[pl.DataFrame, str, list[Problem], str | None]:
+    """(raw frame: one String column per header as written plus ROW, sheet name, problems, amount unit
+    of a note above the header row such as `金额单位：万元`, else None).
 
     `targets` are the identifiers the caller knows (header recognition); cells of `numeric`
     identifiers read as plain numbers, every other cell as displayed (percent and date formats).
@@ -158,6 +161,9 @@ def read_sheet(
         raise InputError(Problem(file=file, sheet=chosen, message=f"工作表为空（现有工作表：{listed}）", expected="首行为表头的表格"))
 
     header_index, _ = _header_index(grid, mapping)
+    from selfeval.ingest.layout import amount_note
+
+    note = next((u for row in grid[:header_index] for v in row if isinstance(v, str) and (u := amount_note(v))), None)
     header_row = grid[header_index]
     headers = [cell_text(v) or f"__col{j}" for j, v in enumerate(header_row)]
     first = header_index + 2  # Excel rows are 1-based and the data start under the header
@@ -167,7 +173,7 @@ def read_sheet(
     for j, header in enumerate(headers):
         if header in columns:
             header = f"{header}__{j}"  # a repeated header stays visible; coerce reports it if it has values
-        name = mapping.get(norm_label(header))
+        name = lookup(mapping, header)
         values: list[str | None] = []
         for i, row in enumerate(grid[header_index + 1 :]):
             value = row[j] if j < len(row) else None
@@ -185,7 +191,7 @@ def read_sheet(
                 values.append(cell_text(value, fmt))
         columns[header] = values
     frame = pl.DataFrame(columns, schema={h: pl.String for h in columns}).with_row_index(ROW, offset=first)
-    return frame.with_columns(pl.col(ROW).cast(pl.Int64)), chosen, problems
+    return frame.with_columns(pl.col(ROW).cast(pl.Int64)), chosen, problems, note
 
 
 def _best_sheet(workbook: Any, names: list[str], mapping: dict[str, str], required: tuple[str, ...]) -> str:

@@ -3,6 +3,12 @@
 A folder holds `units.*`, `projects.*`, `indicators.*` and optionally `department_goals.*`; a
 workbook holds sheets of those names (or their Chinese names 单位/项目/指标/部门整体目标). Headers
 may be identifiers or the Chinese labels of `schema.LABELS`.
+
+Layouts (see `selfeval.ingest.layout`): an indicators table whose target is split over
+指标性质 | 指标值 | 度量单位 is combined into target_text and direction; amounts whose header
+names 万元 (`预算数（万元）`) or under a sheet note `金额单位：万元` are stored in 元, with
+`amount_unit` recording the unit written. A missing budget or level-3 name stays null (lint
+reports it); a missing budget with 财政资金/其他资金 filled is their sum, as in a target document.
 """
 
 from __future__ import annotations
@@ -15,13 +21,14 @@ import polars as pl
 from selfeval import schema
 from selfeval.declaration import Declaration
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import coerce_report, decode_text, drop_row, key_problems, norm_label
+from selfeval.ingest.common import coerce_report, decode_text, drop_row, header_units, key_problems, norm_label, warn_inputs
 from selfeval.ingest.document import sort_declared
+from selfeval.ingest.layout import AMOUNT_FIELDS, combined_targets, in_yuan, unused_columns
 from selfeval.report.tables import TableFormat, write_tables
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "units": ("unit_code", "unit_name", "year"),
-    "projects": ("project_code", "project_name", "budget"),
+    "projects": ("project_code", "project_name"),
     "indicators": ("project_code", "seq", "level1", "level3", "target_text"),
     "department_goals": ("section", "goal"),
 }
@@ -39,6 +46,10 @@ KEYS: dict[str, tuple[str, ...]] = {
     "indicators": ("project_code", "seq"),
 }
 TABLE_SUFFIXES = (".parquet", ".csv")
+# What a table is read as, when it has reading helpers beyond its canonical columns.
+READ_AS: dict[str, pl.Schema] = {
+    "indicators": pl.Schema({**schema.INDICATORS, "nature": pl.String, "measure_unit": pl.String}),
+}
 
 
 # ------------------------------------------------------------------------------ reading
@@ -64,17 +75,23 @@ def _finish(
     where: dict[str, tuple[str, str | None]],
     sources: tuple[str, ...],
     read_problems: list[Problem] | None = None,
+    notes: dict[str, str | None] | None = None,
 ) -> Declaration:
-    """Coerce the raw tables, fill derivable columns, sort; report every table's problems at once."""
+    """Coerce the raw tables, fill derivable columns, sort; report every table's problems at once.
+
+    `notes`: per table, the amount unit of a sheet note (`金额单位：万元`).
+    """
     problems: list[Problem] = list(read_problems or [])
+    warnings: list[Problem] = []
     frames: dict[str, pl.DataFrame] = {}
     for name, target in schema.DECLARED_TABLES.items():
         if name not in raw:
             frames[name] = schema.empty(target)
             continue
         file, sheet = where[name]
+        reading = READ_AS.get(name, target)
         try:
-            frame, found = coerce_report(raw[name], target, file=file, sheet=sheet, required=REQUIRED[name])
+            frame, found = coerce_report(raw[name], reading, file=file, sheet=sheet, required=REQUIRED[name])
         except InputError as err:
             problems.extend(err.problems)
             continue
@@ -82,6 +99,12 @@ def _finish(
         if name in KEYS:
             problems += key_problems(frame, KEYS[name], file=file, sheet=sheet,
                                      optional=("unit_code",) if name != "units" else (), reported=found)
+        if name == "indicators":
+            frame = combined_targets(frame)
+        if name in AMOUNT_FIELDS:
+            units = header_units(raw[name].columns, reading.names())
+            frame = in_yuan(frame, AMOUNT_FIELDS[name], units, (notes or {}).get(name))
+        warnings += unused_columns(raw[name], name, file=file, sheet=sheet)
         frames[name] = drop_row(frame)
     if problems:
         raise InputError(problems)
@@ -90,7 +113,12 @@ def _finish(
         file, sheet = where["units"]
         raise InputError(Problem(file=file, sheet=sheet, message="单位表没有数据行", expected="至少一个单位"))
     only_unit = units["unit_code"][0] if units.height == 1 else None
-    projects = projects.with_columns(pl.col("unit_code").fill_null(pl.lit(only_unit, pl.String)))
+    sources_sum = pl.col("fiscal_funds").fill_null(0.0) + pl.col("other_funds").fill_null(0.0)
+    projects = projects.with_columns(
+        pl.col("unit_code").fill_null(pl.lit(only_unit, pl.String)),
+        pl.when(pl.col("budget").is_null() & (pl.col("fiscal_funds").is_not_null() | pl.col("other_funds").is_not_null()))
+        .then(sources_sum).otherwise(pl.col("budget")).alias("budget"),
+    )
     project_unit = projects.select("project_code", pl.col("unit_code").alias("_unit")).unique("project_code", keep="first")
     indicators = (
         indicators.join(project_unit, on="project_code", how="left", maintain_order="left")
@@ -108,6 +136,7 @@ def _finish(
     if duplicated.height:
         keys = "，".join(f"{p} 序号 {s}" for p, s in duplicated.select("project_code", "seq").unique(maintain_order=True).head(5).iter_rows())
         raise InputError(Problem(file=file, sheet=sheet, message=f"指标键（项目编码, 序号）重复：{keys}", expected="每个项目内序号唯一"))
+    warn_inputs(warnings)
     return sort_declared(
         Declaration(
             units=schema.conform(units, schema.UNITS),
@@ -190,11 +219,12 @@ def read_tables_xlsx(path: str | Path) -> Declaration:
     from selfeval.ingest.sheet import read_sheet
 
     raw: dict[str, pl.DataFrame] = {}
+    notes: dict[str, str | None] = {}
     problems: list[Problem] = []
     for table, sheet in found.items():
-        target = schema.DECLARED_TABLES[table]
+        target = READ_AS.get(table, schema.DECLARED_TABLES[table])
         try:
-            raw[table], _, found_problems = read_sheet(
+            raw[table], _, found_problems, notes[table] = read_sheet(
                 path, target.names(), sheet=sheet, required=REQUIRED[table],
                 numeric=[n for n, d in target.items() if d != pl.String],
             )
@@ -203,7 +233,7 @@ def read_tables_xlsx(path: str | Path) -> Declaration:
             continue
         problems += found_problems
     where = {table: (file, sheet) for table, sheet in found.items()}
-    return _finish(raw, where, (file,), problems)
+    return _finish(raw, where, (file,), problems, notes)
 
 
 # ------------------------------------------------------------------------------ writing

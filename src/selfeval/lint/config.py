@@ -78,8 +78,11 @@ class Checks(_Strict):
     copied_tables: CopiedTables
     plan_order: Check
     plan_total: Tolerance
+    plan_missing: Check
     funds_sum: Tolerance
     duplicate_level3: Check
+    missing_budget: Check
+    missing_level3: Check
 
 
 class LintConfig(_Strict):

@@ -26,6 +26,7 @@ from selfeval.engine import collect
 from selfeval.expressions import num_text
 from selfeval.findings import concat_findings
 from selfeval.grammar import normalized, parsed_fields
+from selfeval.level1 import group_expr as level1_group_expr
 from selfeval.lint.catalogue import LINT_CATALOGUE
 from selfeval.lint.config import LintConfig, load_lint_config
 from selfeval.rules.loader import load_rules
@@ -60,19 +61,23 @@ class LintCheck:
     build: Callable[..., Any]  # (section) -> pl.Expr for indicators/projects; (ctx, section) -> LazyFrame for frame
     column: str | None = None  # the location column of its findings
     value: str | None = None  # the column shown as the finding's value
+    variant: str = "default"  # which of the kind's message templates it renders
+    severity: str | None = None  # its default severity when not the kind's (config may still override)
 
 
 CHECKS: dict[str, LintCheck] = {}
 
 
-def check(key: str, code: str, scope: Scope, *, column: str | None = None, value: str | None = None):
+def check(key: str, code: str, scope: Scope, *, column: str | None = None, value: str | None = None,
+          variant: str = "default", severity: str | None = None):
     """Register the decorated function as the check `key` (config section `checks.<key>`)."""
 
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         if code not in LINT_CATALOGUE:
             msg = f"check {key!r}: code {code!r} is not in LINT_CATALOGUE"
             raise KeyError(msg)
-        CHECKS[key] = LintCheck(key, code, scope, fn, column, value)
+        LINT_CATALOGUE[code].template_of(variant)  # a KeyError names an unknown variant at import
+        CHECKS[key] = LintCheck(key, code, scope, fn, column, value, variant, severity)
         return fn
 
     return register
@@ -104,7 +109,6 @@ def _normalized_words(words: list[str]) -> list[str]:
 def indicator_frame(declared: Declaration, config: LintConfig, rules: RuleSet) -> pl.LazyFrame:
     """The indicators with everything a check looks at, one row per declared indicator."""
     checks = config.checks
-    groups = {g: g for g in LEVEL1_GROUPS} | {k.strip(): v for k, v in rules.aliases.items()}
     expected = {
         key: group
         for group, names in config.level2_groups.items()
@@ -129,13 +133,13 @@ def indicator_frame(declared: Declaration, config: LintConfig, rules: RuleSet) -
             pl.len().alias("count"),
             pl.col("seq").sort().cast(pl.String).str.join("、").alias("seqs"),
         )
-        .filter(pl.col("count") > 1)
+        .filter((pl.col("count") > 1) & pl.col("level3").is_not_null())
     )
     return (
         parsed.with_columns(
             pl.col("target_text").alias("target"),
             pl.col("t_error").alias("detail"),
-            pl.col("level1").str.strip_chars().replace_strict(groups, default=None, return_dtype=pl.String).alias("group"),
+            level1_group_expr(pl.col("level1"), rules).alias("group"),  # the scoring's reading (docs/scoring.md §2)
             _level2_key(pl.col("level2")).replace_strict(expected, default=None, return_dtype=pl.String).alias("expected"),
             target_key.alias("target_key"),
             (target_key.is_null() | (target_key == "") | target_key.is_in(placeholders)).alias("is_placeholder"),
@@ -172,6 +176,7 @@ def project_frame(declared: Declaration) -> pl.LazyFrame:
             _pct(pl.col("plan_dec")).alias("plan_dec_text"),
             pl.concat_str([_pct(pl.col(p)) for p in plans], separator="/").alias("plan_text"),
             (fiscal.is_not_null() | other.is_not_null()).alias("has_sources"),
+            pl.any_horizontal(pl.col(p).is_not_null() for p in plans).alias("has_plan"),
             (pl.col("budget") - fiscal.fill_null(0.0) - other.fill_null(0.0)).alias("diff"),
             fiscal.alias("fiscal"),
             other.alias("other"),
@@ -184,6 +189,12 @@ def _pct(expr: pl.Expr) -> pl.Expr:
 
 
 # ============================================================================ indicator checks
+
+
+@check("missing_level3", "LINT_MISSING_LEVEL3", "indicators", column="level3", value="target_text")
+def missing_level3(cfg: Any) -> pl.Expr:
+    """The indicator has no 三级指标 name."""
+    return pl.col("level3").is_null() | (pl.col("level3").str.strip_chars() == "")
 
 
 @check("unknown_level1", "LINT_UNKNOWN_LEVEL1", "indicators", column="level1", value="level1")
@@ -270,8 +281,14 @@ def plan_order(cfg: Any) -> pl.Expr:
 
 @check("plan_total", "LINT_PLAN_NOT_100", "projects", column="plan_dec", value="plan_dec_text")
 def plan_total(cfg: Any) -> pl.Expr:
-    """The 12月底 plan is missing or not 100%."""
-    return pl.col("plan_dec").is_null() | ((pl.col("plan_dec") - 100.0).abs() > cfg.tolerance)
+    """A spending plan is declared but its 12月底 point is missing or not 100% (no plan at all: `plan_missing`)."""
+    return pl.col("has_plan") & (pl.col("plan_dec").is_null() | ((pl.col("plan_dec") - 100.0).abs() > cfg.tolerance))
+
+
+@check("missing_budget", "LINT_MISSING_BUDGET", "projects", column="budget", value="project_name")
+def missing_budget(cfg: Any) -> pl.Expr:
+    """The project has no budget (read as null, never as 0)."""
+    return pl.col("budget").is_null() | pl.col("budget").is_nan()
 
 
 @check("funds_sum", "LINT_FUNDS_SUM", "projects", column="budget", value="budget")
@@ -375,6 +392,18 @@ def copied_tables(ctx: Context, cfg: Any) -> pl.LazyFrame:
     )
 
 
+@check("plan_missing", "LINT_PLAN_NOT_100", "frame", column="plan_dec", value="missing_plans",
+       variant="no_plan", severity="info")
+def plan_missing(ctx: Context, cfg: Any) -> pl.LazyFrame:
+    """One row per unit with projects that declare no spending plan at all (info, not one warning per project)."""
+    return (
+        ctx.projects.group_by("unit_code", maintain_order=True)
+        .agg((~pl.col("has_plan")).sum().alias("missing_plans"), pl.len().alias("projects"))
+        .filter(pl.col("missing_plans") > 0)
+        .with_columns(pl.lit(None, pl.String).alias("project_code"))
+    )
+
+
 # ============================================================================ rendering and lint()
 
 
@@ -399,7 +428,7 @@ def _render(rows: pl.LazyFrame, spec: LintCheck, cfg: Any) -> pl.LazyFrame:
     present = rows.collect_schema()
     params = cfg.model_dump()
     pieces: list[pl.Expr] = []
-    for literal, field, _spec, _conv in string.Formatter().parse(kind.template):
+    for literal, field, _spec, _conv in string.Formatter().parse(kind.template_of(spec.variant)):
         if literal:
             pieces.append(pl.lit(literal))
         if field:
@@ -413,7 +442,7 @@ def _render(rows: pl.LazyFrame, spec: LintCheck, cfg: Any) -> pl.LazyFrame:
     value = _display(pl.col(spec.value), present[spec.value]) if spec.value else pl.lit(None, pl.String)
     return rows.select(
         pl.lit(spec.code).alias("code"),
-        pl.lit(cfg.severity or kind.severity).alias("severity"),
+        pl.lit(cfg.severity or spec.severity or kind.severity).alias("severity"),
         pl.col("unit_code").cast(pl.String),
         pl.col("project_code").cast(pl.String),
         (pl.col("seq") if "seq" in present else pl.lit(None)).cast(pl.Int32).alias("seq"),

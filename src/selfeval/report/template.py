@@ -43,7 +43,11 @@ ACTUAL_COLUMNS: list[tuple[str, float, bool]] = [
     ("deviation_reason", 36, True),
     ("tier", 13, True),
     ("fraction", 13, True),
+    ("weight", 8, True),  # pre-filled with the declared 分值 when there is one
+    ("points", 14, True),  # the evaluator's own score, only when it must differ from the rule's
 ]
+# Template headers that differ from schema.LABELS (the actuals reader knows them as aliases).
+HEADERS = {"points": "自评得分（如需调整）"}
 EXECUTION_COLUMNS: list[tuple[str, float, bool]] = [
     ("unit_code", 10, False),
     ("project_code", 24, False),
@@ -72,8 +76,8 @@ def _header(ws: Worksheet, fm: Formats, columns: list[tuple[str, float, bool]]) 
     for col, (field, width, fill) in enumerate(columns):
         ws.set_column(col, col, width)
         fmt = fm.header(bg_color="#FFD966" if fill else "#D9D9D9", locked=True)
-        put_text(ws, 0, col, LABELS[field], fmt)
-    ws.set_row(0, row_height((LABELS[f], w) for f, w, _ in columns))
+        put_text(ws, 0, col, HEADERS.get(field, LABELS[field]), fmt)
+    ws.set_row(0, row_height((HEADERS.get(f, LABELS[f]), w) for f, w, _ in columns))
     ws.freeze_panes(1, 0)
 
 
@@ -102,6 +106,7 @@ def _actuals_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaratio
     fill_tier = fm.cell(locked=False, bg_color=FILL, align="center")
     fill_tier_q = fm.cell(locked=False, bg_color=FILL_QUALITATIVE, align="center")
     fill_fraction = fm.cell(locked=False, bg_color=FILL, num_format="0.00", align="center")
+    fill_points = fm.cell(locked=False, bg_color=FILL, num_format="General", align="center")
     for r, row in enumerate(rows, start=1):
         heights = []
         for col, (field, width, fill) in enumerate(ACTUAL_COLUMNS):
@@ -114,6 +119,10 @@ def _actuals_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaratio
                 ws.write_blank(r, col, None, fill_tier_q if qualitative else fill_tier)
             elif field == "fraction":
                 ws.write_blank(r, col, None, fill_fraction)
+            elif field == "weight":
+                put_number(ws, r, col, row.get("weight"), fill_points)
+            elif field == "points":
+                ws.write_blank(r, col, None, fill_points)
             else:
                 put_text(ws, r, col, row.get(field), locked)
                 heights.append((row.get(field), width))
@@ -144,6 +153,25 @@ def _actuals_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaratio
         "input_message": f"0–1 之间的小数，须在所选档次的区间内（{bands}）；留空按默认比例。"[:255],
         "error_title": "比例无效",
         "error_message": "请输入 0 到 1 之间的小数",
+    })
+    ws.data_validation(1, col_of["weight"], last, col_of["weight"], {
+        "validate": "decimal",
+        "criteria": "between",
+        "minimum": 0,
+        "maximum": 100,
+        "input_title": "分值",
+        "input_message": "该指标的分值；已按绩效目标表预填，目标表没有分值时可填写（同一项目的分值合计应符合规则）。",
+        "error_title": "分值无效",
+        "error_message": "请输入 0 到 100 之间的数字",
+    })
+    ws.data_validation(1, col_of["points"], last, col_of["points"], {
+        "validate": "decimal",
+        "criteria": ">=",
+        "value": 0,
+        "input_title": "自评得分（可选）",
+        "input_message": "只在需要调整按规则计算的得分时填写，不超过该指标的分值；留空按规则计算。",
+        "error_title": "得分无效",
+        "error_message": "请输入不小于 0 的数字",
     })
     _finish(ws, last, ACTUAL_COLUMNS)
 
@@ -191,6 +219,7 @@ def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, 
         ("  · 实际完成值：按指标值的口径填写，例如 96%、36次、1,150人次、1.96万元、2025年12月、3个月。只填数字时按指标值的单位理解（指标值“≥95百分比”时填 96 即 96%）；也可填写 0.96 并设为百分比格式。", {}),
         (f"  · 定性指标（指标值无数字，如“有效提升”）：在“定性评价档次”中选择 {tiers}，实际完成值可填写完成情况文字；“档内得分比例”可选填，须在档次区间内。", {}),
         ("  · 偏差原因分析及改进措施：未完成指标值或完成值远高于指标值（1.5 倍以上）时必须填写。", {}),
+        ("  · 分值：已按绩效目标表预填；目标表没有分值时可逐项填写。自评得分（如需调整）：只在需要调整按规则计算的得分时填写，留空即按规则计算。", {}),
         ("二、“预算执行”工作表：每个项目一行，金额单位为元。全年预算数已按预算数预填，预算调整的请改为调整后的全年预算数；全年执行数必填；3月底、6月底、10月底累计执行数用于检查支出进度（可选）。", {}),
         ("三、填好后保存，运行：selfeval score 绩效目标表 --actuals 本文件 --execution 本文件，或 selfeval report 绩效目标表 --actuals 本文件 --execution 本文件 --out 自评表.xlsx。", {}),
         (f"评分规则：{rules.title or rules.name}；selfeval {selfeval.__version__}。", {"font_color": "#595959"}),
