@@ -304,6 +304,7 @@ def test_explicit_weights_summing_and_partial() -> None:
     partial = declare([{"target_text": "≥90%", "weight": 60.0}, {"target_text": "≥90%", "level1": "效益指标"}])
     result = reference_score(partial, acts, execution_rows(), MOF)
     assert [result.indicators[(UNIT, PROJECT, s)]["weight"] for s in (1, 2)] == [50.0, 40.0]
+    assert [f[0] for f in result.findings] == ["WEIGHTS_SUM"]  # some 分值 given, not all: said, not silent
 
 
 def test_step_curve() -> None:

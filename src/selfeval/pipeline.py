@@ -98,7 +98,7 @@ def folded_rows(inputs: CheckedInputs, rules: RuleSet, params: Params) -> Folded
         scored.join(tuples, on=TUPLE_KEYS, how="left", nulls_equal=True)
         .group_by("_pid", "_tid").agg(pl.len().alias("_n"))
     )
-    static = ["level1_group", "_explicit", "status"]
+    static = ["level1_group", "_explicit", "status", "weight"]
     status = tuples.select(pl.when(pl.col("_problem").is_null()).then(pl.lit("scored")).otherwise(pl.lit("unscorable")))
     table = tuples.with_columns(status.to_series().alias("status"))
     # categories as Enums: the per-scenario roll-up compares them as small integers

@@ -260,6 +260,8 @@ def reference_score(
     weight_of: dict[tuple[str, str, int], float | None] = {}
     for (unit, project), inds in by_project.items():
         explicit = bool(inds) and all(i["weight"] is not None for i in inds)
+        if not explicit and any(i["weight"] is not None for i in inds):  # READING: some 分值 given, not all
+            findings.add("WEIGHTS_SUM", unit, project, None, "weight")
         if explicit:
             for i in inds:
                 known = rules.group_of(i["level1"]) is not None

@@ -120,6 +120,8 @@ def project_scores(
         (pl.col("status") == "scored").all().alias("_all_scored"),
         pl.col("_explicit").first().alias("_explicit"),
         (pl.col("_weight") * n).sum().alias("_weight_sum"),
+        (pl.col("weight").is_not_null() * n).sum().alias("_weights_given"),
+        n.sum().alias("_indicators"),
     )
     decimals = rules.rounding.decimals
     return (
@@ -136,7 +138,7 @@ def project_scores(
         )
         .with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
         .select(*by, *[c for c in schema.PROJECT_SCORES.names() if c in computed or c in given],
-                "_pid", "_explicit", "_weight_sum", "_total_points")
+                "_pid", "_explicit", "_weight_sum", "_total_points", "_weights_given", "_indicators")
     )
 
 
