@@ -26,7 +26,7 @@ from selfeval.engine import collect
 from selfeval.expressions import num_text
 from selfeval.findings import concat_findings
 from selfeval.grammar import normalized, parsed_fields
-from selfeval.level1 import group_expr as level1_group_expr
+from selfeval.level1 import level1_table
 from selfeval.lint.catalogue import LINT_CATALOGUE
 from selfeval.lint.config import LintConfig, load_lint_config
 from selfeval.rules.loader import load_rules
@@ -135,11 +135,12 @@ def indicator_frame(declared: Declaration, config: LintConfig, rules: RuleSet) -
         )
         .filter((pl.col("count") > 1) & pl.col("level3").is_not_null())
     )
+    # the group of each distinct level-1 label, as the scoring reads it (docs/scoring.md §2)
+    groups = level1_table(declared.indicators.get_column("level1"), rules).select("level1", pl.col("level1_group").alias("group"))
     return (
-        parsed.with_columns(
+        parsed.join(groups.lazy(), on="level1", how="left", maintain_order="left").with_columns(
             pl.col("target_text").alias("target"),
             pl.col("t_error").alias("detail"),
-            level1_group_expr(pl.col("level1"), rules).alias("group"),  # the scoring's reading (docs/scoring.md §2)
             _level2_key(pl.col("level2")).replace_strict(expected, default=None, return_dtype=pl.String).alias("expected"),
             target_key.alias("target_key"),
             (target_key.is_null() | (target_key == "") | target_key.is_in(placeholders)).alias("is_placeholder"),
