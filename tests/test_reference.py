@@ -166,6 +166,8 @@ INDICATOR_CASES: list[tuple[str, str | None, str | None, dict[str, Any], float |
     ("eq-word-over", "等于5人", "6人", {}, 5 / 6, 41.67, "scored", {"MISSING_REASON": 1}),
     ("bare-cost-is-a-cap", "2万元", "2.5万元", {"level2": "成本指标"}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
     ("bare-cost-level1-is-a-cap", "2万元", "1.5万元", {"level1": "成本指标", "level2": "经济成本指标"}, 1.0, 50.0, "scored", {}),
+    ("bare-cost-level1-with-points", "2万元", "2.5万元", {"level1": "成本指标（20分）", "level2": "经济成本指标"}, 0.8, 40.0,
+     "scored", {"MISSING_REASON": 1, "LEVEL1_POINTS": 1}),
     ("direction-column-le", "90%", "95%", {"direction": "le"}, 90 / 95, 47.37, "scored", {"MISSING_REASON": 1}),
     ("direction-column-eq", "5人", "6人", {"direction": "eq"}, 5 / 6, 41.67, "scored", {"MISSING_REASON": 1}),
     ("written-op-beats-column", "≥90%", "95%", {"direction": "le"}, 95 / 90, 50.0, "scored", {}),

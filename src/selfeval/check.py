@@ -23,7 +23,7 @@ from selfeval.findings import detect, problem_message
 from selfeval.grammar import parsed_fields
 from selfeval.ingest.prepare import Prepared
 from selfeval.level1 import group_expr as level1_group_expr
-from selfeval.level1 import level1_table
+from selfeval.level1 import level1_table, normalize_level1, normalize_level1_text
 from selfeval.rules.model import RuleSet
 
 COMPARABLE_OPS = ("eq", "ge", "gt", "le", "lt")
@@ -175,9 +175,8 @@ def direction_hint(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
         by_rule = pl.when(pl.col("level3").str.contains_any(dd.level3_words)).then(pl.lit("le")).otherwise(by_rule)
     if dd.level2:
         by_rule = pl.coalesce(pl.col("level2").replace_strict(dd.level2, default=None, return_dtype=pl.String), by_rule)
-    if dd.level1:
-        level1 = pl.col("level1").str.replace_all(r"\s", "")
-        by_rule = pl.coalesce(level1.replace_strict(dd.level1, default=None, return_dtype=pl.String), by_rule)
+    # `_level1_direction`: the direction_defaults.level1 entry of the normalized label (check() adds it)
+    by_rule = pl.coalesce(pl.col("_level1_direction"), by_rule)
     return pl.coalesce(declared, by_rule), declared.is_not_null()
 
 
@@ -304,6 +303,10 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
     hint, from_column = direction_hint(rules)
     # level1_group, level1_points and _level1_hint, worked out once per distinct label
     labels = level1_table(prepared.indicators.get_column("level1"), rules)
+    by_name = {normalize_level1_text(k): v for k, v in rules.direction_defaults.level1.items()}
+    labels = labels.with_columns(  # `成本指标（20分）` is 成本指标 for its direction too
+        normalize_level1(pl.col("level1")).replace_strict(by_name, default=None, return_dtype=pl.String).alias("_level1_direction")
+    )
     rows = _with_actuals(prepared.indicators, per_key).join(labels, on="level1", how="left", maintain_order="left").with_columns(
         pl.coalesce("weight", "_actual_weight").alias("weight"),  # a 分值 on the actuals row fills a gap
         hint.alias("_direction_hint"), from_column.alias("_direction_from_column"),

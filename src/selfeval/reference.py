@@ -114,9 +114,12 @@ def _direction_hint(ind: dict[str, Any], rules: RuleSet) -> str:
     if declared in ("ge", "le", "eq"):
         return declared
     dd = rules.direction_defaults
-    level1 = "".join((ind.get("level1") or "").split())
-    if level1 in dd.level1:
-        return dd.level1[level1]
+    from selfeval.level1 import normalize_level1_text
+
+    by_name = {normalize_level1_text(k): v for k, v in dd.level1.items()}
+    level1 = normalize_level1_text(ind.get("level1"))
+    if level1 in by_name:
+        return by_name[level1]
     level2 = _text(ind.get("level2"))
     if level2 in dd.level2:
         return dd.level2[level2]
