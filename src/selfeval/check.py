@@ -206,7 +206,7 @@ def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     tier_valid = pl.col("tier").is_in(list(tiers))
     resolved_tier = pl.coalesce(
         pl.col("tier"),
-        pl.when(affirms_expr(rules)).then(pl.lit(rules.qualitative.top_tier)),
+        pl.when(pl.col("_affirms")).then(pl.lit(rules.qualitative.top_tier)),
         pl.col("_word_tier"),
     )
     band_lo = resolved_tier.replace_strict({k: t.band[0] for k, t in tiers.items()}, default=None, return_dtype=pl.Float64)
@@ -283,10 +283,17 @@ def _checked_cases(cases: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
             parsed.lazy().rename({"_text": f"{side}_text", **{f: f"{side}_{f}" for f in PARSED}}),
             on=[f"{side}_text", "year"], how="left", nulls_equal=True, maintain_order="left",
         )
+    resolved = _resolved_values(frame).collect(engine="in-memory")
+    # the texts of qualitative cases only are searched for tier words and negation
+    qualitative = resolved.lazy().filter(pl.col("target_op") == "qualitative").select(
+        "_case",
+        word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"),
+        affirms_expr(rules).alias("_affirms"),
+    )
     tier, problem = status_expr(rules)
     return (
-        _resolved_values(frame)
-        .with_columns(word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"))
+        resolved.lazy().join(qualitative, on="_case", how="left", maintain_order="left")
+        .with_columns(pl.col("_affirms").fill_null(False))
         .with_columns(tier.alias("_tier"), problem.alias("_problem"))
         .select(schema.CASES.names())
         .collect(engine="in-memory")

@@ -160,23 +160,29 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
     `keys` are extra leading columns kept on each finding (e.g. `scenario`).
     """
     lead = list(keys or [])
+    checks = [(kind, check) for kind in _scoring_kinds() for check in kind.checks if check.stage == stage]
+    if checks:
+        # Findings are rare: every condition is evaluated once over the whole frame (windows see every
+        # row), the rows meeting any are picked out, and each check then reads only those.
+        flags = [check.when(rules).fill_null(False).alias(f"_check_{i}") for i, (_, check) in enumerate(checks)]
+        frame = (
+            frame.with_columns(flags).filter(pl.any_horizontal([f"_check_{i}" for i in range(len(checks))]))
+            .collect(engine="in-memory").lazy()
+        )
     parts = []
-    for kind in _scoring_kinds():
-        for check in kind.checks:
-            if check.stage != stage:
-                continue
-            fields = check.fields(rules)
-            seq = pl.col("seq") if stage in ("indicator", "key") else pl.lit(None, dtype=pl.Int32)
-            parts.append(
-                frame.filter(check.when(rules)).select(
-                    *lead,
-                    pl.lit(kind.code).alias("code"),
-                    pl.col("unit_code"), pl.col("project_code"), seq.cast(pl.Int32).alias("seq"),
-                    pl.lit(check.column, dtype=pl.String).alias("column"),
-                    (quoted(check.value(rules)) if check.value is not None else pl.lit(None, dtype=pl.String)).alias("value"),
-                    render(kind.template_of(check.variant), fields).alias("message"),
-                )
+    for i, (kind, check) in enumerate(checks):
+        fields = check.fields(rules)
+        seq = pl.col("seq") if stage in ("indicator", "key") else pl.lit(None, dtype=pl.Int32)
+        parts.append(
+            frame.filter(pl.col(f"_check_{i}")).select(
+                *lead,
+                pl.lit(kind.code).alias("code"),
+                pl.col("unit_code"), pl.col("project_code"), seq.cast(pl.Int32).alias("seq"),
+                pl.lit(check.column, dtype=pl.String).alias("column"),
+                (quoted(check.value(rules)) if check.value is not None else pl.lit(None, dtype=pl.String)).alias("value"),
+                render(kind.template_of(check.variant), fields).alias("message"),
             )
+        )
     if not parts:
         return pl.LazyFrame(schema={**{k: pl.String for k in lead}, **{c: schema.FINDINGS[c] for c in FINDING_COLUMNS}})
     return pl.concat(parts, how="vertical_relaxed")
