@@ -176,11 +176,16 @@ INDICATOR_CASES: list[tuple[str, str | None, str | None, dict[str, Any], float |
     ("bare-actual-wan", "≥11.376万元", "12", {}, 120000 / 113760, 50.0, "scored", {}),
     ("bare-actual-wan-cap", "≤90万元", "95", {}, 90 / 95, 47.37, "scored", {"MISSING_REASON": 1}),
     ("bare-actual-wan-people", "≥3万人次", "2.4", {}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
+    ("actual-own-multiplier", "≤120万元", "118.6万", {}, 1.0, 50.0, "scored", {}),
+    ("bare-zero-target-is-a-cap", "0起", "2起", {}, 0.0, 0.0, "scored", {"MISSING_REASON": 1}),
+    ("bare-zero-target-met", "0起", "0起", {}, 1.0, 50.0, "scored", {}),
     # negative and yes/no targets
     ("negative-same-text", "否", "否", {}, None, 50.0, "scored", {}),
     ("negative-same-thing", "无安全事故", "未发生安全事故", {}, None, 50.0, "scored", {}),
     ("negative-zero", "零投诉", "无投诉", {}, None, 50.0, "scored", {}),
     ("negative-other-thing", "无安全事故", "无效", {}, None, 15.0, "scored", {"MISSING_REASON": 1}),
+    ("negative-answered-yes", "否", "是", {}, None, 15.0, "scored", {"MISSING_REASON": 1}),
+    ("negative-answered-happened", "无安全事故", "发生安全事故2起", {}, None, 15.0, "scored", {"MISSING_REASON": 1}),
     # an Excel date serial in a date cell is not a number
     ("excel-serial", "2025年6月30日前", "45838", {}, None, None, "unscorable", {"UNPARSEABLE": 1}),
     # the evaluator's own score is kept, with a finding

@@ -195,6 +195,19 @@ def affirms_expr(rules: RuleSet) -> pl.Expr:
     return (pl.col("actual_text") == pl.col("target_text")) | (negative_t & negative_a & same_thing).fill_null(False)
 
 
+YES_WORDS = ("是", "有", "存在", "发生")
+
+
+def contradicts_expr(rules: RuleSet) -> pl.Expr:
+    """A negative target (`否`, `无安全事故`) answered by a bare yes (`是`, `有`, `发生…`): not achieved."""
+    markers = sorted(rules.qualitative.negative_markers, key=len, reverse=True)
+    if not markers:
+        return pl.lit(False)
+    pattern = "^(?:" + "|".join(re.escape(m) for m in markers) + ")"
+    yes = pl.col("actual_text").is_in(list(YES_WORDS)) | pl.col("actual_text").str.starts_with("发生")
+    return (pl.col("target_text").str.contains(pattern) & ~pl.col("actual_text").str.contains(pattern) & yes).fill_null(False)
+
+
 def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     """(resolved qualitative tier, first reason the indicator can't be scored) — docs/scoring.md §4."""
     tiers = rules.qualitative.tiers
@@ -207,6 +220,7 @@ def status_expr(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     resolved_tier = pl.coalesce(
         pl.col("tier"),
         pl.when(pl.col("_affirms")).then(pl.lit(rules.qualitative.top_tier)),
+        pl.when(pl.col("_contradicts")).then(pl.lit(rules.qualitative.bottom_tier)),
         pl.col("_word_tier"),
     )
     band_lo = resolved_tier.replace_strict({k: t.band[0] for k, t in tiers.items()}, default=None, return_dtype=pl.Float64)
@@ -251,16 +265,21 @@ def _resolved_values(frame: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("actual_unit").is_null() & pl.col("target_unit").is_not_null() & a_op.is_in(list(COMPARABLE_OPS))
         & pl.col("actual_value").is_not_null()
     )
+    # `118.6万` wrote its own multiplier: it takes the target's unit, not its multiplier again
+    own_multiplier = pl.col("actual_scale").fill_null(1.0) != 1.0
+    # a bare target of 0 (`0起`) can only be a cap: "at least 0" would be met by anything
+    hint = pl.when(pl.col("target_value") == 0).then(pl.lit("le")).otherwise(pl.col("_direction_hint"))
     serial = (
         (t_op == "deadline") & (a_op == "eq") & pl.col("actual_unit").is_null()
         & pl.col("actual_value").is_between(*EXCEL_SERIALS) & (pl.col("actual_value") == pl.col("actual_value").floor())
     ).fill_null(False)
     return frame.with_columns(
-        pl.when(bare_target).then(pl.col("_direction_hint")).otherwise(t_op).alias("target_op"),
+        pl.when(bare_target).then(hint).otherwise(t_op).alias("target_op"),
         pl.when(bare_target & pl.col("_direction_from_column")).then(pl.lit("指标方向"))
         .when(bare_target).then(pl.lit("规则默认"))
         .when(t_op.is_not_null()).then(pl.lit("指标值写明")).alias("direction_source"),
-        pl.when(bare_actual).then(pl.col("actual_value") * pl.col("target_scale")).otherwise(pl.col("actual_value")).alias("actual_value"),
+        pl.when(bare_actual & ~own_multiplier).then(pl.col("actual_value") * pl.col("target_scale"))
+        .otherwise(pl.col("actual_value")).alias("actual_value"),
         pl.when(bare_actual).then(pl.col("target_unit")).otherwise(pl.col("actual_unit")).alias("actual_unit"),
         pl.when(bare_actual).then(pl.col("target_dimension")).otherwise(pl.col("actual_dimension")).alias("actual_dimension"),
         pl.when(bare_actual).then(pl.col("target_unit_text")).alias("_assumed_unit"),
@@ -289,11 +308,12 @@ def _checked_cases(cases: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
         "_case",
         word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"),
         affirms_expr(rules).alias("_affirms"),
+        contradicts_expr(rules).alias("_contradicts"),
     )
     tier, problem = status_expr(rules)
     return (
         resolved.lazy().join(qualitative, on="_case", how="left", maintain_order="left")
-        .with_columns(pl.col("_affirms").fill_null(False))
+        .with_columns(pl.col("_affirms").fill_null(False), pl.col("_contradicts").fill_null(False))
         .with_columns(tier.alias("_tier"), problem.alias("_problem"))
         .select(schema.CASES.names())
         .collect(engine="in-memory")

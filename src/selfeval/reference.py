@@ -148,6 +148,16 @@ def _affirms(actual: str | None, target: str | None, rules: RuleSet) -> bool:
     return core_a == core_t or core_a == "" or core_t in core_a or core_a in core_t
 
 
+def _contradicts(actual: str | None, target: str | None, rules: RuleSet) -> bool:
+    """A negative target answered by a bare yes (是, 有, 存在, 发生…)."""
+    if actual is None or target is None:
+        return False
+    markers = rules.qualitative.negative_markers
+    negative = lambda text: any(text.startswith(m) for m in markers)  # noqa: E731
+    yes = actual in ("是", "有", "存在", "发生") or actual.startswith("发生")
+    return negative(target) and not negative(actual) and yes
+
+
 EXCEL_SERIALS = (36526, 73050)  # 2000-01-01 … 2099-12-31
 
 
@@ -345,7 +355,7 @@ def reference_score(
             fail("UNPARSEABLE", "target_text")
             continue
         if t_op == "eq" and target.get("op_written") is False:  # a bare value: not "exactly equal"
-            t_op = _direction_hint(ind, rules)
+            t_op = "le" if target["value"] == 0 else _direction_hint(ind, rules)  # `0起` is a cap
         out["direction"] = t_op
         fraction: float
         ratio: float | None = None
@@ -359,7 +369,12 @@ def reference_score(
                     continue
                 tier = tier_col
             else:
-                tier = top_tier if _affirms(actual_text, target_text, rules) else _tier_from_words(actual_text, rules)
+                if _affirms(actual_text, target_text, rules):
+                    tier = top_tier
+                elif _contradicts(actual_text, target_text, rules):
+                    tier = rules.qualitative.bottom_tier
+                else:
+                    tier = _tier_from_words(actual_text, rules)
                 if tier is None:
                     fail("MISSING_ACTUAL" if actual_text is None else "INVALID_TIER", "actual_text")
                     continue
@@ -400,7 +415,8 @@ def reference_score(
                 a, t, t_hi = actual["value"], target["value"], target["value_hi"]
                 a_unit, t_unit = actual["unit"], target["unit"]
                 if a_unit is None and t_unit is not None:  # a bare number means the target's unit, 万 included
-                    a = a * target["scale"]
+                    if (actual.get("scale") or 1.0) == 1.0:  # `118.6万` wrote its own multiplier
+                        a = a * target["scale"]
                     out["assumed_unit"] = target["unit_text"]
                 if a_unit is not None and t_unit is not None:
                     if actual["dimension"] != target["dimension"]:

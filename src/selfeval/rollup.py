@@ -112,7 +112,9 @@ def project_scores(
     given = set(execution.collect_schema().names())
     computed = {"total", "complete", "grade", *schema.LEVEL1_GROUPS.values()}
     # A row may stand for `_n` equal indicators (what-if folds them); one indicator by default.
-    n = pl.col("_n") if "_n" in indicators.collect_schema() else pl.lit(1, dtype=pl.UInt32)
+    folded = "_n" in indicators.collect_schema()
+    n = pl.col("_n") if folded else pl.lit(1, dtype=pl.UInt32)
+    count = pl.col("_n").sum() if folded else pl.len()
     points = pl.col("points") * n
     per_project = indicators.group_by(keys).agg(
         *[points.filter(pl.col("level1_group") == g).sum().alias(col) for g, col in schema.LEVEL1_GROUPS.items()],
@@ -121,7 +123,7 @@ def project_scores(
         pl.col("_explicit").first().alias("_explicit"),
         (pl.col("_weight") * n).sum().alias("_weight_sum"),
         (pl.col("weight").is_not_null() * n).sum().alias("_weights_given"),
-        n.sum().alias("_indicators"),
+        count.alias("_indicators"),
     )
     decimals = rules.rounding.decimals
     return (

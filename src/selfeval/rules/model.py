@@ -121,6 +121,11 @@ class Qualitative(_Strict):
         return tiers
 
     @property
+    def bottom_tier(self) -> str:
+        """The tier with the lowest band (未达成 by default)."""
+        return min(self.tiers, key=lambda name: self.tiers[name].band)
+
+    @property
     def top_tier(self) -> str:
         """The tier with the highest band (达成 by default): no deviation reason needed."""
         return max(self.tiers, key=lambda name: self.tiers[name].band)
