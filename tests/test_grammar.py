@@ -180,6 +180,13 @@ NUMBER_CASES = [
 ]
 
 UNIT_CASES = [
+    # per mille is a percent ÷ 10; traditional multipliers; 余 (and more) after a number
+    ("≤0.9‰", pct("le", 0.9 * 0.1, scale=0.1, unit_text="‰")),
+    ("0.35‰", pct("eq", 0.35 * 0.1, scale=0.1, unit_text="‰", written=False)),
+    ("≤38萬元", money("le", 380000, scale=1e4, unit_text="万元")),
+    ("1.2億元", money("eq", 1.2e8, scale=1e8, unit_text="亿元", written=False)),
+    ("300余人", count("eq", 300, "人", unit_text="人", written=False)),
+    ("120万余人次", count("eq", 1.2e6, "人次", scale=1e4, unit_text="万人次", written=False)),
     ("≥95百分点", pct("ge", 95)),
     ("≥3年", duration("ge", 3, "年")),
     ("3个月", duration("eq", 3, "月")),

@@ -64,9 +64,14 @@ CHAR_MAP: dict[str, str] = {
     "−": "-",
     "﹣": "-",
     "㎡": "平方米",
+    # traditional multipliers (`≤38萬元`)
+    "萬": "万",
+    "億": "亿",
     "㎞": "公里",
     "㎏": "千克",
 }
+# 余 / 多 right after a number or multiplier: "and more" (`300余人`, `120万余人次`), dropped.
+APPROX_MORE = r"([0-9万千亿])余"
 # Two-character operators, folded after CHAR_MAP (so `＞＝` -> `>=` -> `≥`).
 OPERATOR_DIGRAPHS: dict[str, str] = {">=": "≥", "<=": "≤"}
 # Runs of a separator folded to one, after CHAR_MAP (`2025年3月--2025年10月`, `——` -> `-`).
@@ -151,6 +156,8 @@ MULTIPLIERS: dict[str, float] = {"万": 1e4, "亿": 1e8, "百万": 1e6, "千万"
 # rate): its numerator is normalised by this table, the rest kept (`万元/月` -> 元/月, ×10⁴).
 UNITS: dict[str, tuple[str, str, float]] = {
     "%": ("%", "percent", 1.0),
+    "‰": ("%", "percent", 0.1),  # per mille (森林火灾受害率 ≤0.9‰ = ≤0.09%)
+    "千分比": ("%", "percent", 0.1),
     "百分比": ("%", "percent", 1.0),
     "百分点": ("%", "percent", 1.0),
     "个百分点": ("%", "percent", 1.0),
@@ -232,7 +239,7 @@ ERRORS: dict[str, str] = {
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 DIGIT = "0-9"
 NUMBER = rf"[{DIGIT}]{{1,3}}(?:,[{DIGIT}]{{3}})+(?:\.[{DIGIT}]+)?|[{DIGIT}]+(?:\.[{DIGIT}]+)?"
-UNIT_WORD = rf"%|[{HAN}A-Za-z][{HAN}A-Za-z/·²³]*?"
+UNIT_WORD = rf"%|‰|[{HAN}A-Za-z][{HAN}A-Za-z/·²³]*?"
 YEAR = r"(?:19|20)[0-9]{2}"
 MONTH = DAY = r"[0-9]{1,2}"
 MONTH_OF_YEAR = r"1[0-2]|0?[1-9]"  # a month number that can only be a month (`3-10月`, `7月`)
@@ -349,6 +356,8 @@ def normalized(text: pl.Expr) -> pl.Expr:
     """`text` folded to half-width, operators unified, runs of `-` or `~` made one, whitespace and
     trailing punctuation removed."""
     folded = text.str.replace_all(f"[{WHITESPACE}]+", "").str.replace_many(CHAR_MAP).str.replace_many(OPERATOR_DIGRAPHS)
+    # `300余人`, `120万余人次`: 余 (and more) after a number is a bare value of the number
+    folded = folded.str.replace_all(APPROX_MORE, "${1}")
     for separator in REPEATED_SEPARATORS:
         folded = folded.str.replace_all(f"{re.escape(separator)}{{2,}}", separator)
     return folded.str.replace_all(f"[{TRAILING_PUNCTUATION}]+$", "")

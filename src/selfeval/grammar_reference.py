@@ -21,6 +21,7 @@ from selfeval.grammar import (
     NEUTRAL_PREFIXES,
     NEUTRAL_SUFFIXES,
     OPERATOR_DIGRAPHS,
+    APPROX_MORE,
     PREFIX_OPERATORS,
     RANGE_SEPARATORS,
     REPEATED_SEPARATORS,
@@ -37,7 +38,7 @@ __all__ = ["normalize", "parse_text", "parse_texts"]
 
 _TRANSLATION = str.maketrans(CHAR_MAP)
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_UNIT = re.compile(rf"%|[{_HAN}A-Za-z][{_HAN}A-Za-z/·²³]*")
+_UNIT = re.compile(rf"%|‰|[{_HAN}A-Za-z][{_HAN}A-Za-z/·²³]*")
 _NUMBER = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?"
 _Y = r"(19[0-9]{2}|20[0-9]{2})"
 _N = r"([0-9]{1,2})"
@@ -60,6 +61,7 @@ def normalize(text: str) -> str:
     text = text.translate(_TRANSLATION)
     for digraph, symbol in OPERATOR_DIGRAPHS.items():
         text = text.replace(digraph, symbol)
+    text = re.sub(APPROX_MORE, r"\1", text)
     for separator in REPEATED_SEPARATORS:
         while separator * 2 in text:
             text = text.replace(separator * 2, separator)
@@ -184,7 +186,7 @@ def _period(start: tuple[int, int, int], end: tuple[int, int, int | None]) -> di
 # ---------------------------------------------------------------------------- numbers
 
 _MULTIPLIERS_RE = "|".join(re.escape(w) for w in _longest_first(MULTIPLIERS))
-_UNIT_RE = rf"%|[{_HAN}A-Za-z][{_HAN}A-Za-z/·²³]*?"
+_UNIT_RE = rf"%|‰|[{_HAN}A-Za-z][{_HAN}A-Za-z/·²³]*?"
 _IGNORED_RE = "|".join(re.escape(w) for w in _longest_first(BRACKET_IGNORED))
 _POST = _longest_first([*SUFFIX_OPERATORS, *NEUTRAL_SUFFIXES])
 
