@@ -116,13 +116,21 @@ def project_scores(
     n = pl.col("_n") if folded else pl.lit(1, dtype=pl.UInt32)
     count = pl.col("_n").sum() if folded else pl.len()
     points = pl.col("points") * n
-    per_project = indicators.group_by(keys).agg(
-        *[points.filter(pl.col("level1_group") == g).sum().alias(col) for g, col in schema.LEVEL1_GROUPS.items()],
-        points.sum().alias("_indicator_points"),
-        (pl.col("status") == "scored").all().alias("_all_scored"),
-        pl.col("_explicit").first().alias("_explicit"),
-        (pl.col("_weight") * n).sum().alias("_weight_sum"),
-        (pl.col("weight").is_not_null() * n).sum().alias("_weights_given"),
+    # per-group columns made first (0 outside the group) so the group-by only sums: adding 0.0
+    # leaves every partial sum as it was, so the result equals summing the group's points alone
+    per_project = indicators.with_columns(
+        *[pl.when(pl.col("level1_group") == g).then(points).otherwise(0.0).alias(col) for g, col in schema.LEVEL1_GROUPS.items()],
+        points.alias("_indicator_points"),
+        (pl.col("_weight") * n).alias("_weight_sum"),
+        (pl.col("weight").is_not_null() * n).alias("_weights_given"),
+        (pl.col("status") == "scored").alias("_all_scored"),
+    ).group_by(keys).agg(
+        *[pl.col(col).sum() for col in schema.LEVEL1_GROUPS.values()],
+        pl.col("_indicator_points").sum(),
+        pl.col("_all_scored").all(),
+        pl.col("_explicit").first(),
+        pl.col("_weight_sum").sum(),
+        pl.col("_weights_given").sum(),
         count.alias("_indicators"),
     )
     decimals = rules.rounding.decimals
