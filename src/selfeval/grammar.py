@@ -147,6 +147,8 @@ TRAILING_WORDS: tuple[str, ...] = (
 # A unit restated in brackets after the value (`≥90%（百分比）`, `≥20（个）`): it fills in where the
 # value has no unit and must agree where it has one. These bracketed words restate nothing:
 BRACKET_IGNORED: tuple[str, ...] = ("含", "含本数")
+# A bracketed word this long that is no known unit is a note, not a restated unit (`96%（抽样核查）`).
+NOTE_MIN_CHARS = 3
 
 # Multipliers written between the number and the unit.
 MULTIPLIERS: dict[str, float] = {"万": 1e4, "亿": 1e8, "百万": 1e6, "千万": 1e7}
@@ -422,11 +424,14 @@ def _restated(groups: pl.Expr, written: pl.Expr, multiplier: pl.Expr) -> dict[st
     """The unit and multiplier as written, a bracketed unit (`≥20（个）`) filling in where `written`
     (the value's unit) is null; where it is not, the bracketed unit is `restated_unit`, which must
     agree with it (`≥90%（个）` does not: checked in `_error`)."""
-    bracket_unit = groups.struct.field("bu")
+    bu, bx = groups.struct.field("bu"), groups.struct.field("bx")
+    # a bracketed word of three or more characters that is no known unit is a note (`96%（抽样核查）`)
+    note = bu.is_not_null() & bx.is_null() & ~bu.is_in(list(UNITS)) & (bu.str.len_chars() >= NOTE_MIN_CHARS)
+    bracket_unit = pl.when(~note).then(bu)
     return {
         "written_unit": pl.coalesce(written, bracket_unit),
         "written_multiplier": pl.when(written.is_null())
-        .then(pl.coalesce(multiplier, groups.struct.field("bx")))
+        .then(pl.coalesce(multiplier, pl.when(~note).then(bx)))
         .otherwise(multiplier),
         "restated_unit": pl.when(written.is_not_null()).then(bracket_unit),
     }

@@ -13,6 +13,7 @@ import re
 
 from selfeval.grammar import (
     BRACKET_IGNORED,
+    NOTE_MIN_CHARS,
     CHAR_MAP,
     DATE_PREFIXES,
     DURATION_DATE_PREFIXES,
@@ -240,6 +241,8 @@ def _bracket(text: str) -> tuple[str | None, str | None, str] | None:
     multiplier, unit = _strip_prefix(content, MULTIPLIERS)
     if multiplier is not None and _is_unit(unit):
         return multiplier, unit, rest
+    if _is_unit(content) and content not in UNITS and len(content) >= NOTE_MIN_CHARS:
+        return None, None, rest  # a note (`96%（抽样核查）`), not a restated unit
     return (None, content, rest) if _is_unit(content) else None
 
 
