@@ -200,6 +200,7 @@ UNIT_CASES = [
     ("10工作日", duration("eq", 10, "天")),
     ("5公里", count("eq", 5000, "米", scale=1e3, unit_text="公里", written=False)),
     ("5千米", count("eq", 5000, "米")),
+    ("≥5.6km", count("ge", 5600, "米", scale=1e3, unit_text="km")),
     ("300米", count("eq", 300, "米")),
     ("3吨", count("eq", 3000, "千克")),
     ("2公顷", count("eq", 30, "亩", scale=15.0, unit_text="公顷", written=False)),

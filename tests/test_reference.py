@@ -185,6 +185,10 @@ INDICATOR_CASES: list[tuple[str, str | None, str | None, dict[str, Any], float |
     ("negative-zero", "零投诉", "无投诉", {}, None, 50.0, "scored", {}),
     ("negative-other-thing", "无安全事故", "无效", {}, None, 15.0, "scored", {"MISSING_REASON": 1}),
     ("negative-answered-yes", "否", "是", {}, None, 15.0, "scored", {"MISSING_REASON": 1}),
+    ("negative-with-a-leading-word", "全年无安全责任事故", "未发生安全责任事故", {}, None, 50.0, "scored", {}),
+    ("negative-traditional", "無安全事故", "未發生安全事故", {}, None, 50.0, "scored", {}),
+    ("tier-traditional", "有效提升", "達成", {}, None, 50.0, "scored", {}),
+    ("bare-cost-traditional-level2", "2万元", "2.5万元", {"level2": "成本指標"}, 0.8, 40.0, "scored", {"MISSING_REASON": 1}),
     ("negative-answered-happened", "无安全事故", "发生安全事故2起", {}, None, 15.0, "scored", {"MISSING_REASON": 1}),
     # an Excel date serial in a date cell is not a number
     ("excel-serial", "2025年6月30日前", "45838", {}, None, None, "unscorable", {"UNPARSEABLE": 1}),

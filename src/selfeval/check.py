@@ -23,7 +23,7 @@ from selfeval.findings import detect, problem_message
 from selfeval.grammar import parsed_fields
 from selfeval.ingest.prepare import Prepared
 from selfeval.level1 import group_expr as level1_group_expr
-from selfeval.level1 import level1_table, normalize_level1, normalize_level1_text
+from selfeval.level1 import TRADITIONAL, level1_table, normalize_level1, normalize_level1_text
 from selfeval.rules.model import RuleSet
 
 COMPARABLE_OPS = ("eq", "ge", "gt", "le", "lt")
@@ -174,10 +174,21 @@ def direction_hint(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     if dd.level3_words:
         by_rule = pl.when(pl.col("level3").str.contains_any(dd.level3_words)).then(pl.lit("le")).otherwise(by_rule)
     if dd.level2:
-        by_rule = pl.coalesce(pl.col("level2").replace_strict(dd.level2, default=None, return_dtype=pl.String), by_rule)
+        level2 = pl.col("level2").str.replace_many(TRADITIONAL)  # 成本指標 is 成本指标
+        by_rule = pl.coalesce(level2.replace_strict(dd.level2, default=None, return_dtype=pl.String), by_rule)
     # `_level1_direction`: the direction_defaults.level1 entry of the normalized label (check() adds it)
     by_rule = pl.coalesce(pl.col("_level1_direction"), by_rule)
     return pl.coalesce(declared, by_rule), declared.is_not_null()
+
+
+def qualitative_text(text: pl.Expr, rules: RuleSet) -> pl.Expr:
+    """A qualitative text as its words are read: traditional characters simplified, a leading word of
+    time or scope (`全年`, `年度内` …, rules.qualitative.leading_words) dropped."""
+    simplified = text.str.replace_many(TRADITIONAL)
+    words = sorted(rules.qualitative.leading_words, key=len, reverse=True)
+    if not words:
+        return simplified
+    return simplified.str.replace("^(?:" + "|".join(re.escape(w) for w in words) + ")", "")
 
 
 def affirms_expr(rules: RuleSet) -> pl.Expr:
@@ -304,7 +315,10 @@ def _checked_cases(cases: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
         )
     resolved = _resolved_values(frame).collect(engine="in-memory")
     # the texts of qualitative cases only are searched for tier words and negation
-    qualitative = resolved.lazy().filter(pl.col("target_op") == "qualitative").select(
+    qualitative = resolved.lazy().filter(pl.col("target_op") == "qualitative").with_columns(
+        qualitative_text(pl.col("target_text"), rules).alias("target_text"),
+        qualitative_text(pl.col("actual_text"), rules).alias("actual_text"),
+    ).select(
         "_case",
         word_tier_expr(pl.col("actual_text"), rules).alias("_word_tier"),
         affirms_expr(rules).alias("_affirms"),

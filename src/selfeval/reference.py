@@ -120,7 +120,10 @@ def _direction_hint(ind: dict[str, Any], rules: RuleSet) -> str:
     level1 = normalize_level1_text(ind.get("level1"))
     if level1 in by_name:
         return by_name[level1]
+    from selfeval.level1 import TRADITIONAL
+
     level2 = _text(ind.get("level2"))
+    level2 = level2.translate(str.maketrans(TRADITIONAL)) if level2 is not None else None
     if level2 in dd.level2:
         return dd.level2[level2]
     if any(word in (ind.get("level3") or "") for word in dd.level3_words):
@@ -146,6 +149,19 @@ def _affirms(actual: str | None, target: str | None, rules: RuleSet) -> bool:
     if core_t is None or core_a is None:
         return False
     return core_a == core_t or core_a == "" or core_t in core_a or core_a in core_t
+
+
+def _qualitative_text(text: str | None, rules: RuleSet) -> str | None:
+    """Traditional characters simplified, a leading word of time or scope (全年 …) dropped."""
+    from selfeval.level1 import TRADITIONAL
+
+    if text is None:
+        return None
+    text = text.translate(str.maketrans(TRADITIONAL))
+    for word in sorted(rules.qualitative.leading_words, key=len, reverse=True):
+        if text.startswith(word):
+            return text[len(word):]
+    return text
 
 
 def _contradicts(actual: str | None, target: str | None, rules: RuleSet) -> bool:
@@ -369,12 +385,13 @@ def reference_score(
                     continue
                 tier = tier_col
             else:
-                if _affirms(actual_text, target_text, rules):
+                q_actual, q_target = _qualitative_text(actual_text, rules), _qualitative_text(target_text, rules)
+                if _affirms(q_actual, q_target, rules):
                     tier = top_tier
-                elif _contradicts(actual_text, target_text, rules):
+                elif _contradicts(q_actual, q_target, rules):
                     tier = rules.qualitative.bottom_tier
                 else:
-                    tier = _tier_from_words(actual_text, rules)
+                    tier = _tier_from_words(q_actual, rules)
                 if tier is None:
                     fail("MISSING_ACTUAL" if actual_text is None else "INVALID_TIER", "actual_text")
                     continue

@@ -111,6 +111,10 @@ class Qualitative(_Strict):
     # Words that open a negative target (`否`, `无安全事故`, `未发生…`): an actual of the same
     # polarity about the same thing (`未发生安全事故`) affirms it and earns the top tier.
     negative_markers: list[str] = Field(default_factory=_default_negative_markers)
+    # Words of time or scope in front of a qualitative text that change nothing
+    # (`全年无安全责任事故` is `无安全责任事故`); dropped before the tier words and negation are read.
+    leading_words: list[str] = Field(default_factory=lambda: ["本年度内", "本年度", "年度内", "全年度", "全年", "年度",
+                                                             "本年", "今年", "当年", "项目期内", "实施期内", "期内"])
 
     @field_validator("tiers")
     @classmethod
