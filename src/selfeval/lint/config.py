@@ -27,7 +27,8 @@ class LintConfigError(SelfevalError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and ±inf are never a weight, threshold or setting (a NaN weight once graded blank totals 优)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Check(_Strict):

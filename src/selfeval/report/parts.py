@@ -16,6 +16,8 @@ from typing import IO, Any
 
 import polars as pl
 
+from selfeval.report.tables import csv_safe
+
 
 class TableParts:
     """`folder/<name>.<suffix>` for each suffix (parquet, csv), appended to batch by batch."""
@@ -47,7 +49,7 @@ class TableParts:
             first = self._csv is None
             if first:
                 self._csv = open(self._temps["csv"], "wb")  # noqa: SIM115 - closed in finish/abort
-            frame.write_csv(self._csv, include_header=first, include_bom=first)  # Excel needs the BOM for Chinese
+            csv_safe(frame).write_csv(self._csv, include_header=first, include_bom=first)  # BOM: Excel shows Chinese
         self.rows += frame.height
 
     def finish(self) -> list[Path]:

@@ -27,16 +27,31 @@ def table_suffixes(fmt: str) -> tuple[str, ...]:
     return ("parquet", "csv") if fmt == "both" else (fmt,)
 
 
+# A spreadsheet reads a CSV cell starting with one of these as a formula (OWASP CSV injection).
+FORMULA_STARTS = "=+-@\t\r"
+
+
+def csv_safe(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
+    """Text cells that a spreadsheet would run as a formula, prefixed with `'`; numbers stay numbers
+    (Parquet outputs keep the exact text)."""
+    text_columns = [name for name, dtype in frame.collect_schema().items() if dtype == pl.String]
+    pattern = "^[" + "".join("\\" + c if c in "-\\" else c for c in FORMULA_STARTS) + "]"
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(pattern)).then(pl.concat_str([pl.lit("'"), pl.col(c)])).otherwise(pl.col(c)).alias(c)
+        for c in text_columns
+    )
+
+
 def _write(frame: pl.DataFrame | pl.LazyFrame, path: Path, suffix: str) -> None:
     if isinstance(frame, pl.LazyFrame):
         if suffix == "parquet":
             frame.sink_parquet(str(path), engine="streaming")
         else:
-            frame.sink_csv(str(path), include_bom=True, engine="streaming")
+            csv_safe(frame).sink_csv(str(path), include_bom=True, engine="streaming")
     elif suffix == "parquet":
         frame.write_parquet(path)
     else:
-        frame.write_csv(path, include_bom=True)
+        csv_safe(frame).write_csv(path, include_bom=True)
 
 
 def write_tables(

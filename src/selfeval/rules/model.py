@@ -12,7 +12,8 @@ QUANT_OPS = ("ge", "gt", "le", "lt", "eq", "range", "deadline")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and ±inf are never a weight, threshold or setting (a NaN weight once graded blank totals 优)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Curve(_Strict):
