@@ -68,3 +68,23 @@ def test_non_finite_lint_setting_is_rejected(tmp_path: Path) -> None:
     config.write_text("thresholds:\n  satisfaction_min: .nan\n", encoding="utf-8")
     with pytest.raises(LintConfigError):
         load_lint_config(config)
+
+
+@pytest.mark.parametrize("name", ["[/x].txt", "[red]x.txt", "[bold]a[/]b.txt"])
+def test_markup_in_paths_is_printed_as_text(tmp_path: Path, name: str) -> None:
+    """It should print a path holding rich markup as written: no crash, exit 2 for a missing file, 0 when it works."""
+    from typer.testing import CliRunner
+
+    from selfeval.cli import app
+
+    runner = CliRunner()
+    missing = runner.invoke(app, ["parse", str(tmp_path / name)])
+    assert missing.exit_code == 2, missing.output
+    assert name in missing.output.replace("\n", "")
+    if "/" not in name:
+        source = tmp_path / name
+        source.write_bytes((Path(__file__).resolve().parents[1] / "samples" / "seed_targets_2025.txt").read_bytes())
+        out = tmp_path / f"{name}.xlsx"
+        done = runner.invoke(app, ["template", str(source), "--out", str(out)])
+        assert done.exit_code == 0, done.output
+        assert out.name in done.output.replace("\n", "")

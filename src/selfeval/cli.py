@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 
 from selfeval.errors import SelfevalError
@@ -42,7 +43,7 @@ class OutputStyle(str, enum.Enum):
 
 def fail(error: Exception, code: int = 1) -> typer.Exit:
     """Print a clean error (never a traceback) and return the Exit to raise."""
-    err_console.print(f"[bold red]错误：[/]{error}", highlight=False)
+    err_console.print(f"[bold red]错误：[/]{escape(str(error))}", highlight=False)
     return typer.Exit(code)
 
 
@@ -109,7 +110,7 @@ def parse_command(
         raise fail(exc, 2) from None
     console.print(declared_summary(decl, targets))
     for path in written:
-        console.print(f"已写出 {path}")
+        console.print(f"已写出 {escape(str(path))}")
 
 
 # ------------------------------------------------------------------------------------ score
@@ -163,7 +164,7 @@ def score_command(
             console.print(findings_summary(result.findings))
         console.print(reconciliation.line(), highlight=False)
         for path in written:
-            console.print(f"已写出 {path}")
+            console.print(f"已写出 {escape(str(path))}")
     if (result.findings["severity"] == "error").any():
         raise typer.Exit(1)
 
@@ -201,7 +202,7 @@ def rules_list() -> None:
             title = load_rules(path).title
         except SelfevalError as exc:
             title = f"（无效：{exc}）"
-        console.print(f"{name}\t{title}\t{path}")
+        console.print(f"{escape(str(name))}\t{escape(str(title))}\t{escape(str(path))}")
 
 
 # --------------------------------------------------------------------- template/report/demo
@@ -231,7 +232,7 @@ def _compact_table(result: object) -> object:
 
 def _written(paths: list[Path]) -> None:
     for path in paths:
-        console.print(f"  已写出 [bold]{path}[/]", highlight=False)
+        console.print(f"  已写出 [bold]{escape(str(path))}[/]", highlight=False)
 
 
 @app.command("template")
@@ -256,7 +257,7 @@ def template_command(
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     console.print(
-        f"已生成填报模板 [bold]{path}[/]：{decl.projects.height} 个项目、{decl.indicators.height} 项指标。"
+        f"已生成填报模板 [bold]{escape(str(path))}[/]：{decl.projects.height} 个项目、{decl.indicators.height} 项指标。"
         "请在“实际完成值”“预算执行”工作表的黄色单元格中填写。",
         highlight=False,
     )
@@ -340,9 +341,9 @@ def demo_command(
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     console.print(_compact_table(result))
-    console.print(f"输出文件夹 [bold]{out.resolve()}[/]：", highlight=False)
+    console.print(f"输出文件夹 [bold]{escape(str(out.resolve()))}[/]：", highlight=False)
     _written(written)
-    console.print(f"用 Excel 或 WPS 打开 {written[0].name} 查看并打印各项目的《项目支出绩效自评表》。", highlight=False)
+    console.print(f"用 Excel 或 WPS 打开 {escape(str(written[0].name))} 查看并打印各项目的《项目支出绩效自评表》。", highlight=False)
 
 
 # ------------------------------------------------------------------------------------- lint
@@ -395,7 +396,7 @@ def lint_command(
     elif out is None:
         console.print_json(findings_json(findings))
     else:
-        err_console.print(f"已写出 {out}：{counts_line(findings)}")
+        err_console.print(f"已写出 {escape(str(out))}：{counts_line(findings)}")
     if (findings["severity"] == "error").any():
         raise typer.Exit(1)
 
@@ -426,7 +427,7 @@ def synth_command(
         raise fail(exc, 2) from None
     labels = {"units": "单位", "projects": "项目", "indicators": "指标", "actuals": "实际完成值", "execution": "预算执行"}
     summary = "，".join(f"{labels[k]} {v:,} 行" for k, v in counts.items())
-    console.print(f"已生成 [bold]{out}[/]（种子 {seed}，{groups} 个分区）：{summary}", highlight=False)
+    console.print(f"已生成 [bold]{escape(str(out))}[/]（种子 {seed}，{groups} 个分区）：{summary}", highlight=False)
 
 
 # ------------------------------------------------------------------------------------- bulk
@@ -496,7 +497,7 @@ def bulk_command(
     n_projects, n_units = result.projects, result.unit_scores.height
     console.print(
         f"共 {result.inputs} 个输入，已评分 {n_units} 个单位、{n_projects} 个项目；跳过 {result.skipped.height} 个。"
-        f"结果已写入 [bold]{out}[/]（{len(result.written)} 个文件）。",
+        f"结果已写入 [bold]{escape(str(out))}[/]（{len(result.written)} 个文件）。",
         highlight=False,
     )
     errors = result.findings_summary.filter(result.findings_summary.get_column("severity") == "error").get_column("count").sum()
@@ -544,7 +545,7 @@ def whatif_command(
             with console.status("读取输入…"):
                 declared, act, exe, skipped = load_inputs(source)
             for path, reason in skipped.iter_rows():
-                err_console.print(f"[yellow]跳过[/] {path}：{reason}", highlight=False)
+                err_console.print(f"[yellow]跳过[/] {escape(str(path))}：{escape(str(reason))}", highlight=False)
         with console.status("计算各情景得分…"):
             if sweep:
                 result = whatif(declared, act, exe, rules or None, sweep=sweep)
@@ -562,9 +563,9 @@ def whatif_command(
     console.print(changes_table(result, "单位", top))
     console.print(changes_table(result, "项目", top))
     for warning in result.warnings:
-        err_console.print(f"[yellow]注意：[/]{warning}", highlight=False)
+        err_console.print(f"[yellow]注意：[/]{escape(str(warning))}", highlight=False)
     for path in [*([written] if written is not None else []), *written_tables]:
-        console.print(f"已写出 [bold]{path}[/]", highlight=False)
+        console.print(f"已写出 [bold]{escape(str(path))}[/]", highlight=False)
 
 
 def main() -> None:
