@@ -88,3 +88,14 @@ def test_markup_in_paths_is_printed_as_text(tmp_path: Path, name: str) -> None:
         done = runner.invoke(app, ["template", str(source), "--out", str(out)])
         assert done.exit_code == 0, done.output
         assert out.name in done.output.replace("\n", "")
+
+
+def test_own_csv_tables_read_back_unchanged(tmp_path: Path) -> None:
+    """It should read its own neutralised CSV back to the text written (`=500元` stays `=500元`)."""
+    from selfeval.ingest import read_actuals
+    from selfeval.report.tables import write_tables as write_frames
+
+    frame = pl.DataFrame({"project_code": ["P1", "P1"], "seq": ["1", "2"], "actual_text": ["=500元", "@x"]})
+    write_frames({"actuals": frame}, tmp_path, "csv")
+    assert (tmp_path / "actuals.csv").read_text(encoding="utf-8-sig").count("'=500元") == 1
+    assert read_actuals(tmp_path / "actuals.csv")["actual_text"].to_list() == ["=500元", "@x"]

@@ -64,8 +64,10 @@ def read_table_file(path: Path, kind: Literal["csv", "parquet"] | None = None) -
         except Exception as exc:  # a damaged or truncated parquet file
             raise InputError(Problem(file=file, message=f"无法读取 Parquet 文件：{exc}", expected="有效的 .parquet 表")) from None
     text = decode_text(path.read_bytes(), file)
+    from selfeval.report.tables import csv_restored
+
     try:
-        return pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=True)
+        return csv_restored(pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=True))
     except Exception as exc:
         raise InputError(Problem(file=file, message=f"无法按 CSV 读取：{exc}", expected="逗号分隔、首行为表头的 .csv")) from None
 

@@ -42,6 +42,15 @@ def csv_safe(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     )
 
 
+def csv_restored(frame: pl.DataFrame) -> pl.DataFrame:
+    """The text cells of a CSV as written before `csv_safe`: the `'` it put before a formula
+    character is removed, so the tool's own CSV tables read back unchanged."""
+    pattern = "^'([" + "".join("\\" + c if c in "-\\" else c for c in FORMULA_STARTS) + "])"
+    return frame.with_columns(
+        pl.col(name).str.replace(pattern, "${1}") for name, dtype in frame.schema.items() if dtype == pl.String
+    )
+
+
 def _write(frame: pl.DataFrame | pl.LazyFrame, path: Path, suffix: str) -> None:
     if isinstance(frame, pl.LazyFrame):
         if suffix == "parquet":
