@@ -188,20 +188,20 @@ def _filter_units(decl: Declaration, actuals: pl.DataFrame, execution: pl.DataFr
 
 
 def _batches_of(decl: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, batch_indicators: int) -> Iterator[Batch]:
-    """Split in-memory inputs into batches of whole units, about `batch_indicators` indicators each."""
+    """Split in-memory inputs into batches of whole units, about `batch_indicators` indicators each:
+    a unit joins the batch its first indicator's running offset falls in."""
     counts = decl.units.select("unit_code").join(
-        decl.indicators.group_by("unit_code").len(), on="unit_code", how="left"
+        decl.indicators.group_by("unit_code").len(), on="unit_code", how="left", maintain_order="left"
     ).with_columns(pl.col("len").fill_null(0))
-    codes: list[str] = []
-    size = 0
-    for code, n in counts.iter_rows():
-        codes.append(code)
-        size += n
-        if size >= batch_indicators:
-            yield _filter_units(decl, actuals, execution, codes)
-            codes, size = [], 0
-    if codes or not counts.height:
-        yield _filter_units(decl, actuals, execution, codes) if codes else Batch("", decl, actuals, execution)
+    if not counts.height:
+        yield Batch("", decl, actuals, execution)
+        return
+    start = pl.col("len").cum_sum() - pl.col("len")
+    batches = counts.with_columns((start // max(1, batch_indicators)).alias("_batch")).group_by(
+        "_batch", maintain_order=True
+    ).agg(pl.col("unit_code"))
+    for codes in batches.get_column("unit_code").to_list():
+        yield _filter_units(decl, actuals, execution, codes)
 
 
 # ----------------------------------------------------------------------------- datasets

@@ -136,19 +136,6 @@ def template_pattern(template: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
-def message_expr(code: str, variant: pl.Expr | str, fields: Mapping[str, pl.Expr]) -> pl.Expr:
-    """The rendered message of kind `code`, its template chosen per row by `variant`."""
-    kind = CATALOGUE[code]
-    if isinstance(variant, str):
-        return render(kind.template_of(variant), fields)
-    chain: Any = None
-    for name, template in kind.variants().items():
-        cond = variant == name
-        text = render(template, fields)
-        chain = pl.when(cond).then(text) if chain is None else chain.when(cond).then(text)
-    return chain.otherwise(None)
-
-
 # ----------------------------------------------------------------------------- detection
 
 FINDING_COLUMNS = ["code", "unit_code", "project_code", "seq", "column", "value", "message"]
@@ -220,10 +207,6 @@ def _num(expr: pl.Expr, decimals: int = 4) -> pl.Expr:
     from selfeval.expressions import num_text
 
     return num_text(expr, decimals)
-
-
-def _c(name: str) -> pl.Expr:
-    return pl.col(name)
 
 
 _LEVEL3 = {"level3": pl.col("level3").fill_null("")}
@@ -298,7 +281,6 @@ def _level1_rule_weight(rules: RuleSet) -> pl.Expr:
 def _checkpoint_checks() -> tuple[Check, ...]:
     from selfeval.expressions import money_text, pct_text
 
-    labels = {"mar": "3月底", "jun": "6月底", "oct": "10月底"}
     return tuple(
         Check(
             "execution", lambda rules, c=c: pl.col(f"_behind_{c}"), variant=c, column=f"executed_by_{c}",
@@ -309,7 +291,7 @@ def _checkpoint_checks() -> tuple[Check, ...]:
                 "plan": _num(pl.col(f"plan_{c}"), 2),
             },
         )
-        for c in labels
+        for c in ("mar", "jun", "oct")
     )
 
 
@@ -318,7 +300,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "MISSING_ACTUAL", "缺少实际完成值", "error",
         "指标“{level3}”没有填写实际完成值，无法评分",
         "未填写的指标不得分也不能视为零分，须补齐后才能得出完整的自评结果",
-        (Check("indicator", _problem("MISSING_ACTUAL"), explains=True, column="actual_text", value=lambda r: _c("actual_text"),
+        (Check("indicator", _problem("MISSING_ACTUAL"), explains=True, column="actual_text", value=lambda r: pl.col("actual_text"),
                fields=lambda r: _LEVEL3),),
     ),
     FindingKind(
@@ -328,11 +310,11 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "无法识别的数值不能与目标比较",
         (
             Check("indicator", _problem("UNPARSEABLE_TARGET"), explains=True, variant="target", column="target_text",
-                  value=lambda r: _c("target_text"),
+                  value=lambda r: pl.col("target_text"),
                   fields=lambda r: {**_LEVEL3, "text": quoted(pl.col("target_text").fill_null("")),
                                     "detail": pl.col("target_error").fill_null("缺少年份")}),
             Check("indicator", _problem("UNPARSEABLE_ACTUAL"), explains=True, variant="actual", column="actual_text",
-                  value=lambda r: _c("actual_text"),
+                  value=lambda r: pl.col("actual_text"),
                   fields=lambda r: {**_LEVEL3, "text": quoted(pl.col("actual_text")),
                                     "detail": pl.col("actual_error").fill_null("")}),
         ),
@@ -341,7 +323,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "UNIT_MISMATCH", "计量单位不一致", "error",
         "指标“{level3}”的实际完成值“{actual}”（{actual_unit}）与指标值“{target}”（{target_unit}）口径不一致，无法比较",
         "不同口径的数值不能直接比较，须按指标值的口径填写",
-        (Check("indicator", _problem("UNIT_MISMATCH"), explains=True, column="actual_text", value=lambda r: _c("actual_text"),
+        (Check("indicator", _problem("UNIT_MISMATCH"), explains=True, column="actual_text", value=lambda r: pl.col("actual_text"),
                fields=lambda r: {**_LEVEL3, "actual": quoted(pl.col("actual_text")), "actual_unit": _unit_desc("actual"),
                                  "target": quoted(pl.col("target_text")), "target_unit": _unit_desc("target")}),),
     ),
@@ -356,20 +338,20 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "实际完成值必须对应已申报的指标，否则会错配或丢失",
         (
             Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & _level3_clash(), explains=True, variant="level3", column="level3",
-                  value=lambda r: _c("actual_text"),
+                  value=lambda r: pl.col("actual_text"),
                   fields=lambda r: {**_LEVEL3, "actual_level3": quoted(pl.col("_actual_level3"))}),
             Check("indicator", lambda r: _problem("KEY_MISMATCH")(r) & ~_level3_clash(), explains=True,
                   variant="several_actuals",
-                  column="level3", value=lambda r: _c("actual_text"), fields=lambda r: _LEVEL3),
+                  column="level3", value=lambda r: pl.col("actual_text"), fields=lambda r: _LEVEL3),
             Check("key", lambda r: pl.col("_unknown"), variant="unknown_actual", column="seq",
-                  value=lambda r: _c("level3"),
+                  value=lambda r: pl.col("level3"),
                   fields=lambda r: {"row": pl.col("_row") + 1, "project": quoted(pl.col("project_code")), "seq": pl.col("seq")}),
             Check("key", lambda r: pl.col("_duplicate"), variant="duplicate_actual", column="seq",
                   fields=lambda r: {"project": quoted(pl.col("project_code")), "seq": pl.col("seq"), "count": pl.col("_n_actual")}),
             Check("execution_key", lambda r: pl.col("_unknown"), variant="unknown_execution", column="project_code",
-                  value=lambda r: _c("project_code"), fields=lambda r: {"project": quoted(pl.col("project_code"))}),
+                  value=lambda r: pl.col("project_code"), fields=lambda r: {"project": quoted(pl.col("project_code"))}),
             Check("execution_key", lambda r: pl.col("_duplicate"), variant="duplicate_execution", column="project_code",
-                  value=lambda r: _c("project_code"),
+                  value=lambda r: pl.col("project_code"),
                   fields=lambda r: {"project": quoted(pl.col("project_code")), "count": pl.col("_n_execution")}),
         ),
     ),
@@ -381,7 +363,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "财预〔2020〕10号要求对未完成或超额较多的指标说明原因",
         tuple(
             Check("indicator", lambda r, v=v: _needs_reason(r) & (_reason_variant(r) == v), variant=v,
-                  column="deviation_reason", value=lambda r: _c("actual_text"),
+                  column="deviation_reason", value=lambda r: pl.col("actual_text"),
                   fields=lambda r: {"level3": pl.col("level3"), "tier": pl.col("_tier"), "ratio": _num(pl.col("ratio"), 4)})
             for v in ("overshoot", "qualitative", "shortfall")
         ),
@@ -391,7 +373,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "指标“{level3}”完成值 {actual} 为指标值 {target} 的 {ratio} 倍（≥ {threshold}），可能指标值设置偏低，须说明原因",
         "完成值远高于指标值通常说明目标设置保守，需说明原因",
         (Check("indicator", lambda r: pl.col("_overshoot") & pl.col("_problem").is_null(), column="actual_text",
-               value=lambda r: _c("actual_text"),
+               value=lambda r: pl.col("actual_text"),
                fields=lambda r: {"level3": pl.col("level3"), "actual": quoted(pl.col("actual_text")),
                                  "target": quoted(pl.col("target_text")), "ratio": _num(pl.col("ratio"), 2),
                                  "threshold": _num(pl.col("_overshoot_threshold"), 2)}),),
@@ -463,7 +445,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "一级指标决定分值，无法识别的一级指标无法评分",
         tuple(
             Check("indicator", lambda r, v=v: _problem("UNKNOWN_LEVEL1")(r) & (pl.col("_level1_hint").is_null() == (v == "default")),
-                  explains=True, variant=v, column="level1", value=lambda r: _c("level1"),
+                  explains=True, variant=v, column="level1", value=lambda r: pl.col("level1"),
                   fields=lambda r: {"level1": quoted(pl.col("level1").fill_null("")), "hint": pl.col("_level1_hint")})
             for v in ("default", "hint")
         ),
@@ -472,7 +454,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "LEVEL1_POINTS", "一级指标分值与规则不符", "warning",
         "一级指标“{level1}”写明 {written} 分，与规则集中{group}的分值 {weight} 分不一致",
         "表中一级指标写明的分值与所选规则集不同，说明该表可能按另一套分值编制，须确认所选规则集",
-        (Check("indicator", lambda r: _level1_points_differ(r), column="level1", value=lambda r: _c("level1"),
+        (Check("indicator", lambda r: _level1_points_differ(r), column="level1", value=lambda r: pl.col("level1"),
                fields=lambda r: {"level1": quoted(pl.col("level1")), "written": _num(pl.col("level1_points"), 2),
                                  "group": pl.col("level1_group"), "weight": _num(_level1_rule_weight(r), 2)}),),
     ),
@@ -516,6 +498,6 @@ def problem_message(rules: RuleSet) -> pl.Expr:
 
 
 __all__ = [
-    "CATALOGUE", "Check", "FindingKind", "QUOTE_LIMIT", "concat_findings", "detect", "message_expr",
+    "CATALOGUE", "Check", "FindingKind", "QUOTE_LIMIT", "concat_findings", "detect",
     "placeholders", "problem_message", "quoted", "render", "template_pattern",
 ]

@@ -4,21 +4,15 @@
 compares them with the first: per project and per unit the total and grade under each scenario,
 the delta against the first, and a grade migration matrix (优→良 …).
 
-Scenarios that differ only in numeric parameters (`selfeval.scenarios.PARAMS`: the level-1 and
-execution weights, overshoot threshold, late penalty, schedule tolerance/points, total points)
-are computed in **one vectorized pass**: the shared work (joins, value parsing, status, ratio,
-curve) is done once by the pipeline's own stages, with the parameter frame joined in where a
-parameter acts (`scored_indicators`, `scored_execution`, `with_weights`); since an indicator's
-points then depend on the scenario only through its weight, points are computed per distinct
-(weight shape, fraction) × scenario and summed into project and unit totals per scenario.
-Scenarios with a different structure (curves, split mode, tiers, grades …) form further passes,
-one per structure.
+Every scenario is scored by the one pipeline (`selfeval.pipeline`), never by a copy of its rules:
+the parameter-free stages (prepare, check) run once per structure group (scenarios sharing
+aliases, curves, tiers, grades …); indicators are then folded by (project, weight shape, fraction
+earned) once per `fraction_key` (late penalty, and the overshoot threshold when it deducts), and
+each scenario weighs the distinct tuples and runs the same `project_scores`/`unit_scores`.
 
 Only project and unit totals are computed (the per-indicator detail and findings of every
-scenario are not materialized), so 100 scenarios over a province's indicators fit in memory.
-This relies on the fraction earned depending on the scenario only through the late penalty and,
-when `overshoot.deduct` is set, the overshoot threshold (true of `selfeval.scoring` today); the
-tests compare every parameter of `PARAMS` with separate `score` runs.
+scenario are not materialized); the tests compare every parameter of `PARAMS` with separate
+`score` runs.
 """
 
 from __future__ import annotations
