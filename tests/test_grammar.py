@@ -183,6 +183,7 @@ UNIT_CASES = [
     # per mille is a percent ÷ 10; traditional multipliers; 余 (and more) after a number
     ("96%（抽样核查）", pct("eq", 96, written=False)),  # a bracketed note, not a restated unit
     ("≥95%(据统计)", pct("ge", 95)),
+    ("0-0(元/亩)", rate("range", 0, "元/亩", value_hi=0, unit_text="元/亩")),  # a rate in brackets is a unit
     ("≤0.9‰", pct("le", 0.9 * 0.1, scale=0.1, unit_text="‰")),
     ("0.35‰", pct("eq", 0.35 * 0.1, scale=0.1, unit_text="‰", written=False)),
     ("≤38萬元", money("le", 380000, scale=1e4, unit_text="万元")),

@@ -429,7 +429,10 @@ def _restated(groups: pl.Expr, written: pl.Expr, multiplier: pl.Expr) -> dict[st
     agree with it (`≥90%（个）` does not: checked in `_error`)."""
     bu, bx = groups.struct.field("bu"), groups.struct.field("bx")
     # a bracketed word of three or more characters that is no known unit is a note (`96%（抽样核查）`)
-    note = bu.is_not_null() & bx.is_null() & ~bu.is_in(list(UNITS)) & (bu.str.len_chars() >= NOTE_MIN_CHARS)
+    note = (
+        bu.is_not_null() & bx.is_null() & ~bu.is_in(list(UNITS)) & ~bu.str.contains("/", literal=True)
+        & (bu.str.len_chars() >= NOTE_MIN_CHARS)
+    )
     bracket_unit = pl.when(~note).then(bu)
     return {
         "written_unit": pl.coalesce(written, bracket_unit),

@@ -211,6 +211,8 @@ def _range(text: str) -> dict | None:
     if not m:
         return None
     low_number, low_mult, low_unit, high_number, high_mult, high_unit, bracket_mult, bracket_unit = m.groups()
+    if bracket_unit is not None and bracket_mult is None and _is_note(bracket_unit):
+        bracket_unit = None
     unit = high_unit if high_unit is not None else low_unit
     if unit is None:  # the bracket fills in
         unit, high_mult = bracket_unit, high_mult or bracket_mult
@@ -229,6 +231,11 @@ def _range(text: str) -> dict | None:
             **_written(high_mult, unit)}
 
 
+def _is_note(word: str) -> bool:
+    """A bracketed word that restates no unit: three or more characters, no known unit, no rate."""
+    return "/" not in word and word not in UNITS and len(word) >= NOTE_MIN_CHARS
+
+
 def _bracket(text: str) -> tuple[str | None, str | None, str] | None:
     """A unit restated in brackets at the start of `text`: (multiplier, unit, the rest); None
     when `text` does not start with one. A bracket that restates nothing (`（含）`): (None, None, rest)."""
@@ -241,7 +248,7 @@ def _bracket(text: str) -> tuple[str | None, str | None, str] | None:
     multiplier, unit = _strip_prefix(content, MULTIPLIERS)
     if multiplier is not None and _is_unit(unit):
         return multiplier, unit, rest
-    if _is_unit(content) and content not in UNITS and len(content) >= NOTE_MIN_CHARS:
+    if _is_unit(content) and _is_note(content):
         return None, None, rest  # a note (`96%（抽样核查）`), not a restated unit
     return (None, content, rest) if _is_unit(content) else None
 
