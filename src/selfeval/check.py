@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from selfeval import schema
+from selfeval.expressions import join_by_runs
 from selfeval.findings import detect, problem_message
 from selfeval.grammar import parsed_fields
 from selfeval.ingest.prepare import Prepared
@@ -82,7 +83,10 @@ def word_tier_expr(text: pl.Expr, rules: RuleSet) -> pl.Expr:
 
 def _actuals_per_key(actuals: pl.DataFrame) -> pl.DataFrame:
     """One actual row per indicator key (the first read), with `_n_actual` rows seen for it."""
-    keyed = actuals.filter(pl.col("_ik").is_not_null())
+    key = actuals.get_column("_ik")
+    keyed = actuals.filter(pl.col("_ik").is_not_null()) if key.null_count() else actuals
+    if _strictly_increasing(keyed.get_column("_ik")):  # a filled template: in declared order, each key once
+        return keyed.with_columns(pl.lit(1, dtype=pl.UInt32).alias("_n_actual"))
     counts = keyed.group_by("_ik").agg(pl.len().alias("_n_actual"))
     if counts.height == keyed.height:  # the usual case: every key once
         return keyed.with_columns(pl.lit(1, dtype=pl.UInt32).alias("_n_actual"))
@@ -104,17 +108,26 @@ def _key_findings(prepared: Prepared, per_key: pl.DataFrame, rules: RuleSet) -> 
     return detect(pl.concat([unknown.select(cols), duplicate.select(cols)], how="vertical_relaxed"), "key", rules)
 
 
+def _strictly_increasing(key: pl.Series) -> bool:
+    return key.len() < 2 or bool(key.null_count() == 0 and (key.diff(null_behavior="drop") > 0).all())
+
+
 def _with_actuals(indicators: pl.DataFrame, per_key: pl.DataFrame) -> pl.DataFrame:
     """Each declared indicator with the columns of its actual row (nulls when none)."""
+    names = {"level3": "_actual_level3", "actual_text": "actual_text", "deviation_reason": "deviation_reason",
+             "tier": "tier", "fraction": "fraction", "_n_actual": "_n_actual", "weight": "_actual_weight",
+             "points": "_given_points"}
+    if per_key.height == indicators.height and indicators.get_column("_ik").equals(per_key.get_column("_ik")):
+        # the actuals name the declared indicators one for one, in order: their columns fit as they are
+        return indicators.with_columns(per_key.get_column(c).alias(alias) for c, alias in names.items())
+    # keys flagged sorted at prepare (both in declared order) make this a merge join
     at = (
         indicators.select("_ik")
         .join(per_key.select("_ik").with_row_index("_a"), on="_ik", how="left", maintain_order="left")
         .get_column("_a")
     )
-    names = {"level3": "_actual_level3", "actual_text": "actual_text", "deviation_reason": "deviation_reason",
-             "tier": "tier", "fraction": "fraction", "_n_actual": "_n_actual", "weight": "_actual_weight",
-             "points": "_given_points"}
-    return indicators.with_columns(per_key.get_column(c).gather(at).alias(alias) for c, alias in names.items())
+    found = per_key.select(pl.col(c).gather(at).alias(alias) for c, alias in names.items())
+    return indicators.hstack(found)
 
 
 # ----------------------------------------------------------------------------- weights
@@ -173,12 +186,18 @@ def direction_hint(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:
     by_rule: pl.Expr = pl.lit(dd.default)
     if dd.level3_words:
         by_rule = pl.when(pl.col("level3").str.contains_any(dd.level3_words)).then(pl.lit("le")).otherwise(by_rule)
-    if dd.level2:
-        level2 = pl.col("level2").str.replace_many(TRADITIONAL)  # 成本指標 is 成本指标
-        by_rule = pl.coalesce(level2.replace_strict(dd.level2, default=None, return_dtype=pl.String), by_rule)
+    if dd.level2:  # `_level2_direction`: the direction_defaults.level2 entry of the label (check() adds it)
+        by_rule = pl.coalesce(pl.col("_level2_direction"), by_rule)
     # `_level1_direction`: the direction_defaults.level1 entry of the normalized label (check() adds it)
     by_rule = pl.coalesce(pl.col("_level1_direction"), by_rule)
     return pl.coalesce(declared, by_rule), declared.is_not_null()
+
+
+def level2_directions(level2: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
+    """`level2` labels with `_level2_direction`, the direction_defaults.level2 entry of each."""
+    simplified = pl.col("level2").str.replace_many(TRADITIONAL)  # 成本指標 is 成本指标
+    mapped = simplified.replace_strict(rules.direction_defaults.level2, default=None, return_dtype=pl.String)
+    return level2.with_columns(mapped.alias("_level2_direction"))
 
 
 def qualitative_text(text: pl.Expr, rules: RuleSet) -> pl.Expr:
@@ -342,13 +361,19 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
     per_key = _actuals_per_key(prepared.actuals)
     level3_clash = pl.col("_actual_level3").is_not_null() & (pl.col("_actual_level3") != pl.col("level3").str.strip_chars())
     hint, from_column = direction_hint(rules)
-    # level1_group, level1_points and _level1_hint, worked out once per distinct label
-    labels = level1_table(prepared.indicators.get_column("level1"), rules)
     by_name = {normalize_level1_text(k): v for k, v in rules.direction_defaults.level1.items()}
-    labels = labels.with_columns(  # `成本指标（20分）` is 成本指标 for its direction too
-        normalize_level1(pl.col("level1")).replace_strict(by_name, default=None, return_dtype=pl.String).alias("_level1_direction")
-    )
-    rows = _with_actuals(prepared.indicators, per_key).join(labels, on="level1", how="left", maintain_order="left").with_columns(
+
+    def labels(level1: pl.DataFrame) -> pl.DataFrame:
+        """level1_group, level1_points, _level1_hint and _level1_direction of each distinct label."""
+        return level1_table(level1.get_column("level1"), rules).with_columns(  # `成本指标（20分）` is 成本指标 too
+            normalize_level1(pl.col("level1")).replace_strict(by_name, default=None, return_dtype=pl.String)
+            .alias("_level1_direction")
+        )
+
+    rows = join_by_runs(_with_actuals(prepared.indicators, per_key), labels, ["level1"])
+    if rules.direction_defaults.level2:
+        rows = join_by_runs(rows, lambda level2: level2_directions(level2, rules), ["level2"])
+    rows = rows.with_columns(
         pl.coalesce("weight", "_actual_weight").alias("weight"),  # a 分值 on the actuals row fills a gap
         hint.alias("_direction_hint"), from_column.alias("_direction_from_column"),
     ).with_columns(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from selfeval.rules.model import Curve
@@ -32,6 +34,32 @@ def curve_expr(r: pl.Expr, curve: Curve) -> pl.Expr:
     for (x0, y0), (x1, y1) in zip(pts, pts[1:]):
         chain = chain.when(r <= x1).then(pl.lit(float(y0)) + (y1 - y0) * (r - x0) / (x1 - x0))
     return chain.otherwise(pl.lit(float(pts[-1][1])))
+
+
+def run_starts(on: list[str]) -> pl.Expr:
+    """True on the first row of each run of consecutive rows with equal `on` values."""
+    return pl.any_horizontal(pl.int_range(pl.len()) == 0, *[pl.col(k).ne_missing(pl.col(k).shift()) for k in on])
+
+
+def join_by_runs(
+    frame: pl.DataFrame, table: pl.DataFrame | Callable[[pl.DataFrame], pl.DataFrame], on: list[str]
+) -> pl.DataFrame:
+    """`frame` with the columns of `table` (a left join on `on`, nulls equal), looked up once per run
+    of rows with equal `on` values and gathered back: tables list an indicator's project and labels
+    in runs, so a 1 M-row lookup becomes one over a few thousand run heads.
+
+    `table` may be a function of the distinct `on` values (a frame of `on` columns) returning the
+    table: the work is then done once per distinct value.
+    """
+    starts = frame.select(run_starts(on)).to_series()
+    heads = frame.select(on).filter(starts)
+    if callable(table):
+        table = table(heads.unique(maintain_order=True))
+    if not frame.height:
+        return frame.join(table, on=on, how="left", maintain_order="left", nulls_equal=True)
+    run = (starts.cum_sum() - 1).cast(pl.UInt32)
+    heads = heads.join(table, on=on, how="left", maintain_order="left", nulls_equal=True)
+    return frame.with_columns(heads.get_column(c).gather(run) for c in heads.columns if c not in on)
 
 
 def clean_text(expr: pl.Expr) -> pl.Expr:

@@ -43,6 +43,9 @@ class Check:
     fields: Callable[["RuleSet"], dict[str, pl.Expr]] = lambda rules: {}
     # An indicator check whose message is also the row's reason for not being scored (`_message`).
     explains: bool = False
+    # The condition holds alike for every row of a group of these columns: one finding per group,
+    # on its first row (no window over the whole frame).
+    once_per: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,11 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
     for i, (kind, check) in enumerate(checks):
         fields = check.fields(rules)
         seq = pl.col("seq") if stage in ("indicator", "key") else pl.lit(None, dtype=pl.Int32)
+        found = frame.filter(pl.col(f"_check_{i}"))
+        if check.once_per:
+            found = found.filter(pl.int_range(pl.len()).over(list(check.once_per)) == 0)
         parts.append(
-            frame.filter(pl.col(f"_check_{i}")).select(
+            found.select(
                 *lead,
                 pl.lit(kind.code).alias("code"),
                 pl.col("unit_code"), pl.col("project_code"), seq.cast(pl.Int32).alias("seq"),
@@ -266,10 +272,10 @@ def _reason_variant(rules: RuleSet) -> pl.Expr:
 
 
 def _level1_points_differ(rules: RuleSet) -> pl.Expr:
-    """Once per project and label: its written points differ from its group's rule weight."""
-    from selfeval.level1 import first_of_label, points_differ
+    """The label's written points differ from its group's rule weight (raised once per project and label)."""
+    from selfeval.level1 import points_differ
 
-    return points_differ(rules) & first_of_label()
+    return points_differ(rules)
 
 
 def _level1_rule_weight(rules: RuleSet) -> pl.Expr:
@@ -455,6 +461,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
         "一级指标“{level1}”写明 {written} 分，与规则集中{group}的分值 {weight} 分不一致",
         "表中一级指标写明的分值与所选规则集不同，说明该表可能按另一套分值编制，须确认所选规则集",
         (Check("indicator", lambda r: _level1_points_differ(r), column="level1", value=lambda r: pl.col("level1"),
+               once_per=("_pid", "level1"),
                fields=lambda r: {"level1": quoted(pl.col("level1")), "written": _num(pl.col("level1_points"), 2),
                                  "group": pl.col("level1_group"), "weight": _num(_level1_rule_weight(r), 2)}),),
     ),

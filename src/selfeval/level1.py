@@ -148,11 +148,6 @@ def rule_weight(rules: RuleSet) -> pl.Expr:
     return pl.col("level1_group").replace_strict(weights, default=None, return_dtype=pl.Float64)
 
 
-def first_of_label() -> pl.Expr:
-    """The first indicator row (in declared order) of each project (`_pid`) and level-1 label."""
-    return pl.int_range(pl.len()).over(["_pid", "level1"]) == 0
-
-
 # ----------------------------------------------------------------------------- plain Python
 
 
@@ -238,7 +233,7 @@ def closest_level1_text(label: str | None, rules: RuleSet) -> str | None:
 
 
 __all__ = [
-    "CHAR_MAP", "TRADITIONAL", "closest_level1_text", "first_of_label", "group_expr", "group_lookup", "groups_by_weight",
+    "CHAR_MAP", "TRADITIONAL", "closest_level1_text", "group_expr", "group_lookup", "groups_by_weight",
     "level1_group_text", "level1_points", "level1_points_text", "level1_table", "normalize_level1",
     "normalize_level1_text", "points_differ", "rule_weight",
 ]

@@ -14,7 +14,7 @@ import polars as pl
 
 from selfeval import schema
 from selfeval.declaration import Declaration
-from selfeval.expressions import clean_text
+from selfeval.expressions import clean_text, join_by_runs, run_starts
 
 PROJECT_KEYS = ["unit_code", "project_code"]
 # seq is an Int32: shifting the project id by 32 bits keeps every (project, seq) distinct;
@@ -25,6 +25,13 @@ _NULL_SEQ = 2**31
 
 def indicator_key(pid: pl.Expr, seq: pl.Expr) -> pl.Expr:
     return (pid.cast(pl.Int64) * _SEQ_SHIFT + seq.cast(pl.Int64).fill_null(_NULL_SEQ)).alias("_ik")
+
+
+def flag_sorted(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """`frame` with each of `columns` that is in ascending order flagged so: joins and group-bys on
+    a flagged key merge runs instead of hashing (a filled template lists indicators in order)."""
+    flagged = [c for c in columns if not frame.get_column(c).null_count() and frame.get_column(c).is_sorted()]
+    return frame.with_columns(pl.col(c).set_sorted() for c in flagged) if flagged else frame
 
 
 @dataclass(frozen=True)
@@ -40,9 +47,8 @@ class Prepared:
 
 def project_key_table(declared: Declaration) -> pl.DataFrame:
     """(unit_code, project_code, _pid, year) for every project declared or named by an indicator."""
-    pairs = pl.concat(
-        [declared.projects.select(PROJECT_KEYS), declared.indicators.select(PROJECT_KEYS)], how="vertical_relaxed"
-    )
+    named = declared.indicators.select(PROJECT_KEYS).filter(run_starts(PROJECT_KEYS))  # one row per run
+    pairs = pl.concat([declared.projects.select(PROJECT_KEYS), named], how="vertical_relaxed")
     years = schema.conform(declared.units, schema.UNITS).select("unit_code", "year").unique("unit_code", keep="first")
     return (
         pairs.unique(maintain_order=True).with_row_index("_pid")
@@ -59,15 +65,8 @@ def with_project_key(frame: pl.DataFrame, keys: pl.DataFrame, *, year: bool = Fa
     if not frame.height:
         return frame.with_columns(pl.lit(None, dtype=pl.UInt32).alias("_pid"),
                                   *([pl.lit(None, dtype=pl.Int32).alias("year")] if year else []))
-    change = pl.col("unit_code").ne_missing(pl.col("unit_code").shift()) | pl.col("project_code").ne_missing(
-        pl.col("project_code").shift()
-    )
-    run = frame.select((change.cum_sum() - 1).cast(pl.UInt32).alias("_run")).to_series()
     wanted = ["_pid", "year"] if year else ["_pid"]
-    heads = frame.filter(change).select(PROJECT_KEYS).join(
-        keys.select(*PROJECT_KEYS, *wanted), on=PROJECT_KEYS, how="left", maintain_order="left", nulls_equal=True
-    )
-    return frame.with_columns(heads.get_column(c).gather(run) for c in wanted)
+    return join_by_runs(frame, keys.select(*PROJECT_KEYS, *wanted), PROJECT_KEYS)
 
 
 def _owner_of_code(keys: pl.DataFrame) -> pl.DataFrame:
@@ -95,7 +94,7 @@ def prepare_indicators(indicators: pl.DataFrame, keys: pl.DataFrame) -> pl.DataF
         clean_text(pl.col("level2")).alias("level2"),
     )
     frame = with_project_key(frame, keys, year=True)
-    return frame.with_columns(indicator_key(pl.col("_pid"), pl.col("seq")))
+    return flag_sorted(frame.with_columns(indicator_key(pl.col("_pid"), pl.col("seq"))), "_pid", "_ik")
 
 
 def prepare_actuals(actuals: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
@@ -105,7 +104,7 @@ def prepare_actuals(actuals: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
         clean_text(pl.col(c)) for c in text_columns
     )
     frame = with_project_key(_with_declared_unit(frame, keys), keys)
-    return frame.with_columns(indicator_key(pl.col("_pid"), pl.col("seq")))
+    return flag_sorted(frame.with_columns(indicator_key(pl.col("_pid"), pl.col("seq"))), "_pid", "_ik")
 
 
 def prepare_execution(execution: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
@@ -113,7 +112,7 @@ def prepare_execution(execution: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFra
     frame = schema.conform(execution, schema.EXECUTION).with_columns(
         clean_text(pl.col("unit_code")), clean_text(pl.col("project_code"))
     )
-    return with_project_key(_with_declared_unit(frame, keys), keys)
+    return flag_sorted(with_project_key(_with_declared_unit(frame, keys), keys), "_pid")
 
 
 def prepare(declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame) -> Prepared:
