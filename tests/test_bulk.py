@@ -210,7 +210,7 @@ def test_large_tables_written_once_without_spill(tmp_path: Path) -> None:
 
 
 def test_interrupted_bulk_leaves_no_partial_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """It should remove its temporary table files when a run stops part-way (nothing half-written appears)."""
+    """It should remove its temporary files when a run stops part-way (no output folder appears, nothing is left beside it)."""
     from selfeval.report.parts import TableParts
 
     write_synth(tmp_path / "ds", 6, seed=3)
@@ -228,4 +228,5 @@ def test_interrupted_bulk_leaves_no_partial_table(tmp_path: Path, monkeypatch: p
     with pytest.raises(KeyboardInterrupt):
         score_many(tmp_path / "ds", out=out, fmt="both")
     assert calls["n"] == 2
-    assert list(out.iterdir()) == []
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]

@@ -1,8 +1,12 @@
 """Writing files safely: a temp file in the target's folder, then `os.replace`; safe names.
 
 A reader (or a crash) never sees a half-written workbook: the file appears complete or not at
-all. Names that come from input text (unit and project names) are made safe for file systems
-and for Excel's sheet-name rules here.
+all. A temp file is named `.<target>.<pid>-<random>.tmp`; one left by a process that no longer
+runs (killed with SIGKILL, a power cut) is removed by the next write of the same target. Names
+that come from input text (unit and project names) are made safe for file systems and for
+Excel's sheet-name rules here, and the guards every writer shares live here too: never write
+over an input (`refuse_overwriting_input`), never through a symbolic link inside an output
+folder (`refuse_symlinks`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import tempfile
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from selfeval.errors import OutputError
 
 # Characters no file name may hold on Windows, macOS or Linux, plus control characters.
 _BAD_FILE_CHARS = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]')
@@ -29,6 +35,102 @@ def _umask() -> int:
     return mask
 
 
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine (True when that cannot be told)."""
+    if os.name != "posix":
+        return True  # os.kill(pid, 0) would send CTRL_C_EVENT on Windows
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it runs, as another user
+        return True
+    return True
+
+
+def owner_pid(name: str, prefix: str) -> int | None:
+    """The pid in a temporary's name `<prefix><pid>-<random>…`, or None."""
+    if not name.startswith(prefix):
+        return None
+    pid, dash, _ = name[len(prefix) :].partition("-")
+    return int(pid) if dash and pid.isdigit() else None
+
+
+_SWEPT: set[tuple[int, str]] = set()  # (pid, folder) already swept of stale temp files
+
+
+def remove_stale_temps(folder: Path) -> None:
+    """Remove the `.<name>.<pid>-<random>.tmp` files in `folder` whose process is gone (once per
+    folder and process: a folder receiving thousands of workbooks is listed once, not each time)."""
+    key = (os.getpid(), os.path.abspath(folder))
+    if key in _SWEPT:
+        return
+    _SWEPT.add(key)
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            if not (entry.name.startswith(".") and entry.name.endswith(".tmp")):
+                continue
+            pid = owner_pid(entry.name.rsplit(".", 2)[-2], "") if entry.name.count(".") >= 3 else None
+            if pid is not None and pid != os.getpid() and not pid_alive(pid):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def temp_file(target: Path) -> Path:
+    """An empty temp file `.<target name>.<pid>-<random>.tmp` beside `target` (mode 0600); stale
+    temp files of processes that are gone are removed from the folder first."""
+    remove_stale_temps(target.parent)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}-", suffix=".tmp")
+    os.close(fd)
+    return Path(name)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def refuse_overwriting_input(target: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None]) -> None:
+    """OutputError when `target` is one of `inputs` (the same file, however it is spelt), or an
+    existing file inside an input folder (a folder of tables is read file by file)."""
+    out = Path(target)
+    for item in inputs:
+        if item is None:
+            continue
+        source = Path(item)
+        if not source.exists():
+            continue
+        inside = source.is_dir() and out.exists() and out.resolve().is_relative_to(source.resolve())
+        if inside or _same_file(out, source):
+            msg = f"{out}：输出会覆盖输入 {source}；请为 --out 换一个路径（输入文件从不被改写）"
+            raise OutputError(msg)
+
+
+def refuse_overwriting_inputs(
+    targets: Iterable[str | os.PathLike[str]], inputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
+    """`refuse_overwriting_input` for each of `targets`."""
+    sources = list(inputs)
+    for target in targets:
+        refuse_overwriting_input(target, sources)
+
+
+def refuse_symlinks(root: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """OutputError when `target`, or a folder between the output folder `root` and it, is a
+    symbolic link: a write there would land outside the output folder (`root` itself may be one)."""
+    base = Path(root)
+    path = Path(target)
+    parts = path.relative_to(base).parts
+    current = base
+    for part in parts:
+        current = current / part
+        if current.is_symlink():
+            msg = f"{current} 是符号链接：selfeval 不会通过符号链接写出文件；请删除它或换一个输出文件夹"
+            raise OutputError(msg)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temp path beside `path`; on success it replaces `path`, on error it is removed.
@@ -37,11 +139,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     ...     write_something(tmp)
     """
     target = Path(path)
-    folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = temp_file(target)
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
@@ -94,9 +193,13 @@ def unique_sheet_names(
     return out
 
 
-def unique_filenames(names: Iterable[str]) -> list[str]:
-    """`names` (already safe) made unique case-insensitively with `_2`, `_3`, … before the suffix."""
-    taken: set[str] = set()
+def unique_filenames(names: Iterable[str], *, taken: set[str] | None = None) -> list[str]:
+    """`names` (already safe) made unique case-insensitively with `_2`, `_3`, … before the suffix.
+
+    `taken` (case-folded names already used) is updated, so names given in several calls stay
+    unique across them.
+    """
+    taken = set() if taken is None else taken
     out: list[str] = []
     for name in names:
         stem, dot, ext = name.rpartition(".")

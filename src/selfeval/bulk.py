@@ -18,12 +18,15 @@
 
 Outputs: the four result tables, a league table (units ranked by total, with grade), the grade
 distribution, the findings summary by code, the skipped inputs, and optionally one workbook per
-unit written in parallel across processes.
+unit written in parallel across processes (named by `report.excel.workbook_filenames`, as
+`report` names them). An output folder is written all-or-nothing with a `manifest.json`
+(`selfeval.staging`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -392,11 +395,11 @@ def _sort_findings(frame: pl.DataFrame) -> pl.DataFrame:
 # ----------------------------------------------------------------------------- workbooks
 
 
-def _write_workbook_chunk(result: Any, folder: str, codes: list[str], generated_at: dt.datetime) -> list[str]:
-    """Worker: one workbook per unit of `codes` (runs in a child process)."""
-    from selfeval.report.excel import workbook_filename, write_workbook
+def _write_workbook_chunk(result: Any, folder: str, files: list[tuple[str, str]], generated_at: dt.datetime) -> list[str]:
+    """Worker: the workbook of each (unit code, file name) of `files` (runs in a child process)."""
+    from selfeval.report.excel import write_workbook
 
-    return [str(write_workbook(result, Path(folder) / workbook_filename(c), unit_code=c, generated_at=generated_at)) for c in codes]
+    return [str(write_workbook(result, Path(folder) / name, unit_code=code, generated_at=generated_at)) for code, name in files]
 
 
 def _unit_result(batch: Batch, frames: Any, rules: RuleSet, codes: list[str]) -> Any:
@@ -450,12 +453,69 @@ def score_many(
     produced (`fmt`: parquet, csv or both), so the large ones never sit in memory together.
     With `workbooks`, one self-evaluation workbook per unit is written to that folder by
     `workers` processes (default: the number of CPUs).
+
+    `out` is written all-or-nothing (`selfeval.staging`): the run's files, with `manifest.json`
+    naming the run, its rules and the digests of its inputs, replace the folder's contents in one
+    step, or — stopped, killed, or failing — leave it as it was. A second run into the same `out`
+    meanwhile, an `out` holding files bulk did not write, or one inside the input (or holding it)
+    is refused with an OutputError. `workbooks` inside `out` are part of that swap.
     """
     source = Path(source)
     rules = load_rules(rules)
     kind = source_kind(source)
+    if out is None:
+        run = _run(source, kind, rules, None, fmt, Path(workbooks) if workbooks is not None else None, workers, batch_indicators, progress)
+        return BulkResult(
+            indicator_scores=run.indicator_scores.lazy(), project_scores=run.project_scores.lazy(),
+            findings=run.findings.lazy(), written=run.books, **run.small,
+        )
+    from selfeval.report.tables import table_suffixes
+    from selfeval.staging import MANIFEST, ReplacedFolder, utc_now
+
+    table_suffixes(fmt)  # a bad format fails here, before any work
+    out_dir = Path(out)
+    _refuse_nesting(source, out_dir)
+    started = utc_now()
+    with ReplacedFolder(out_dir, owned=_owned_by_bulk) as stage:
+        assert stage.path is not None
+        staging = stage.path
+        books = _staged_workbooks(workbooks, stage.out, staging)
+        inputs = _input_manifest(source, kind)
+        run = _run(source, kind, rules, staging, fmt, books, workers, batch_indicators, progress)
+        stage.commit(_manifest(rules, fmt, batch_indicators, inputs, run, staging, books, started))
+
+    def final(path: Path) -> Path:  # a staged path → the same path under `out`
+        return out_dir / path.relative_to(staging) if path.is_relative_to(staging) else path
+
+    def scan(name: str) -> pl.LazyFrame:
+        return pl.scan_parquet(str(out_dir / f"{name}.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / f"{name}.csv"))
+
+    return BulkResult(
+        indicator_scores=scan("indicator_scores"), findings=scan("findings"), project_scores=scan("project_scores"),
+        written=[final(p) for p in [*run.written, staging / MANIFEST, *run.books]], **run.small,
+    )
+
+
+@dataclass
+class _Run:
+    """What `_run` produced: the small frames, the large ones (when kept in memory), the files."""
+
+    small: dict[str, Any]
+    indicator_scores: pl.DataFrame
+    project_scores: pl.DataFrame
+    findings: pl.DataFrame
+    rows: dict[str, int]
+    written: list[Path]
+    books: list[Path]
+
+
+def _run(
+    source: Path, kind: str, rules: RuleSet, out_dir: Path | None, fmt: str, workbooks: Path | None,
+    workers: int | None, batch_indicators: int, progress: bool,
+) -> _Run:
+    """Score `source` batch by batch; with `out_dir`, write every table into it (the staging
+    folder of `score_many`); with `workbooks`, one workbook per unit there."""
     skipped: list[tuple[str, str]] = []
-    out_dir = Path(out) if out is not None else None
     large: dict[str, TableParts] = {}
     if out_dir is not None:
         from selfeval.report.parts import TableParts
@@ -474,11 +534,16 @@ def score_many(
     inputs = 0
     executor = None
     futures = []
+    written_books: list[Path] = []
+    taken_names: set[str] = set()  # workbook file names used so far (case-folded), across batches
     generated_at = dt.datetime.now().replace(microsecond=0)
     if workbooks is not None:
         import multiprocessing
 
-        Path(workbooks).mkdir(parents=True, exist_ok=True)
+        from selfeval.atomic import refuse_symlinks
+        from selfeval.report.excel import workbook_filenames
+
+        workbooks.mkdir(parents=True, exist_ok=True)
         executor = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn"))
     try:
         with _progress(progress) as bar:
@@ -511,15 +576,18 @@ def score_many(
                     indicator_parts.append(indicator_frame)
                     project_parts.append(frames.project_scores)
                     finding_parts.append(f)
-                if executor is not None:
+                if executor is not None and workbooks is not None:
                     codes = frames.unit_scores.get_column("unit_code").to_list()
+                    names = workbook_filenames(codes, taken_names)  # the names `report` gives
+                    for name in names:
+                        refuse_symlinks(workbooks, workbooks / name)
                     step = max(1, -(-len(codes) // (4 * (workers or os.cpu_count() or 1))))
                     for i in range(0, len(codes), step):
                         chunk = codes[i : i + step]
-                        futures.append(executor.submit(_write_workbook_chunk, _unit_result(batch, frames, rules, chunk), str(workbooks), chunk, generated_at))
+                        files = list(zip(chunk, names[i : i + step]))
+                        futures.append(executor.submit(_write_workbook_chunk, _unit_result(batch, frames, rules, chunk), str(workbooks), files, generated_at))
                 if bar is not None:
                     bar.advance(task)
-            written_books: list[Path] = []
             if futures:
                 book_task = bar.add_task("自评表", total=len(futures), item="") if bar is not None else None
                 for fut in futures:
@@ -542,24 +610,107 @@ def score_many(
     per_unit = pl.concat(per_unit_parts, how="vertical") if per_unit_parts else pl.DataFrame(schema={"unit_code": pl.String, "errors": pl.Int64, "warnings": pl.Int64})
     counts = pl.concat(count_parts, how="vertical") if count_parts else pl.DataFrame()
     skipped_frame = pl.DataFrame(skipped, schema=SKIPPED, orient="row")
-    result_kwargs = dict(
+    small = dict(
         unit_scores=units, league=league_table(units, per_unit),
         grade_distribution=grade_distribution(units, grade_counts, rules), findings_summary=findings_summary(counts),
         skipped=skipped_frame, rules=rules, inputs=inputs,
     )
+    empty = pl.DataFrame()
     if out_dir is None:
-        indicator_df = _concat(indicator_parts, schema.INDICATOR_SCORES).sort(["unit_code", "project_code", "seq"], maintain_order=True)
-        findings_df = _sort_findings(_concat(finding_parts, schema.FINDINGS))
-        projects = _concat(project_parts, schema.PROJECT_SCORES).sort(["unit_code", "project_code"], maintain_order=True)
-        return BulkResult(indicator_scores=indicator_df.lazy(), project_scores=projects.lazy(), findings=findings_df.lazy(), **result_kwargs)
-    written = _write_outputs(out_dir, large, fmt, result_kwargs)
-    result = BulkResult(
-        indicator_scores=pl.scan_parquet(str(out_dir / "indicator_scores.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "indicator_scores.csv")),
-        findings=pl.scan_parquet(str(out_dir / "findings.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "findings.csv")),
-        project_scores=pl.scan_parquet(str(out_dir / "project_scores.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / "project_scores.csv")),
-        written=written + (written_books if futures else []), **result_kwargs,
-    )
-    return result
+        return _Run(
+            small=small,
+            indicator_scores=_concat(indicator_parts, schema.INDICATOR_SCORES).sort(["unit_code", "project_code", "seq"], maintain_order=True),
+            project_scores=_concat(project_parts, schema.PROJECT_SCORES).sort(["unit_code", "project_code"], maintain_order=True),
+            findings=_sort_findings(_concat(finding_parts, schema.FINDINGS)),
+            rows={}, written=[], books=written_books,
+        )
+    rows = {name: parts.rows for name, parts in large.items()}
+    try:
+        written = _write_outputs(out_dir, large, fmt, small)
+    except BaseException:
+        for parts in large.values():  # close the files still open
+            parts.abort()
+        raise
+    rows.update({name: frame.height for name, frame in _small_tables(small).items()})
+    return _Run(small=small, indicator_scores=empty, project_scores=empty, findings=empty, rows=rows, written=written, books=written_books)
+
+
+# ----------------------------------------------------------------------------- the output folder
+
+# Names an output folder of an older version (without manifest.json) may hold.
+_OUTPUT_TABLES = ("indicator_scores", "project_scores", "unit_scores", "findings", "league_table",
+                  "grade_distribution", "findings_summary", "skipped")
+WORKBOOK_FOLDER = "自评表"
+
+
+def _owned_by_bulk(relative: str) -> bool:
+    """Whether a file of an output folder without a manifest is one bulk writes (older versions)."""
+    parts = relative.split("/")
+    if len(parts) == 1:
+        stem, _, suffix = parts[0].rpartition(".")
+        return stem in _OUTPUT_TABLES and suffix in ("parquet", "csv")
+    return len(parts) == 2 and parts[0] == WORKBOOK_FOLDER and parts[1].endswith(".xlsx")
+
+
+def _refuse_nesting(source: Path, out: Path) -> None:
+    """OutputError when the output folder is the input, lies inside it or holds it: the swap
+    would delete the input, or later runs would read the output as input."""
+    from selfeval.errors import OutputError
+
+    src, dst = source.resolve(), out.resolve()
+    if dst == src or dst.is_relative_to(src) or src.is_relative_to(dst):
+        msg = f"{out}：输出文件夹不能是输入 {source}，也不能在输入之中或包含输入；请换一个 --out"
+        raise OutputError(msg)
+
+
+def _staged_workbooks(workbooks: str | Path | None, out: Path, staging: Path) -> Path | None:
+    """Where the workbooks go: inside the staging folder when they belong inside `out`."""
+    if workbooks is None:
+        return None
+    folder = Path(workbooks).resolve()
+    return staging / folder.relative_to(out) if folder.is_relative_to(out) else Path(workbooks)
+
+
+def _input_manifest(source: Path, kind: str) -> dict[str, Any]:
+    """The input's place in the manifest: its path and kind, every file's size and sha256, and one
+    digest of them all (a fingerprint of the data set)."""
+    from selfeval.staging import digest_of, folder_files
+
+    files = folder_files(source, skip_hidden=True) if source.is_dir() else []
+    return {
+        "path": str(source.resolve()), "kind": kind, "files": len(files), "bytes": sum(f["bytes"] for f in files),
+        "sha256": digest_of(files), "digests": files,
+    }
+
+
+def _manifest(
+    rules: RuleSet, fmt: str, batch_indicators: int, inputs: dict[str, Any], run: _Run, staging: Path,
+    books: Path | None, started: str,
+) -> dict[str, Any]:
+    """The run's manifest (the staging folder adds run_id, finished and the file list)."""
+    import json
+
+    import selfeval
+
+    from selfeval.report.tables import table_suffixes
+
+    settings = hashlib.sha256(json.dumps(rules.model_dump(mode="json"), sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    book_folder = books.relative_to(staging).as_posix() if books is not None and books.is_relative_to(staging) else None
+    return {
+        "command": "bulk",
+        "selfeval": selfeval.__version__,
+        "pid": os.getpid(),
+        "started": started,
+        "input": inputs,
+        "rules": {"name": rules.name, "title": rules.title, "path": rules.source or None, "sha256": rules.sha256 or None,
+                  "settings_sha256": settings},
+        "format": fmt,
+        "batch_indicators": batch_indicators,
+        "units": run.small["unit_scores"].height,
+        "skipped": run.small["skipped"].height,
+        "tables": {name: {"rows": rows, "files": [f"{name}.{s}" for s in table_suffixes(fmt)]} for name, rows in run.rows.items()},
+        "workbooks": {"folder": book_folder, "count": len(run.books)} if books is not None else None,
+    }
 
 
 LARGE_TABLES = {"indicator_scores": schema.INDICATOR_SCORES, "project_scores": schema.PROJECT_SCORES,
@@ -625,16 +776,20 @@ def _read_inputs(
     return len(items), (_concat_declarations(decls), _concat(actuals, schema.ACTUALS), _concat(executions, schema.EXECUTION))
 
 
-def _write_outputs(out: Path, large: dict[str, Any], fmt: str, small: dict[str, Any]) -> list[Path]:
-    """Write the per-unit tables into `out` (atomically) and put the large ones in place."""
-    from selfeval.report.tables import write_tables
-
-    tables = {
+def _small_tables(small: dict[str, Any]) -> dict[str, pl.DataFrame]:
+    """The per-unit tables of a run, by output name."""
+    return {
         "unit_scores": small["unit_scores"], "league_table": small["league"],
         "grade_distribution": small["grade_distribution"], "findings_summary": small["findings_summary"],
         "skipped": small["skipped"],
     }
-    written = write_tables(tables, out, fmt)
+
+
+def _write_outputs(out: Path, large: dict[str, Any], fmt: str, small: dict[str, Any]) -> list[Path]:
+    """Write the per-unit tables into `out` (atomically) and put the large ones in place."""
+    from selfeval.report.tables import write_tables
+
+    written = write_tables(_small_tables(small), out, fmt)
     for parts in large.values():
         written += parts.finish()
     return written

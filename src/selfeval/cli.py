@@ -48,6 +48,7 @@ def fail(error: Exception, code: int = 1) -> typer.Exit:
 
 
 YearOption = Annotated[Optional[int], typer.Option("--year", "-y", help="预算年度（文件中无法确定年度时填写，如 2025）")]
+ForceOption = Annotated[bool, typer.Option("--force", help="覆盖已有填写内容的文件（已填写的模板，或不是 selfeval 生成的文件）")]
 
 
 @contextlib.contextmanager
@@ -97,12 +98,16 @@ def parse_command(
 
     退出码：0 成功；2 输入文件错误（文件为空、格式无法识别、缺少列等）。
     """
+    from selfeval.atomic import refuse_overwriting_inputs
     from selfeval.ingest import read_declared, write_frames
     from selfeval.ingest.summary import declared_summary, parsed_targets
+    from selfeval.report.tables import table_paths
 
     try:
         decl = read_declared(file, year=year)
         targets = parsed_targets(decl)
+        if out is not None:
+            refuse_overwriting_inputs(table_paths([*decl.tables(), "parsed_targets"], out, fmt.value), [file])
         written = write_frames({**decl.tables(), "parsed_targets": targets}, out, fmt.value) if out is not None else []
     except SelfevalError as exc:
         raise fail(exc, 2) from None
@@ -139,7 +144,9 @@ def score_command(
     import json
 
     from selfeval.api import score, write_tables
+    from selfeval.atomic import refuse_overwriting_inputs
     from selfeval.report.console import findings_summary, project_table
+    from selfeval.report.tables import table_paths
 
     from selfeval.reconcile import reconcile
 
@@ -147,6 +154,8 @@ def score_command(
         result = score(declared, actuals, execution, rules, year=year)
         reconciliation = reconcile(result)
         reconciliation.check()
+        if out is not None:
+            refuse_overwriting_inputs(table_paths(result.tables(), out, fmt.value), [declared, actuals, execution, result.rules.source or None])
         written = write_tables(result, out, fmt.value) if out is not None else []
     except SelfevalError as exc:
         raise fail(exc, 2) from None
@@ -241,17 +250,19 @@ def template_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="模板输出路径（.xlsx）")] = Path("template.xlsx"),
     rules: Annotated[str, typer.Option("--rules", "-r", help="规则集名称或 YAML 文件（决定定性评价档次的下拉选项）")] = "mof-2020",
     year: Annotated[Optional[int], typer.Option("--year", "-y", help="预算年度（文件中无法确定年度时填写）")] = None,
+    force: ForceOption = False,
 ) -> None:
     """生成实际完成值填报模板：申报内容已锁定，黄色单元格填写实际完成值、偏差原因与预算执行数。
 
-    填好后可直接用于 score / report 的 --actuals 与 --execution。
-    退出码：0 成功；2 输入或规则文件错误。
+    填好后可直接用于 score / report 的 --actuals 与 --execution。--out 不能是输入文件；已填写的模板不加 --force 不会被覆盖。
+    退出码：0 成功；2 输入或规则文件错误，或 --out 会覆盖输入或已填写的内容。
     """
     from selfeval.ingest import read_declared
-    from selfeval.report.template import write_template
+    from selfeval.report.template import refuse_unsafe_output, write_template
     from selfeval.rules.loader import load_rules
 
     try:
+        refuse_unsafe_output(out, [declared, Path(rules)], force=force)
         decl = read_declared(declared, year=year)
         path = write_template(decl, out, rules=load_rules(rules))
     except (SelfevalError, OSError) as exc:
@@ -275,14 +286,19 @@ def report_command(
     ] = None,
     unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="只为该单位编码生成自评表（输入含多个单位时）")] = None,
     year: YearOption = None,
+    force: ForceOption = False,
 ) -> None:
     """评分并生成项目支出绩效自评表（.xlsx）：汇总、各项目自评表、部门整体、问题清单、计算说明。
 
-    退出码：0 无错误；1 存在错误级问题（工作簿照常生成，见“问题清单”）；2 输入或规则文件错误。
+    --out 不能是输入文件；已填写的模板等已有内容的文件不加 --force 不会被覆盖。
+    退出码：0 无错误；1 存在错误级问题（工作簿照常生成，见“问题清单”）；2 输入或规则文件错误，或 --out 会覆盖输入或已填写的内容。
     """
     from selfeval.api import score
     from selfeval.reconcile import reconcile
-    from selfeval.report.excel import unit_codes, workbook_filename, write_workbook, write_workbooks
+    from selfeval.report.excel import unit_codes, workbook_filename, workbook_filenames, write_workbook, write_workbooks
+    from selfeval.report.template import refuse_unsafe_output
+
+    inputs = [declared, actuals, execution, Path(rules)]
 
     try:
         result = score(declared, actuals, execution, rules, year=year)
@@ -292,11 +308,14 @@ def report_command(
         if unit is not None or len(codes) == 1:
             code = unit or codes[0]
             target = out if out is not None and out.suffix.lower() == ".xlsx" else (out or Path.cwd()) / workbook_filename(code)
+            refuse_unsafe_output(target, inputs, force=force)
             written = [write_workbook(result, target, unit_code=code)]
         elif out is not None and out.suffix.lower() == ".xlsx":
             msg = f"输入包含 {len(codes)} 个单位，一个 .xlsx 只能写一个单位：请用 --unit 指定单位，或让 --out 指向文件夹（每个单位一个工作簿）"
             raise fail(SelfevalError(msg), 2)
         else:
+            for name in workbook_filenames(codes):
+                refuse_unsafe_output((out or Path.cwd()) / name, inputs, force=force)
             written = write_workbooks(result, out or Path.cwd())
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
@@ -371,6 +390,7 @@ def lint_command(
 
     退出码：0 无错误级问题；1 存在错误级问题；2 输入文件或配置文件错误。
     """
+    from selfeval.atomic import refuse_overwriting_inputs
     from selfeval.ingest import read_declared
     from selfeval.lint import lint
     from selfeval.lint.report import counts_line, findings_json, findings_table, write_findings_json, write_findings_xlsx
@@ -381,6 +401,8 @@ def lint_command(
         raise fail(ValueError("--format table 只输出到终端；写文件请用 --format json 或 xlsx"), 2)
     try:
         findings = lint(read_declared(declared, year=year), config)
+        if out is not None:
+            refuse_overwriting_inputs([out], [declared, config])
         if fmt is LintFormat.xlsx and out is not None:
             write_findings_xlsx(findings, out)
         elif fmt is LintFormat.json and out is not None:
@@ -423,7 +445,7 @@ def synth_command(
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("生成", total=groups)
             counts = write_synth(out, units, seed, on_group=lambda done, total: bar.update(task, completed=done))
-    except OSError as exc:
+    except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     labels = {"units": "单位", "projects": "项目", "indicators": "指标", "actuals": "实际完成值", "execution": "预算执行"}
     summary = "，".join(f"{labels[k]} {v:,} 行" for k, v in counts.items())
@@ -474,7 +496,9 @@ def bulk_command(
 ) -> None:
     """批量评分：一次为成百上千个单位评分，输出单位排名（含等级）、等级分布、问题汇总；无法读取的文件会列出原因并跳过，其余照常评分。
 
-    退出码：0 全部读取且无错误级问题；1 有文件被跳过或存在错误级问题；2 输入或规则文件错误。
+    输出文件夹整体替换：本次运行的全部文件（含记录规则与输入摘要的 manifest.json）一起出现，中断时保持上一次的结果。
+    退出码：0 全部读取且无错误级问题；1 有文件被跳过或存在错误级问题；2 输入或规则文件错误，或输出文件夹正被另一次运行写出、
+    含有不是 bulk 写出的文件、含有符号链接、与输入重叠。
     """
     from selfeval.bulk import score_many
     from selfeval.report.labels import COLUMN_LABELS as labels
@@ -551,6 +575,12 @@ def whatif_command(
                 result = whatif(declared, act, exe, rules or None, sweep=sweep)
             else:
                 result = whatif(declared, act, exe, rules)
+        from selfeval.atomic import refuse_overwriting_inputs
+        from selfeval.report.tables import table_paths
+        from selfeval.whatif import whatif_tables
+
+        read = [source, actuals, execution, *(rules or [])]
+        refuse_overwriting_inputs([*([out] if out is not None else []), *(table_paths(whatif_tables(result), tables, fmt.value) if tables is not None else [])], read)
         written = result.write_workbook(out) if out is not None else None
         written_tables = write_whatif_tables(result, tables, fmt.value) if tables is not None else []
     except (SelfevalError, OSError) as exc:

@@ -64,3 +64,8 @@ class InputWarning(UserWarning):
 
 class RuleFileError(SelfevalError):
     """A scoring rule file is invalid: names the file, the field path and the reason."""
+
+
+class OutputError(SelfevalError):
+    """An output cannot be written safely (it is an input, holds filled values, lies behind a
+    symbolic link, or another run is writing it): names the path and what to do instead."""

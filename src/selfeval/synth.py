@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from selfeval import schema
-from selfeval.atomic import atomic_path
+from selfeval.atomic import atomic_path, refuse_symlinks
 from selfeval.declaration import Declaration
 
 GROUP_UNITS = 1000
@@ -373,7 +373,9 @@ def write_synth(
     `out/<table>/unit_group=<K>/part-0.parquet` for units, projects, indicators, actuals, execution.
 
     Memory stays bounded by one group. `on_group(done, total)` is called after each group.
-    Returns the row count of each table.
+    Returns the row count of each table. A symbolic link inside `out` (a table folder, a
+    partition) is refused with an OutputError before anything is written: no file lands outside
+    `out`.
     """
     if units < 1:
         msg = f"units must be at least 1, got {units}"
@@ -381,6 +383,9 @@ def write_synth(
     out = Path(out)
     counts = dict.fromkeys(TABLES, 0)
     plan = list(groups(units))
+    for g, _, _ in plan:
+        for name in TABLES:
+            refuse_symlinks(out, out / name / f"{PARTITION}={g}" / "part-0.parquet")
     for done, (g, first, n) in enumerate(plan, start=1):
         data = synth_group(g, first, n, seed)
         for name, frame in data.tables().items():

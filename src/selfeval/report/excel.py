@@ -918,12 +918,19 @@ def workbook_filename(unit_code: str) -> str:
     return f"自评表_{safe_filename(unit_code, default='单位')}.xlsx"
 
 
+def workbook_filenames(codes: Iterable[str], taken: set[str] | None = None) -> list[str]:
+    """File names of the workbooks of `codes`: `workbook_filename`, made unique in order (`A/B` and
+    `A_B` give `自评表_A_B.xlsx` and `自评表_A_B_2.xlsx`). Pass the same `taken` set to name units
+    given in several calls (bulk names them batch by batch); `report` and `bulk` both name here."""
+    return unique_filenames((workbook_filename(c) for c in codes), taken=taken)
+
+
 def write_workbooks(
     result: Result, folder: str | os.PathLike[str], *, generated_at: dt.datetime | None = None
 ) -> list[Path]:
     """One workbook per unit in `folder` (`自评表_<单位编码>.xlsx`, safe and unique names)."""
     out = Path(folder)
     codes = unit_codes(result)
-    files = unique_filenames(workbook_filename(c) for c in codes)
+    files = workbook_filenames(codes)
     when = timestamp(generated_at)
     return [write_workbook(result, out / f, unit_code=c, generated_at=when) for c, f in zip(codes, files)]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import IO, Any
 
 import polars as pl
 
+from selfeval.atomic import temp_file
 from selfeval.report.tables import csv_safe
 
 
@@ -30,9 +30,7 @@ class TableParts:
         self._arrow_schema: Any = None
         self._csv: IO[bytes] | None = None
         for suffix, target in self.targets.items():
-            fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
-            os.close(fd)
-            self._temps[suffix] = Path(temp)
+            self._temps[suffix] = temp_file(target)
         self.rows = 0
 
     def append(self, frame: pl.DataFrame) -> None:

@@ -7,7 +7,7 @@ file (`sink_*`), so a scan over many part files is copied part by part and memor
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +63,11 @@ def _write(frame: pl.DataFrame | pl.LazyFrame, path: Path, suffix: str) -> None:
         csv_safe(frame).write_csv(path, include_bom=True)
 
 
+def table_paths(names: Iterable[str], folder: str | os.PathLike[str], fmt: str = "parquet") -> list[Path]:
+    """The files `write_tables` writes for tables `names` into `folder`."""
+    return [Path(folder) / f"{name}.{suffix}" for name in names for suffix in table_suffixes(fmt)]
+
+
 def write_tables(
     frames: Mapping[str, pl.DataFrame | pl.LazyFrame], folder: str | os.PathLike[str], fmt: str = "parquet"
 ) -> list[Path]:
@@ -83,4 +88,4 @@ def write_tables(
     return written
 
 
-__all__ = ["TABLE_FORMATS", "TableFormat", "table_suffixes", "write_tables"]
+__all__ = ["TABLE_FORMATS", "TableFormat", "table_paths", "table_suffixes", "write_tables"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 import selfeval
+from selfeval.atomic import refuse_overwriting_input
 from selfeval.declaration import Declaration
+from selfeval.errors import OutputError
 from selfeval.report.excel import A4, MONEY, Formats, put_number, put_text, row_height
 from selfeval.report.workbook import new_workbook
 from selfeval.rules.loader import load_rules
@@ -236,6 +239,54 @@ def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, 
         put_text(ws, r, 0, text, fm.note())
     ws.set_paper(A4)
     ws.fit_to_pages(1, 0)
+
+
+# Columns a person fills in (the pre-filled 分值 and 全年预算数 are left out: a fresh template has them).
+FILLED_COLUMNS = {
+    ACTUALS_SHEET: [f for f, _, fill in ACTUAL_COLUMNS if fill and f != "weight"],
+    EXECUTION_SHEET: [f for f, _, fill in EXECUTION_COLUMNS if fill and f != "year_budget"],
+}
+
+
+def holds_filled_values(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at `path` holds values a person entered, so that writing over it loses work:
+    a filled template (a value in a column to fill of 实际完成值 or 预算执行), or anything selfeval did
+    not write (a file that is no workbook, a workbook whose author is not selfeval). A report or an
+    unfilled template written by selfeval holds none; a missing file holds none."""
+    target = Path(path)
+    if not target.exists():
+        return False
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(target, read_only=True, data_only=True)
+    except Exception:  # not a workbook openpyxl reads: someone else's file
+        return True
+    try:
+        if (wb.properties.creator or "") != "selfeval":
+            return True
+        for sheet, fields in FILLED_COLUMNS.items():
+            if sheet not in wb.sheetnames:
+                continue
+            headers = {HEADERS.get(f, LABELS[f]) for f in fields}
+            rows = wb[sheet].iter_rows(values_only=True)
+            columns = [i for i, h in enumerate(next(rows, ())) if h in headers]
+            if any(row[i] not in (None, "") for row in rows for i in columns if i < len(row)):
+                return True
+    finally:
+        wb.close()
+    return False
+
+
+def refuse_unsafe_output(
+    target: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None], *, force: bool = False
+) -> None:
+    """OutputError when writing a workbook to `target` would overwrite one of `inputs` (always), or
+    a file holding filled values (`holds_filled_values`) unless `force`."""
+    refuse_overwriting_input(target, inputs)
+    if not force and holds_filled_values(target):
+        msg = f"{target}：文件中已有填写的内容（或不是 selfeval 生成的文件），覆盖会丢失；确需覆盖请加 --force，或换一个 --out"
+        raise OutputError(msg)
 
 
 def write_template(
