@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.console import Console
 
+from selfeval.cli_support import OneLineGroup, error_line, output_problem, print_error, rules_line
 from selfeval.errors import SelfevalError
 
 # A group's unused --help flag defaults to False rather than None: typer coerces a None flag through
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="rich",
     context_settings=GROUP_CONTEXT,
+    cls=OneLineGroup,  # every error one line on stderr, never a usage box or a traceback
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -42,19 +44,33 @@ class OutputStyle(str, enum.Enum):
 
 
 def fail(error: Exception, code: int = 1) -> typer.Exit:
-    """Print a clean error (never a traceback) and return the Exit to raise."""
-    err_console.print(f"[bold red]错误：[/]{escape(str(error))}", highlight=False)
+    """Print a clean error as one line on stderr (never a traceback) and return the Exit to raise."""
+    print_error(error_line(error))
     return typer.Exit(code)
 
 
-YearOption = Annotated[Optional[int], typer.Option("--year", "-y", help="预算年度（文件中无法确定年度时填写，如 2025）")]
+def check_output(path: Optional[Path], kind: str, option: str = "--out") -> None:
+    """Exit 2 before any work when `path` cannot be written as a `kind` ("folder" or "file")."""
+    problem = output_problem(path, kind, option) if path is not None else None
+    if problem is not None:
+        raise fail(SelfevalError(problem), 2)
+
+
+YEAR_RANGE = {"min": 1900, "max": 2100}
+YearOption = Annotated[Optional[int], typer.Option("--year", "-y", **YEAR_RANGE, help="预算年度（文件中无法确定年度时填写，如 2025）")]
+RulesDirOption = Annotated[
+    Optional[list[Path]],
+    typer.Option("--rules-dir", help="规则文件夹（可重复）：其中的规则集按名称优先于内置规则集；不给时当前目录的 scoring_rules/ 不会替换内置规则集"),
+]
 ForceOption = Annotated[bool, typer.Option("--force", help="覆盖已有填写内容的文件（已填写的模板，或不是 selfeval 生成的文件）")]
 
 
 @contextlib.contextmanager
 def input_warnings() -> Iterator[None]:
     """Print each InputWarning a reader raised (a column read but not used …) as “注意：…” on stderr
-    when the command ends, once per message; other warnings pass on unchanged."""
+    when the command ends, once per message; other warnings pass on unchanged. A command that
+    fails on bad input (exit 2) prints only its one error line."""
+    import sys
     import warnings
 
     from rich.markup import escape
@@ -67,10 +83,14 @@ def input_warnings() -> Iterator[None]:
             warnings.simplefilter("always", InputWarning)
             yield
     finally:
+        ending = sys.exc_info()[1]  # the exception closing the command, if any
+        failed = ending is not None and not (isinstance(ending, typer.Exit) and ending.exit_code in (0, 1))
         shown: set[str] = set()
         for w in caught:
             if not issubclass(w.category, InputWarning):
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            elif failed:
+                continue
             elif str(w.message) not in shown:
                 shown.add(str(w.message))
                 err_console.print(f"[yellow]注意：[/]{escape(str(w.message))}", highlight=False)
@@ -92,7 +112,7 @@ def parse_command(
         Optional[Path], typer.Option("--out", "-o", help="输出文件夹：写出 units、projects、indicators、department_goals 与 parsed_targets")
     ] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="输出表格格式")] = TableFormat.parquet,
-    year: Annotated[Optional[int], typer.Option("--year", "-y", help="预算年度（文件中无法确定年度时必填，如 2025）")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", **YEAR_RANGE, help="预算年度（文件中无法确定年度时必填，如 2025）")] = None,
 ) -> None:
     """读取绩效目标表，显示汇总（单位、项目、指标、预算合计、指标值解析错误数），可写出规范表格。
 
@@ -103,6 +123,7 @@ def parse_command(
     from selfeval.ingest.summary import declared_summary, parsed_targets
     from selfeval.report.tables import table_paths
 
+    check_output(out, "folder")
     try:
         decl = read_declared(file, year=year)
         targets = parsed_targets(decl)
@@ -136,6 +157,7 @@ def score_command(
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式")] = TableFormat.parquet,
     style: Annotated[OutputStyle, typer.Option("--style", help="human：表格；json：机器可读")] = OutputStyle.human,
     year: YearOption = None,
+    rules_dir: RulesDirOption = None,
 ) -> None:
     """对一个单位评分：逐项指标评分、项目总分与等级、部门整体得分，并列出问题清单。
 
@@ -144,34 +166,40 @@ def score_command(
     import json
 
     from selfeval.api import score, write_tables
+    from selfeval.cli_support import json_ready
     from selfeval.atomic import refuse_overwriting_inputs
     from selfeval.report.console import findings_summary, project_table
     from selfeval.report.tables import table_paths
+    from selfeval.rules.loader import load_rules
 
     from selfeval.reconcile import reconcile
 
+    check_output(out, "folder")
     try:
-        result = score(declared, actuals, execution, rules, year=year)
+        rule_set = load_rules(rules, rules_dirs=rules_dir or ())
+        result = score(declared, actuals, execution, rule_set, year=year)
         reconciliation = reconcile(result)
         reconciliation.check()
         if out is not None:
-            refuse_overwriting_inputs(table_paths(result.tables(), out, fmt.value), [declared, actuals, execution, result.rules.source or None])
+            refuse_overwriting_inputs(table_paths(result.tables(), out, fmt.value), [declared, actuals, execution, rule_set.source or None])
         written = write_tables(result, out, fmt.value) if out is not None else []
-    except SelfevalError as exc:
+    except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     if style is OutputStyle.json:
         payload = {
+            "rules": {"name": rule_set.name, "source": rule_set.source, "sha256": rule_set.sha256},
             "units": result.unit_scores.to_dicts(),
             "projects": result.project_scores.to_dicts(),
             "findings": result.findings.to_dicts(),
         }
-        console.print_json(json.dumps(payload, ensure_ascii=False, default=str))
+        console.print_json(json.dumps(json_ready(payload), ensure_ascii=False, default=str, allow_nan=False))
     else:
         # The full table needs a wide terminal; a narrow one gets the compact table.
         console.print(project_table(result, compact=console.width < 150))
         if result.findings.height:
             console.print(findings_summary(result.findings))
         console.print(reconciliation.line(), highlight=False)
+        console.print(escape(rules_line(rule_set)), highlight=False, soft_wrap=True)
         for path in written:
             console.print(f"已写出 {escape(str(path))}")
     if (result.findings["severity"] == "error").any():
@@ -183,14 +211,17 @@ app.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("show")
-def rules_show(name: Annotated[str, typer.Argument(help="规则集名称或 YAML 文件路径")] = "mof-2020") -> None:
+def rules_show(
+    name: Annotated[str, typer.Argument(help="规则集名称或 YAML 文件路径")] = "mof-2020",
+    rules_dir: RulesDirOption = None,
+) -> None:
     """显示一个规则集的全部参数（权重、曲线、档次、等级等）。"""
     from rich.table import Table
 
     from selfeval.rules.loader import describe_rules, load_rules
 
     try:
-        rules = load_rules(name)
+        rules = load_rules(name, rules_dirs=rules_dir or ())
     except SelfevalError as exc:
         raise fail(exc, 2) from None
     table = Table(title=f"规则集 {rules.name}", header_style="bold", show_lines=False)
@@ -202,13 +233,17 @@ def rules_show(name: Annotated[str, typer.Argument(help="规则集名称或 YAML
 
 
 @rules_app.command("list")
-def rules_list() -> None:
+def rules_list(rules_dir: RulesDirOption = None) -> None:
     """列出可用的规则集。"""
     from selfeval.rules.loader import available_rules, load_rules
 
-    for name, path in available_rules().items():
+    try:
+        found = available_rules(rules_dir or ())
+    except SelfevalError as exc:
+        raise fail(exc, 2) from None
+    for name, path in found.items():
         try:
-            title = load_rules(path).title
+            title = load_rules(path, rules_dirs=rules_dir or ()).title
         except SelfevalError as exc:
             title = f"（无效：{exc}）"
         console.print(f"{escape(str(name))}\t{escape(str(title))}\t{escape(str(path))}")
@@ -249,8 +284,9 @@ def template_command(
     declared: Annotated[Path, typer.Argument(help="绩效目标表：文本导出（.txt）、.docx、规范表格 .xlsx 或其所在文件夹")],
     out: Annotated[Path, typer.Option("--out", "-o", help="模板输出路径（.xlsx）")] = Path("template.xlsx"),
     rules: Annotated[str, typer.Option("--rules", "-r", help="规则集名称或 YAML 文件（决定定性评价档次的下拉选项）")] = "mof-2020",
-    year: Annotated[Optional[int], typer.Option("--year", "-y", help="预算年度（文件中无法确定年度时填写）")] = None,
+    year: Annotated[Optional[int], typer.Option("--year", "-y", **YEAR_RANGE, help="预算年度（文件中无法确定年度时填写）")] = None,
     force: ForceOption = False,
+    rules_dir: RulesDirOption = None,
 ) -> None:
     """生成实际完成值填报模板：申报内容已锁定，黄色单元格填写实际完成值、偏差原因与预算执行数。
 
@@ -261,10 +297,12 @@ def template_command(
     from selfeval.report.template import refuse_unsafe_output, write_template
     from selfeval.rules.loader import load_rules
 
+    check_output(out, "file")
     try:
         refuse_unsafe_output(out, [declared, Path(rules)], force=force)
+        rule_set = load_rules(rules, rules_dirs=rules_dir or ())
         decl = read_declared(declared, year=year)
-        path = write_template(decl, out, rules=load_rules(rules))
+        path = write_template(decl, out, rules=rule_set)
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     console.print(
@@ -272,6 +310,7 @@ def template_command(
         "请在“实际完成值”“预算执行”工作表的黄色单元格中填写。",
         highlight=False,
     )
+    console.print(escape(rules_line(rule_set)), highlight=False, soft_wrap=True)
 
 
 @app.command("report")
@@ -287,6 +326,7 @@ def report_command(
     unit: Annotated[Optional[str], typer.Option("--unit", "-u", help="只为该单位编码生成自评表（输入含多个单位时）")] = None,
     year: YearOption = None,
     force: ForceOption = False,
+    rules_dir: RulesDirOption = None,
 ) -> None:
     """评分并生成项目支出绩效自评表（.xlsx）：汇总、各项目自评表、部门整体、问题清单、计算说明。
 
@@ -298,10 +338,14 @@ def report_command(
     from selfeval.report.excel import unit_codes, workbook_filename, workbook_filenames, write_workbook, write_workbooks
     from selfeval.report.template import refuse_unsafe_output
 
+    from selfeval.rules.loader import load_rules
+
     inputs = [declared, actuals, execution, Path(rules)]
 
+    check_output(out, "file" if out is not None and out.suffix.lower() == ".xlsx" else "folder")
     try:
-        result = score(declared, actuals, execution, rules, year=year)
+        rule_set = load_rules(rules, rules_dirs=rules_dir or ())
+        result = score(declared, actuals, execution, rule_set, year=year)
         reconciliation = reconcile(result)
         reconciliation.check()
         codes = unit_codes(result)
@@ -321,6 +365,7 @@ def report_command(
         raise fail(exc, 2) from None
     console.print(_compact_table(result))
     console.print(reconciliation.line(), highlight=False)
+    console.print(escape(rules_line(rule_set)), highlight=False, soft_wrap=True)
     _written(written)
     errors = result.findings.get_column("severity").eq("error").sum()
     if result.findings.height:
@@ -342,6 +387,7 @@ def demo_command(
     from selfeval.ingest import read_declared
     from selfeval.report.excel import write_workbooks
 
+    check_output(out, "folder")
     try:
         folder = sample_dir()
         declared = folder / DEMO_SAMPLES[0]
@@ -399,6 +445,7 @@ def lint_command(
         raise fail(ValueError("--format xlsx 需要用 --out 指定输出文件"), 2)
     if fmt is LintFormat.table and out is not None:
         raise fail(ValueError("--format table 只输出到终端；写文件请用 --format json 或 xlsx"), 2)
+    check_output(out, "file")
     try:
         findings = lint(read_declared(declared, year=year), config)
         if out is not None:
@@ -429,9 +476,9 @@ def lint_command(
 
 @app.command("synth")
 def synth_command(
-    units: Annotated[int, typer.Option("--units", "-n", min=1, help="单位数（每个单位 3–12 个项目、约 9 项指标/项目）")],
+    units: Annotated[int, typer.Option("--units", "-n", min=1, max=1_000_000, help="单位数（每个单位 3–12 个项目、约 9 项指标/项目）")],
     out: Annotated[Path, typer.Option("--out", "-o", help="输出文件夹：按 unit_group 分区的 Parquet 数据集")],
-    seed: Annotated[int, typer.Option("--seed", "-s", help="随机种子：同一种子生成的数据完全相同")] = 0,
+    seed: Annotated[int, typer.Option("--seed", "-s", min=0, max=2**63 - 1, help="随机种子（非负整数）：同一种子生成的数据完全相同")] = 0,
 ) -> None:
     """生成合成测试数据：绩效目标、实际完成值与预算执行（含未完成、超额、缺失、无法解析、单位不一致、支出滞后等情形），
     写成分区 Parquet 数据集（<表>/unit_group=K/part-0.parquet），可直接用于 bulk 与 whatif。
@@ -441,6 +488,7 @@ def synth_command(
     from selfeval.synth import GROUP_UNITS, write_synth
 
     groups = -(-units // GROUP_UNITS)
+    check_output(out, "folder")
     try:
         with Progress(console=err_console, transient=True) as bar:
             task = bar.add_task("生成", total=groups)
@@ -490,9 +538,10 @@ def bulk_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="输出文件夹：四张结果表、单位排名、等级分布、问题汇总、跳过的文件")],
     rules: RulesOption = "mof-2020",
     workbooks: Annotated[bool, typer.Option("--workbooks", help="同时为每个单位生成自评表（写入 输出文件夹/自评表/，多进程并行）")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, help="生成自评表的进程数（默认 CPU 核数）")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, max=64, help="生成自评表的进程数（默认 CPU 核数）")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式")] = TableFormat.parquet,
-    top: Annotated[int, typer.Option("--top", help="终端显示排名前几的单位")] = 20,
+    top: Annotated[int, typer.Option("--top", min=0, help="终端显示排名前几的单位")] = 20,
+    rules_dir: RulesDirOption = None,
 ) -> None:
     """批量评分：一次为成百上千个单位评分，输出单位排名（含等级）、等级分布、问题汇总；无法读取的文件会列出原因并跳过，其余照常评分。
 
@@ -502,10 +551,13 @@ def bulk_command(
     """
     from selfeval.bulk import score_many
     from selfeval.report.labels import COLUMN_LABELS as labels
+    from selfeval.rules.loader import load_rules
 
+    check_output(out, "folder")
     try:
+        rule_set = load_rules(rules, rules_dirs=rules_dir or ())
         result = score_many(
-            source, rules, out=out, fmt=fmt.value, workbooks=out / "自评表" if workbooks else None,
+            source, rule_set, out=out, fmt=fmt.value, workbooks=out / "自评表" if workbooks else None,
             workers=workers, progress=True,
         )
     except (SelfevalError, OSError) as exc:
@@ -524,6 +576,7 @@ def bulk_command(
         f"结果已写入 [bold]{escape(str(out))}[/]（{len(result.written)} 个文件）。",
         highlight=False,
     )
+    console.print(escape(rules_line(rule_set)), highlight=False, soft_wrap=True)
     errors = result.findings_summary.filter(result.findings_summary.get_column("severity") == "error").get_column("count").sum()
     if result.skipped.height or errors:
         raise typer.Exit(1)
@@ -543,7 +596,8 @@ def whatif_command(
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="对比工作簿路径（.xlsx）：情景汇总、项目得分、单位得分、等级迁移、情景参数")] = None,
     tables: Annotated[Optional[Path], typer.Option("--tables", help="结果表输出文件夹：whatif_summary、whatif_projects、whatif_units、whatif_migration、whatif_parameters")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式（与 --tables 同用）")] = TableFormat.parquet,
-    top: Annotated[int, typer.Option("--top", help="终端显示得分变化最大的前几个单位/项目")] = 15,
+    top: Annotated[int, typer.Option("--top", min=0, help="终端显示得分变化最大的前几个单位/项目")] = 15,
+    rules_dir: RulesDirOption = None,
 ) -> None:
     """规则调整试算：同一批数据在多个规则情景下的项目与单位得分、等级、与第一个情景的差值及等级迁移矩阵（优→良 …）。
     仅数值参数不同的情景在一次向量化计算中完成。
@@ -552,11 +606,16 @@ def whatif_command(
     """
     from selfeval.whatif import changes_table, migration_tables, summary_table, whatif, write_whatif_tables
 
+    check_output(out, "file")
+    check_output(tables, "folder", "--tables")
     if not rules and not sweep:
         raise fail(SelfevalError("请用 --rules 给出至少两个规则集，或用 --sweep 给出参数扫描（如 --sweep weights.产出指标=40,45,50）"), 2)
     if sweep and rules and len(rules) > 1:
         raise fail(SelfevalError("与 --sweep 同用时只能给一个 --rules（扫描的基础规则）"), 2)
     try:
+        from selfeval.rules.loader import DEFAULT_RULES, load_rules
+
+        rule_sets = [load_rules(r, rules_dirs=rules_dir or ()) for r in (rules or [DEFAULT_RULES])]
         if (actuals is None) != (execution is None):
             raise SelfevalError("--actuals 与 --execution 需同时给出")
         if actuals is not None and execution is not None:
@@ -568,18 +627,21 @@ def whatif_command(
 
             with console.status("读取输入…"):
                 declared, act, exe, skipped = load_inputs(source)
+            if declared.units.height == 0:  # every input skipped: nothing to compare
+                reasons = "；".join(f"{p}：{r}" for p, r in skipped.head(3).iter_rows())
+                raise SelfevalError(f"{source}：没有可评分的单位（{skipped.height} 个输入均无法读取：{reasons}）")
             for path, reason in skipped.iter_rows():
                 err_console.print(f"[yellow]跳过[/] {escape(str(path))}：{escape(str(reason))}", highlight=False)
         with console.status("计算各情景得分…"):
             if sweep:
-                result = whatif(declared, act, exe, rules or None, sweep=sweep)
+                result = whatif(declared, act, exe, rule_sets, sweep=sweep)
             else:
-                result = whatif(declared, act, exe, rules)
+                result = whatif(declared, act, exe, rule_sets)
         from selfeval.atomic import refuse_overwriting_inputs
         from selfeval.report.tables import table_paths
         from selfeval.whatif import whatif_tables
 
-        read = [source, actuals, execution, *(rules or [])]
+        read = [source, actuals, execution, *(r.source or None for r in rule_sets)]
         refuse_overwriting_inputs([*([out] if out is not None else []), *(table_paths(whatif_tables(result), tables, fmt.value) if tables is not None else [])], read)
         written = result.write_workbook(out) if out is not None else None
         written_tables = write_whatif_tables(result, tables, fmt.value) if tables is not None else []
@@ -594,6 +656,8 @@ def whatif_command(
     console.print(changes_table(result, "项目", top))
     for warning in result.warnings:
         err_console.print(f"[yellow]注意：[/]{escape(str(warning))}", highlight=False)
+    for rule_set in rule_sets:
+        console.print(escape(rules_line(rule_set)), highlight=False, soft_wrap=True)
     for path in [*([written] if written is not None else []), *written_tables]:
         console.print(f"已写出 [bold]{escape(str(path))}[/]", highlight=False)
 

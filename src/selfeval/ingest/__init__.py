@@ -50,6 +50,8 @@ __all__ = [
 def read_declared(path: str | Path, *, year: int | None = None) -> Declaration:
     """Read declared targets from any supported input; `year` overrides the year found in a document."""
     path = Path(path)
+    if year is not None and not 1900 <= year <= 2100:
+        raise InputError(Problem(file=str(path), message=f"预算年度 {year} 超出合理范围", value=str(year), expected="1900 到 2100 之间的年度"))
     kind = sniff(path)
     if kind == "text":
         return read_text_dump(path, year=year)

@@ -41,7 +41,7 @@ EXECUTION_REQUIRED = ("project_code", "year_budget", "executed")
 def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], preferred: str, sheet: str | None, what: str) -> pl.DataFrame:
     path = Path(path)
     file = str(path)
-    kind = sniff(path)
+    kind = sniff(path, expected=f"{what}表格（.csv、.xlsx 或 .parquet，或已填写的模板）")
     sheet_name: str | None = None
     note: str | None = None
     problems: list[Problem] = []
@@ -78,6 +78,9 @@ def _read(path: str | Path, target: pl.Schema, required: tuple[str, ...], prefer
     problems += found + key_problems(frame, keys, file=file, sheet=sheet_name, optional=("unit_code",), reported=found)
     if problems:
         raise InputError(sorted(problems, key=lambda p: (p.row is None, p.row or 0)))
+    if frame.height == 0:  # a header alone (or CR-only line ends read as one line) is no data
+        raise InputError(Problem(file=file, sheet=sheet_name, message=f"{what}表格没有数据行",
+                                 expected=f"表头下每行一条{what}"))
     if table == "execution":
         frame = in_yuan(frame, AMOUNT_FIELDS["execution"], units, note)
     else:

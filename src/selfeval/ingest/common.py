@@ -162,6 +162,22 @@ def missing_columns_problem(file: str, missing: list[str], present: list[str], s
 EXCEL_ERRORS = ("#N/A", "#REF!", "#DIV/0!", "#VALUE!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!", "#GETTING_DATA")
 _REPEAT_SUFFIX = re.compile(r"(__\d+|_duplicated_\d+)$")
 MAX_PROBLEMS_PER_COLUMN = 50  # beyond this a column's problems are summarised in one more problem
+# Numeric columns where a trailing % belongs to the value: 得分比例 (read as a fraction) and the
+# spending plans (read as percent). In every other numeric column `99%` is not a number.
+PERCENT_COLUMNS = frozenset({"fraction", "plan_mar", "plan_jun", "plan_oct", "plan_dec"})
+# Numeric columns that never hold a negative number: amounts, plans, 分值 and 得分.
+NON_NEGATIVE = frozenset({
+    "budget", "fiscal_funds", "other_funds", "plan_mar", "plan_jun", "plan_oct", "plan_dec",
+    "year_budget", "executed", "executed_by_mar", "executed_by_jun", "executed_by_oct", "weight", "points",
+})
+# Bounds of numeric columns beyond their sign: a budget year, and amounts under 10¹⁵ 元 (a larger
+# amount is a typing or unit error and would overflow the totals).
+AMOUNT_MAX = 1e15
+LIMITS: dict[str, tuple[float, float]] = {
+    "year": (1900.0, 2100.0),
+    **{name: (0.0, AMOUNT_MAX) for name in ("budget", "fiscal_funds", "other_funds", "year_budget", "executed",
+                                           "executed_by_mar", "executed_by_jun", "executed_by_oct")},
+}
 
 
 def recognised_headers(
@@ -323,6 +339,22 @@ def coerce_report(
             bad = bad | (number.is_finite() & ((number != number.round(0)) | (number.abs() >= limit)))
         problems += _cell_problems(texts, bad.fill_null(False), name, written, file, sheet,
                                    message=f"不是{kind}", expected=kind)
+        if name not in PERCENT_COLUMNS:  # `99%` in an amount is not 99 元
+            percent = ~bad.fill_null(False) & pl.col(name).str.contains(r"[%％]$").fill_null(False)
+            problems += _cell_problems(texts, percent, name, written, file, sheet,
+                                       message="是百分数，但此列应为数值（不是比率）", expected=f"{kind}（不带 %）")
+            bad = bad | percent
+        if name in NON_NEGATIVE:
+            negative = ~bad.fill_null(False) & (number < 0).fill_null(False)
+            problems += _cell_problems(texts, negative, name, written, file, sheet,
+                                       message="是负数", expected=f"不小于 0 的{kind}")
+            bad = bad | negative
+        if name in LIMITS:
+            lo, hi = LIMITS[name]
+            outside = ~bad.fill_null(False) & ((number < lo) | (number > hi)).fill_null(False)
+            problems += _cell_problems(texts, outside, name, written, file, sheet,
+                                       message="超出合理范围", expected=f"{lo:g} 到 {hi:g} 之间的{kind}")
+            bad = bad | outside
         exprs.append(pl.when(bad.fill_null(False)).then(None).otherwise(number).cast(dtype, strict=False).alias(name))
     converted = texts.select(exprs)
     return converted.pipe(_conform_keep_row, target), problems

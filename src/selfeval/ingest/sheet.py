@@ -184,10 +184,10 @@ def read_sheet(
                     message="单元格是公式，但文件中没有保存计算结果（文件可能由程序生成、未在 Excel 中保存过）",
                     expected="在 Excel 中打开并保存该文件，或直接填写数值",
                 ))
-            if name in numeric:
+            fmt = formats[header_index + 1 + i][j] if j < len(formats[header_index + 1 + i]) else None
+            if name in numeric and not (fmt and "%" in fmt and isinstance(value, (int, float))):
                 values.append(raw_text(value))
-            else:
-                fmt = formats[header_index + 1 + i][j] if j < len(formats[header_index + 1 + i]) else None
+            else:  # a percent-formatted number reads as shown (`99%`), so an amount typed as one is reported
                 values.append(cell_text(value, fmt))
         columns[header] = values
     frame = pl.DataFrame(columns, schema={h: pl.String for h in columns}).with_row_index(ROW, offset=first)

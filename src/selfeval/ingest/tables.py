@@ -56,20 +56,94 @@ READ_AS: dict[str, pl.Schema] = {
 
 
 def read_table_file(path: Path, kind: Literal["csv", "parquet"] | None = None) -> pl.DataFrame:
-    """One table file as raw columns: parquet with its dtypes, csv as text (UTF-8 or GB18030)."""
+    """One table file as raw columns: parquet with its dtypes, csv as text (UTF-8 or GB18030).
+
+    The path is read literally (never as a glob pattern); CR-only line ends are read as line ends;
+    an unbalanced quote is reported at the row and column where it opens.
+    """
     file = str(path)
     if kind == "parquet" or (kind is None and path.suffix.lower() == ".parquet"):
         try:
-            return pl.read_parquet(path)
+            frame = pl.read_parquet(path, glob=False)
         except Exception as exc:  # a damaged or truncated parquet file
-            raise InputError(Problem(file=file, message=f"无法读取 Parquet 文件：{exc}", expected="有效的 .parquet 表")) from None
-    text = decode_text(path.read_bytes(), file)
+            raise InputError(Problem(file=file, message=f"无法读取 Parquet 文件：{first_line(exc)}", expected="有效的 .parquet 表")) from None
+        return readable_columns(frame, file)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(file=file, message=f"无法读取文件：{exc.strerror or exc}")) from None
+    text = decode_text(data, file)
+    if "\r" in text and "\n" not in text:  # classic Mac line ends
+        text = text.replace("\r", "\n")
     from selfeval.report.tables import csv_restored
 
     try:
         return csv_restored(pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=True))
     except Exception as exc:
-        raise InputError(Problem(file=file, message=f"无法按 CSV 读取：{exc}", expected="逗号分隔、首行为表头的 .csv")) from None
+        where = unbalanced_quote(text)
+        if where is not None:
+            row, column, line = where
+            raise InputError(Problem(file=file, row=row, column=column, value=line[:60],
+                                     message="引号不成对：从这一格开始的引号没有正确闭合",
+                                     expected="成对的英文双引号（单元格里的引号写成两个 \"\"）")) from None
+        raise InputError(Problem(file=file, message=f"无法按 CSV 读取：{first_line(exc)}", expected="逗号分隔、首行为表头的 .csv")) from None
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message, cut to `limit` characters (never a dump of the file)."""
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def unbalanced_quote(text: str) -> tuple[int, str, str] | None:
+    """(line, header of the column, that line's text) of a quoted CSV field that never closes, or
+    closes with something other than a comma or line end after it; None when every quote is well formed."""
+    row, field, start = 1, 0, 0
+    opened: tuple[int, int, int] | None = None
+    at_field_start = True
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if opened is not None:
+            if ch == '"':
+                if i + 1 < n and text[i + 1] == '"':
+                    i += 2
+                    continue
+                if i + 1 < n and text[i + 1] not in ",\r\n":
+                    break  # the quote closed inside a cell: the opening quote is the culprit
+                opened = None
+                at_field_start = False
+            elif ch == "\n":
+                row += 1
+            i += 1
+            continue
+        if ch == '"' and at_field_start:
+            opened = (row, field, start)
+        elif ch == ",":
+            field += 1
+        elif ch == "\n":
+            row, field, start = row + 1, 0, i + 1
+        at_field_start = ch in ",\n"
+        i += 1
+    if opened is None:
+        return None
+    row, field, start = opened
+    header = text.split("\n", 1)[0].lstrip("\ufeff").split(",")
+    column = header[field].strip().strip('"') if field < len(header) else f"第 {field + 1} 列"
+    return row, column, text[start:].split("\n", 1)[0]
+
+
+def readable_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
+    """`frame` unchanged when every column holds scalars; a list, struct or binary column is a Problem."""
+    bad = [(name, dtype) for name, dtype in frame.schema.items() if dtype.is_nested() or dtype in (pl.Binary, pl.Object)]
+    if bad:
+        raise InputError([
+            Problem(file=file, column=str(name), message=f"列的类型是 {dtype}，不是单个数值或文本",
+                    expected="每个单元格一个数值或文本（不是列表、结构或二进制）")
+            for name, dtype in bad
+        ])
+    return frame
 
 
 def _finish(
@@ -111,9 +185,10 @@ def _finish(
     if problems:
         raise InputError(problems)
     units, projects, indicators = frames["units"], frames["projects"], frames["indicators"]
-    if units.height == 0:
-        file, sheet = where["units"]
-        raise InputError(Problem(file=file, sheet=sheet, message="单位表没有数据行", expected="至少一个单位"))
+    for name, what in (("units", "单位"), ("projects", "项目"), ("indicators", "指标")):
+        if frames[name].height == 0:
+            file, sheet = where[name]
+            raise InputError(Problem(file=file, sheet=sheet, message=f"{what}表没有数据行", expected=f"至少一个{what}"))
     only_unit = units["unit_code"][0] if units.height == 1 else None
     sources_sum = pl.col("fiscal_funds").fill_null(0.0) + pl.col("other_funds").fill_null(0.0)
     projects = projects.with_columns(
