@@ -88,6 +88,33 @@ def test_one_implementation_of_totals_grades_and_department() -> None:
     assert _definitions(r"^def unit_scores\b") == {"rollup.py": 1}
     assert _definitions(r'\.alias\("total"\)') == {"rollup.py": 2}  # project total, department total
     # only the plain-Python oracle (reference.py, with the rule model's grade_of) grades a total outside
-    # rollup.py, and nothing re-implements the roll-up with numpy
+    # rollup.py; numpy draws synthetic data and sums what-if points per project (checked below), nothing more
     assert _definitions(r"\bgrade_of\(") == {"reference.py": 2, "rules/model.py": 1}
-    assert _definitions(r"\bbincount\b|^\s*import numpy") == {"synth.py": 1}
+    assert _definitions(r"^\s*import numpy") == {"synth.py": 1, "pipeline.py": 1}
+    # pipeline.py only places rows and sums them (bincount); no other numpy there
+    assert set(_definitions(r"\bnp\.(?!bincount|full|arange|int64|float64|flatnonzero|ndarray)\w+")) == {"synth.py"}
+
+
+def test_stacked_sums_equal_indicator_sums() -> None:
+    """It should sum each scenario's folded points per project exactly as `rollup.indicator_sums` does."""
+    from selfeval.pipeline import EXECUTION_INPUTS, SCENARIO_SUMS, _scenario_sums, _slots, folded_rows
+    from selfeval.rollup import indicator_sums
+    from selfeval.scoring import weigh
+    from selfeval.synth import synth
+    from selfeval.whatif import with_field
+
+    data = synth(12, seed=5)
+    inputs = checked_inputs(data.declaration, data.actuals, data.execution, MOF)
+    execution = inputs.execution.select(EXECUTION_INPUTS)
+    folded = folded_rows(inputs, MOF, Params.of(MOF))
+    slots = _slots(folded, execution)
+    for value in (50, 37.5, 62):
+        rules = with_field(MOF, "weights.产出指标", value)
+        weighed = weigh(folded.tuples.lazy(), rules, Params.of(rules)).select("_weight", "points").collect()
+        tid = folded.rows.get_column("_tid")
+        rows = folded.rows.with_columns(weighed.get_column(c).gather(tid) for c in ("_weight", "points"))
+        expected = execution.select("_pid").join(indicator_sums(rows.lazy()).collect(), on="_pid", how="left", maintain_order="left")
+        got = _scenario_sums(slots, weighed)
+        assert got.height == expected.height and got.get_column("_indicator_points").null_count() == expected.get_column("_indicators").null_count()
+        for column in SCENARIO_SUMS:
+            assert got.get_column(column).to_list() == pytest.approx(expected.get_column(column).to_list(), abs=1e-9, nan_ok=False)

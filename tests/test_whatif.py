@@ -150,3 +150,70 @@ def test_cli_whatif(tmp_path: Path) -> None:
     assert run.exit_code == 0, run.output
     bad = runner.invoke(app, ["whatif", str(tmp_path / "ds"), "--sweep", "weights.产出指标=abc"])
     assert bad.exit_code == 2 and "weights.产出指标" in bad.output
+
+
+# ----------------------------------------------------------------------------- datasets, batch by batch
+
+
+def write_partitioned(data, folder: Path, groups: int) -> None:
+    """`data` as a hive-partitioned dataset with `groups` unit groups (so it is read in several batches)."""
+    codes = data.declaration.units.get_column("unit_code").unique(maintain_order=True).to_list()
+    group_of = {code: i * groups // len(codes) for i, code in enumerate(codes)}
+    tables = {"units": data.declaration.units, "projects": data.declaration.projects,
+              "indicators": data.declaration.indicators, "actuals": data.actuals, "execution": data.execution}
+    for name, frame in tables.items():
+        part = frame.with_columns(pl.col("unit_code").replace_strict(group_of, return_dtype=pl.Int64).alias("unit_group"))
+        part.write_parquet(folder / name, partition_by="unit_group")
+
+
+@pytest.fixture(scope="module")
+def dataset(data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("whatif-ds")
+    write_partitioned(data, folder, 4)
+    return folder
+
+
+def test_dataset_batches_give_the_in_memory_comparison(data, dataset, tmp_path: Path) -> None:
+    """It should compare a dataset batch by batch (bounded memory) exactly as the in-memory what-if does."""
+    from selfeval.whatif import whatif_dataset
+
+    sweep = {"weights.产出指标": [50, 40, 60]}
+    whole = whatif(data.declaration, data.actuals, data.execution, sweep=sweep)
+    calls: list[int] = []
+    batched, written, skipped = whatif_dataset(dataset, sweep=sweep, tables=tmp_path / "t", batch_indicators=1,
+                                               on_batch=lambda: calls.append(1))
+    assert len(calls) == 4 and not skipped
+    keys = ["unit_code", "project_code"]
+    assert_frame_equal(batched.projects.sort(keys), whole.projects.sort(keys))
+    assert_frame_equal(batched.units.sort("unit_code"), whole.units.sort("unit_code"))
+    assert_frame_equal(batched.migration, whole.migration)
+    assert_frame_equal(batched.summary, whole.summary)
+    assert batched.compared == {"projects": whole.projects.height, "units": whole.units.height}
+    # the tables hold every row, batch by batch
+    assert {p.name for p in written} >= {"whatif_projects.parquet", "whatif_units.parquet", "whatif_summary.parquet"}
+    assert_frame_equal(pl.read_parquet(tmp_path / "t" / "whatif_projects.parquet").sort(keys), whole.projects.sort(keys))
+
+
+def test_dataset_views_keep_the_largest_moves(data, dataset) -> None:
+    """It should keep at most `keep` rows in the views: those whose totals move most."""
+    from selfeval.whatif import whatif_dataset
+
+    sweep = {"weights.产出指标": [50, 30]}
+    whole = whatif(data.declaration, data.actuals, data.execution, sweep=sweep)
+    batched, _, _ = whatif_dataset(dataset, sweep=sweep, keep=5, batch_indicators=1)
+    assert batched.units.height == 5 and batched.compared["units"] == whole.units.height
+    name = batched.names[1]
+    threshold = batched.units.get_column(f"delta__{name}").abs().min()
+    assert (whole.units.get_column(f"delta__{name}").abs() > threshold).sum() <= 5
+
+
+def test_dataset_with_no_readable_unit_is_an_input_error(tmp_path: Path) -> None:
+    """It should say that nothing could be scored, not fail with a KeyError."""
+    from selfeval.errors import InputError
+    from selfeval.whatif import whatif_dataset
+
+    for name in ("units", "projects", "indicators"):
+        (tmp_path / name / "unit_group=0").mkdir(parents=True)
+        (tmp_path / name / "unit_group=0" / "part.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="没有可评分的单位"):
+        whatif_dataset(tmp_path, sweep={"weights.产出指标": [50, 40]})

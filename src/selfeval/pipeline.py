@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from selfeval import schema
@@ -18,7 +19,9 @@ from selfeval.declaration import Declaration
 from selfeval.engine import collect_all
 from selfeval.findings import concat_findings, detect
 from selfeval.ingest.prepare import Prepared, prepare
-from selfeval.rollup import check_execution, project_scores, score_execution, unit_scores
+from selfeval.rollup import (
+    check_execution, indicator_sums, project_scores, project_totals, score_execution, unit_index, unit_scores,
+)
 from selfeval.rules.model import RuleSet
 from selfeval.scenarios import Params
 from selfeval.scoring import FLAGS, SCORING_INPUTS, indicator_detail, indicator_scores_frame, score, weigh
@@ -113,7 +116,7 @@ def folded_rows(inputs: CheckedInputs, rules: RuleSet, params: Params) -> Folded
 def score_totals(
     inputs: CheckedInputs, rules: RuleSet, params: Params, folded: Folded | None = None, *, names: bool = True
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(project_scores, unit_scores) of one scenario, without indicator detail or findings (what-if).
+    """(project_scores, unit_scores) of one scenario, without indicator detail or findings.
 
     `folded` (from `folded_rows` of a scenario with the same `fraction_key`) skips re-scoring the
     cases; each distinct (weight shape, fraction) is weighed once and gathered onto the projects.
@@ -130,6 +133,110 @@ def score_totals(
     return projects, unit_scores(projects, inputs.prepared.units, rules).sort("unit_code", maintain_order=True)
 
 
+# Stacked project rows (projects × scenarios) rolled up at once: bounds the stacked frames.
+STACK_ROWS = 2_000_000
+# The sums of `indicator_sums` that depend on the scenario (the others are summed once per fold).
+SCENARIO_SUMS = [*schema.LEVEL1_GROUPS.values(), "_indicator_points", "_weight_sum"]
+
+
+@dataclass(frozen=True)
+class _Slots:
+    """The folded rows of declared projects, by their project's position in the execution frame."""
+
+    slot: np.ndarray  # position of each kept row's project
+    tid: np.ndarray
+    n: np.ndarray
+    groups: dict[str, np.ndarray]  # per level-1 group: the positions of its rows among the kept rows
+    fixed: pl.DataFrame  # scenario-independent sums, one row per declared project (null: no indicator)
+
+
+def _slots(folded: Folded, execution: pl.DataFrame) -> _Slots:
+    rows = folded.rows
+    pids = execution.get_column("_pid").to_numpy()
+    size = int(max(pids.max(initial=0), rows.get_column("_pid").max() or 0)) + 1
+    position = np.full(size, -1, dtype=np.int64)
+    position[pids] = np.arange(len(pids))
+    slot = position[rows.get_column("_pid").to_numpy()]
+    keep = slot >= 0
+    group = rows.get_column("level1_group").cast(pl.String).to_numpy()[keep]
+    fixed = indicator_sums(rows.lazy().with_columns(pl.lit(0.0).alias("points"), pl.lit(0.0).alias("_weight")))
+    fixed = execution.select("_pid").lazy().join(fixed, on="_pid", how="left", maintain_order="left")
+    return _Slots(
+        slot=slot[keep], tid=rows.get_column("_tid").to_numpy()[keep],
+        n=rows.get_column("_n").to_numpy()[keep].astype(np.float64),
+        groups={g: np.flatnonzero(group == g) for g in schema.LEVEL1_GROUPS},
+        fixed=fixed.drop(SCENARIO_SUMS).collect(engine="in-memory"),
+    )
+
+
+def _scenario_sums(slots: _Slots, weighed: pl.DataFrame) -> pl.DataFrame:
+    """`indicator_sums`' scenario-dependent sums of one scenario, one row per declared project.
+
+    Each folded row stands for `_n` indicators of one (weight shape, fraction): its points are the
+    tuple's, gathered by `_tid`, times `_n`, summed per project slot.
+    """
+    size = slots.fixed.height
+    points = weighed.get_column("points").fill_null(0.0).to_numpy()[slots.tid] * slots.n
+    weights = weighed.get_column("_weight").fill_null(0.0).to_numpy()[slots.tid] * slots.n
+    sums = {col: np.bincount(slots.slot[rows], weights=points[rows], minlength=size)
+            for col, rows in ((schema.LEVEL1_GROUPS[g], slots.groups[g]) for g in schema.LEVEL1_GROUPS)}
+    sums["_indicator_points"] = np.bincount(slots.slot, weights=points, minlength=size)
+    sums["_weight_sum"] = np.bincount(slots.slot, weights=weights, minlength=size)
+    none = slots.fixed.get_column("_indicators").is_null()
+    frame = pl.DataFrame(sums)
+    return frame.with_columns(pl.when(none).then(None).otherwise(pl.all()).name.keep()) if none.any() else frame
+
+
+def stacked_totals(
+    inputs: CheckedInputs, scenarios: dict[str, RuleSet], folded: dict[tuple[float, ...], Folded]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(project_scores, unit_scores) of scenarios sharing one structure (`inputs` checked under it),
+    stacked: `_s` is the scenario's position in `scenarios`, each block in declared order.
+
+    The rules are the pipeline's: each scenario weighs its distinct (weight shape, fraction) tuples
+    (`weigh`), the tuples' points are summed per project, and the projects of many scenarios are
+    rolled up at once by `project_totals` and `unit_scores`. Project rows carry `_pid` instead of
+    codes and names; `folded` is filled per `fraction_key`.
+    """
+    execution = inputs.execution.select(EXECUTION_INPUTS).join(
+        unit_index(inputs.prepared.units), on="unit_code", how="left", maintain_order="left"
+    )
+    names = list(scenarios)
+    structure = scenarios[names[0]]
+    per_chunk = max(1, STACK_ROWS // max(1, execution.height))
+    slots: dict[tuple[float, ...], _Slots] = {}
+    scored_execution: dict[tuple[float, ...], pl.DataFrame] = {}
+    project_parts: list[pl.DataFrame] = []
+    unit_parts: list[pl.DataFrame] = []
+    public = [c for c in schema.PROJECT_SCORES.names() if c not in ("project_code", "project_name")]
+    for start in range(0, len(names), per_chunk):
+        stacked = []
+        for s, name in enumerate(names[start:start + per_chunk], start=start):
+            rules = scenarios[name]
+            params = Params.of(rules)
+            key = fraction_key(rules, params)
+            if key not in folded:
+                folded[key] = folded_rows(inputs, rules, params)
+            if key not in slots:
+                slots[key] = _slots(folded[key], execution)
+            weighed = weigh(folded[key].tuples.lazy(), rules, params).select("_weight", "points").collect(engine="in-memory")
+            exec_key = (params.execution_weight, params.schedule_points, params.schedule_tolerance)
+            if exec_key not in scored_execution:
+                scored_execution[exec_key] = score_execution(execution.lazy(), rules, params).collect(engine="in-memory")
+            stacked.append(pl.concat(
+                [scored_execution[exec_key], slots[key].fixed.drop("_pid"), _scenario_sums(slots[key], weighed)],
+                how="horizontal",
+            ).with_columns(pl.lit(s, dtype=pl.UInt32).alias("_s"), pl.lit(params.total_points).alias("_total_points")))
+        # grades, rounding and department mode are structural: equal for every scenario here
+        rolled = project_totals(pl.concat(stacked, how="vertical").lazy(), structure, Params.of(structure), by=["_s"])
+        rolled = rolled.select("_s", *public, "_pid", "_uid")
+        rolled_units = unit_scores(rolled, inputs.prepared.units, structure, by=["_s"]).sort("_s", "unit_code", maintain_order=True)
+        p_df, u_df = collect_all([rolled.drop("_uid"), rolled_units])
+        project_parts.append(p_df)
+        unit_parts.append(u_df)
+    return pl.concat(project_parts, how="vertical"), pl.concat(unit_parts, how="vertical")
+
+
 def fraction_key(rules: RuleSet, params: Params) -> tuple[float, ...]:
     """The parameters an indicator's fraction earned depends on (scenarios equal here share `folded_rows`)."""
     return (params.late_penalty, params.overshoot_threshold if rules.overshoot.deduct is not None else 0.0)
@@ -142,4 +249,5 @@ def run(declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, r
 
 __all__ = [
     "CheckedInputs", "Folded", "Frames", "checked_inputs", "folded_rows", "fraction_key", "run", "score_scenario", "score_totals",
+    "stacked_totals",
 ]

@@ -99,18 +99,10 @@ def score_execution(checked: pl.LazyFrame, rules: RuleSet, params: Params) -> pl
 # ----------------------------------------------------------------------------- projects and units
 
 
-def project_scores(
-    indicators: pl.LazyFrame, execution: pl.LazyFrame, rules: RuleSet, params: Params, by: Sequence[str] = ()
-) -> pl.LazyFrame:
-    """Project totals: every declared project (the rows of `execution`) with its indicators' points
-    summed per level-1 group, plus execution points; completeness and grade.
-
-    Returns PROJECT_SCORES (the descriptive columns as far as `execution` has them) plus `_pid`,
-    `_explicit`, `_weight_sum`, `_total_points` (read by WEIGHTS_SUM).
-    """
+def indicator_sums(indicators: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyFrame:
+    """Per project (`by` + `_pid`) its indicators' points summed per level-1 group and in all, the
+    weights summed, whether every indicator was scored, and how many indicators there are."""
     keys = [*by, "_pid"]
-    given = set(execution.collect_schema().names())
-    computed = {"total", "complete", "grade", *schema.LEVEL1_GROUPS.values()}
     # A row may stand for `_n` equal indicators (what-if folds them); one indicator by default.
     folded = "_n" in indicators.collect_schema()
     n = pl.col("_n") if folded else pl.lit(1, dtype=pl.UInt32)
@@ -118,7 +110,7 @@ def project_scores(
     points = pl.col("points") * n
     # per-group columns made first (0 outside the group) so the group-by only sums: adding 0.0
     # leaves every partial sum as it was, so the result equals summing the group's points alone
-    per_project = indicators.with_columns(
+    return indicators.with_columns(
         *[pl.when(pl.col("level1_group") == g).then(points).otherwise(0.0).alias(col) for g, col in schema.LEVEL1_GROUPS.items()],
         points.alias("_indicator_points"),
         (pl.col("_weight") * n).alias("_weight_sum"),
@@ -133,10 +125,21 @@ def project_scores(
         pl.col("_weights_given").sum(),
         count.alias("_indicators"),
     )
+
+
+def project_totals(projects: pl.LazyFrame, rules: RuleSet, params: Params, by: Sequence[str] = ()) -> pl.LazyFrame:
+    """Project totals from every declared project's execution row beside its `indicator_sums`
+    (null where it has no indicator): total, completeness and grade.
+
+    Returns PROJECT_SCORES (the descriptive columns as far as `projects` has them) plus `_pid`,
+    `_explicit`, `_weight_sum`, `_total_points` (read by WEIGHTS_SUM). A `_total_points` column
+    already present (one per stacked scenario) is kept.
+    """
+    given = set(projects.collect_schema().names())
+    computed = {"total", "complete", "grade", *schema.LEVEL1_GROUPS.values()}
     decimals = rules.rounding.decimals
     return (
-        execution.join(per_project, on=keys, how="left", maintain_order="left")
-        .with_columns(
+        projects.with_columns(
             pl.col("_indicator_points").fill_null(0.0),
             *[pl.col(c).fill_null(0.0) for c in schema.LEVEL1_GROUPS.values()],
         )
@@ -144,37 +147,66 @@ def project_scores(
             # the parts are already rounded; rounding the sum only drops float noise
             (pl.col("_indicator_points") + pl.col("execution_points").fill_null(0.0)).round(decimals).alias("total"),
             (pl.col("_all_scored").fill_null(True) & pl.col("execution_points").is_not_null()).alias("complete"),
-            pl.lit(params.total_points).alias("_total_points"),
+            (pl.col("_total_points") if "_total_points" in given else pl.lit(params.total_points)).alias("_total_points"),
         )
         .with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
         .select(*by, *[c for c in schema.PROJECT_SCORES.names() if c in computed or c in given],
-                "_pid", "_explicit", "_weight_sum", "_total_points", "_weights_given", "_indicators")
+                "_pid", "_explicit", "_weight_sum", "_total_points", "_weights_given", "_indicators",
+                *(["_uid"] if "_uid" in given else []))
     )
+
+
+def project_scores(
+    indicators: pl.LazyFrame, execution: pl.LazyFrame, rules: RuleSet, params: Params, by: Sequence[str] = ()
+) -> pl.LazyFrame:
+    """Project totals: every declared project (the rows of `execution`) with its indicators' points
+    summed per level-1 group, plus execution points; completeness and grade (`project_totals`)."""
+    sums = indicator_sums(indicators, by)
+    return project_totals(execution.join(sums, on=[*by, "_pid"], how="left", maintain_order="left"), rules, params, by)
+
+
+def unit_index(units: pl.DataFrame) -> pl.DataFrame:
+    """(unit_code, `_uid`): each declared unit code numbered once, in declared order."""
+    return units.select("unit_code").unique(maintain_order=True).with_row_index("_uid")
 
 
 def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by: Sequence[str] = ()) -> pl.LazyFrame:
-    """Department (unit) score of every declared unit: budget-weighted (default) or plain mean of project totals."""
+    """Department (unit) score of every declared unit: budget-weighted (default) or plain mean of project totals.
+
+    Projects carrying `_uid` (`unit_index`, e.g. many stacked scenarios) are grouped by that number
+    instead of hashing every unit code.
+    """
+    key = "_uid" if "_uid" in projects.collect_schema().names() else "unit_code"
     budget = pl.col("budget").fill_null(0.0)
-    weighted = (pl.col("total") * budget).sum() / budget.sum()
-    plain = pl.col("total").mean()
-    mean = plain if rules.department == "mean" else pl.when(budget.sum() > 0).then(weighted).otherwise(plain)
-    agg = projects.group_by([*by, "unit_code"]).agg(
+    # plain sums in the group-by (its fast path), the department's rule on them afterwards
+    weighted = pl.col("_total_x_budget") / pl.col("_budget_weight")
+    plain = pl.when(pl.col("_totals") > 0).then(pl.col("_total_sum") / pl.col("_totals"))  # the mean of the totals given
+    mean = plain if rules.department == "mean" else pl.when(pl.col("_budget_weight") > 0).then(weighted).otherwise(plain)
+    agg = projects.group_by([*by, key]).agg(
         # amounts: a float sum depends on the order the engine adds in; 6 decimals drop that noise
         pl.col("budget").sum().round(6).alias("budget"),
         pl.col("executed").sum().round(6).alias("executed"),
-        round_half_up(mean, rules.rounding.decimals).alias("total"),
+        (pl.col("total") * budget).sum().alias("_total_x_budget"),
+        budget.sum().alias("_budget_weight"),
+        pl.col("total").sum().alias("_total_sum"),
+        pl.col("total").count().alias("_totals"),
         pl.len().cast(pl.Int32).alias("projects"),
         pl.col("complete").all().alias("complete"),
-    )
+    ).with_columns(round_half_up(mean, rules.rounding.decimals).alias("total"))
     declared = units.lazy().select(schema.UNITS.names())
+    if key == "_uid":
+        declared = declared.join(unit_index(units).lazy(), on="unit_code", how="left", maintain_order="left")
     if by:
         declared = declared.join(projects.select(by).unique(maintain_order=True), how="cross")
     return (
-        declared.join(agg, on=[*by, "unit_code"], how="left", maintain_order="left")
+        declared.join(agg, on=[*by, key], how="left", maintain_order="left")
         .with_columns(pl.col("projects").fill_null(0), pl.col("complete").fill_null(False))
         .with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
         .select(*by, *[pl.col(name).cast(dtype) for name, dtype in schema.UNIT_SCORES.items()])
     )
 
 
-__all__ = ["CHECKPOINTS", "check_execution", "grade_expr", "project_scores", "score_execution", "unit_scores"]
+__all__ = [
+    "CHECKPOINTS", "check_execution", "grade_expr", "indicator_sums", "project_scores", "project_totals", "score_execution",
+    "unit_index", "unit_scores",
+]

@@ -7,8 +7,12 @@ the delta against the first, and a grade migration matrix (优→良 …).
 Every scenario is scored by the one pipeline (`selfeval.pipeline`), never by a copy of its rules:
 the parameter-free stages (prepare, check) run once per structure group (scenarios sharing
 aliases, curves, tiers, grades …); indicators are then folded by (project, weight shape, fraction
-earned) once per `fraction_key` (late penalty, and the overshoot threshold when it deducts), and
-each scenario weighs the distinct tuples and runs the same `project_scores`/`unit_scores`.
+earned) once per `fraction_key` (late penalty, and the overshoot threshold when it deducts); each
+scenario weighs the distinct tuples (`weigh`), and the projects of many scenarios are stacked and
+rolled up at once by `project_totals`/`unit_scores` (`pipeline.stacked_totals`).
+
+`whatif_dataset` does the same over a partitioned dataset a batch of units at a time, so memory
+stays bounded whatever the size of the dataset and the number of scenarios.
 
 Only project and unit totals are computed (the per-indicator detail and findings of every
 scenario are not materialized); the tests compare every parameter of `PARAMS` with separate
@@ -19,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +35,8 @@ from selfeval.engine import collect_all
 from selfeval.errors import RuleFileError
 from selfeval.rules.loader import DEFAULT_RULES, load_rules, rules_from_mapping
 from selfeval.rules.model import RuleSet
-from selfeval.pipeline import Folded, checked_inputs, folded_rows, fraction_key, score_totals
-from selfeval.schema import PROJECT_SCORES
+from selfeval.pipeline import checked_inputs, stacked_totals
+from selfeval.schema import PROJECT_SCORES, UNIT_SCORES
 from selfeval.scenarios import PARAMS, SCENARIO, Params, group_by_structure
 
 PROJECT_VIEW_KEYS = ["unit_code", "project_code"]
@@ -133,33 +137,32 @@ def scenario_scores(
     """(project_scores, unit_scores, passes): each frame has a leading `scenario` column, in
     scenario order, each scenario's block in the same (declared) order.
 
-    The parameter-free stages (prepare, check) run once per structure group (`passes`); each
-    scenario then runs the score and roll-up stages of `selfeval.pipeline` with its own
-    parameters — exactly what `score` runs, without the indicator detail and findings.
+    The parameter-free stages (prepare, check) run once per structure group (`passes`); the
+    group's scenarios are then weighed and rolled up together by `pipeline.stacked_totals` — the
+    score and roll-up stages `score` runs, without the indicator detail and findings.
     """
-    projects: dict[str, pl.DataFrame] = {}
-    units: dict[str, pl.DataFrame] = {}
     groups = group_by_structure(scenarios)
+    position = {name: i for i, name in enumerate(scenarios)}
+    project_parts: list[pl.DataFrame] = []
+    unit_parts: list[pl.DataFrame] = []
     for group in groups:
         inputs = checked_inputs(declared, actuals, execution, next(iter(group.values())))
         described = inputs.execution.select("project_code", "project_name")  # the order of every scenario's rows
-        folded: dict[tuple[float, ...], Folded] = {}
-        for name, rules in group.items():
-            params = Params.of(rules)
-            key = fraction_key(rules, params)
-            if key not in folded:
-                folded[key] = folded_rows(inputs, rules, params)
-            p, u = score_totals(inputs, rules, params, folded[key], names=False)
-            p_df, units[name] = collect_all([p, u])
-            projects[name] = pl.concat([p_df.select("unit_code"), described, p_df.drop("unit_code", "_pid")],
-                                       how="horizontal").select(PROJECT_SCORES.names())
+        stacked_projects, stacked_units = stacked_totals(inputs, group, {})
+        at = {i: position[name] for i, name in enumerate(group)}  # the group's scenarios among all
+        repeated = pl.concat([described] * len(group), how="vertical")
+        project_parts.append(pl.concat([stacked_projects, repeated], how="horizontal").with_columns(
+            pl.col("_s").replace_strict(at, return_dtype=pl.UInt32)))
+        unit_parts.append(stacked_units.with_columns(pl.col("_s").replace_strict(at, return_dtype=pl.UInt32)))
+    label = pl.col("_s").replace_strict(dict(enumerate(scenarios)), return_dtype=pl.String).alias(SCENARIO)
 
-    def long(parts: dict[str, pl.DataFrame]) -> pl.DataFrame:
-        return pl.concat(
-            [parts[name].select(pl.lit(name).alias(SCENARIO), pl.all()) for name in scenarios], how="vertical", rechunk=True
-        )
+    def long(parts: list[pl.DataFrame], names: list[str]) -> pl.DataFrame:
+        frame = pl.concat(parts, how="vertical")
+        if len(parts) > 1:  # structure groups interleave: scenario order, each block's order kept
+            frame = frame.sort("_s", maintain_order=True)
+        return frame.select(label, *names)
 
-    return long(projects), long(units), len(groups)
+    return long(project_parts, PROJECT_SCORES.names()), long(unit_parts, UNIT_SCORES.names()), len(groups)
 
 
 # ----------------------------------------------------------------------------- views
@@ -187,6 +190,8 @@ class WhatIfResult:
     parameters: pl.DataFrame
     passes: int
     warnings: tuple[str, ...] = ()
+    # rows compared in all, when `projects`/`units` keep only the largest moves (whatif_dataset)
+    compared: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -255,38 +260,80 @@ def _with_first(long: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     )
 
 
-def _migration(long: pl.DataFrame, names: list[str], level: str) -> pl.DataFrame:
-    labels = dict(enumerate(names))
+def _migration_counts(long: pl.DataFrame, names: list[str], level: str) -> pl.DataFrame:
+    """Grade moves from the first scenario, counted: `level`, `_s`, from_grade, to_grade, count."""
     return (
         _with_first(long, names)
         .filter(pl.col("_s") > 0)
         .group_by("_s", pl.col("_g0").fill_null(NO_GRADE).alias("from_grade"), pl.col("grade").fill_null(NO_GRADE).alias("to_grade"))
         .agg(pl.len().cast(pl.Int64).alias("count"))
-        .sort("_s", "from_grade", "to_grade")
-        .select(pl.lit(level).alias("level"), pl.col("_s").replace_strict(labels, return_dtype=pl.String).alias(SCENARIO),
+        .select(pl.lit(level).alias("level"), "_s", "from_grade", "to_grade", "count")
+    )
+
+
+def _tallies(long: pl.DataFrame, names: list[str], grades: list[str], prefix: str) -> pl.DataFrame:
+    """Per scenario (`_s`) the sums a summary is made of; tallies of batches add up."""
+    return (
+        _with_first(long, names)
+        .group_by("_s")
+        .agg(
+            pl.col("total").sum().alias(f"{prefix}_sum"),
+            pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"),
+            *[(pl.col("grade") == g).sum().cast(pl.Int64).alias(f"{prefix}_{g}") for g in grades],
+            pl.col("grade").ne_missing(pl.col("_g0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
+            (pl.col("total") - pl.col("_t0")).abs().gt(0.005).sum().cast(pl.Int64).alias(f"{prefix}_total_changed"),
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison of some units (one batch, or all): wide views and counts that add up."""
+
+    projects: pl.DataFrame
+    units: pl.DataFrame
+    migration: pl.DataFrame  # _migration_counts of projects and units
+    tallies: pl.DataFrame  # _tallies of projects and units, joined on `_s`
+
+
+def compare(projects_long: pl.DataFrame, units_long: pl.DataFrame, names: list[str], grades: list[str]) -> Comparison:
+    """Scenario blocks of project and unit scores compared with the first scenario."""
+    return Comparison(
+        projects=_wide(projects_long, PROJECT_VIEW_KEYS, names, ["project_name", "budget"]),
+        units=_wide(units_long, ["unit_code"], names, ["unit_name", "budget"]),
+        migration=pl.concat([_migration_counts(projects_long, names, "项目"), _migration_counts(units_long, names, "单位")],
+                            how="vertical"),
+        tallies=_tallies(projects_long, names, grades, "projects").join(
+            _tallies(units_long, names, grades, "units"), on="_s", how="full", coalesce=True
+        ),
+    )
+
+
+def _migration(parts: list[pl.DataFrame], names: list[str]) -> pl.DataFrame:
+    """The migration table from the counts of every batch: level, scenario, from_grade, to_grade, count."""
+    level_order = pl.col("level").replace_strict({"项目": 0, "单位": 1}, return_dtype=pl.Int8)
+    return (
+        pl.concat(parts, how="vertical")
+        .group_by("level", "_s", "from_grade", "to_grade").agg(pl.col("count").sum())
+        .sort(level_order, "_s", "from_grade", "to_grade")
+        .select("level", pl.col("_s").replace_strict(dict(enumerate(names)), return_dtype=pl.String).alias(SCENARIO),
                 "from_grade", "to_grade", "count")
     )
 
 
-def _summary(projects: pl.DataFrame, units: pl.DataFrame, names: list[str], grades: list[str]) -> pl.DataFrame:
-    def per_scenario(long: pl.DataFrame, prefix: str) -> pl.DataFrame:
-        return (
-            _with_first(long, names)
-            .group_by("_s")
-            .agg(
-                pl.col("total").mean().round(2).alias(f"{prefix}_mean_total"),
-                *[(pl.col("grade") == g).sum().cast(pl.Int64).alias(f"{prefix}_{g}") for g in grades],
-                pl.col("grade").ne_missing(pl.col("_g0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
-                (pl.col("total") - pl.col("_t0")).abs().gt(0.005).sum().cast(pl.Int64).alias(f"{prefix}_total_changed"),
-            )
-        )
-
+def _summary(parts: list[pl.DataFrame], names: list[str], grades: list[str]) -> pl.DataFrame:
+    """Per scenario the mean totals, grade counts and how many projects/units changed, from every batch's tallies."""
+    summed = pl.concat(parts, how="vertical").group_by("_s").agg(pl.all().sum())
+    columns = []
+    for prefix in ("projects", "units"):
+        mean = pl.when(pl.col(f"{prefix}_n") > 0).then(pl.col(f"{prefix}_sum") / pl.col(f"{prefix}_n"))
+        columns += [
+            mean.round(2).alias(f"{prefix}_mean_total"),
+            *[pl.col(f"{prefix}_{g}") for g in grades],
+            pl.col(f"{prefix}_grade_changed"), pl.col(f"{prefix}_total_changed"),
+        ]
     order = pl.DataFrame({SCENARIO: names, "_s": list(range(len(names)))}, schema={SCENARIO: pl.String, "_s": pl.Int32})
-    return (
-        order.join(per_scenario(projects, "projects"), on="_s", how="left", maintain_order="left")
-        .join(per_scenario(units, "units"), on="_s", how="left", maintain_order="left")
-        .drop("_s")
-    )
+    return order.join(summed, on="_s", how="left", maintain_order="left").select(SCENARIO, *columns)
 
 
 def _parameters(scenarios: dict[str, RuleSet]) -> pl.DataFrame:
@@ -300,6 +347,31 @@ def _parameters(scenarios: dict[str, RuleSet]) -> pl.DataFrame:
         pl.col(SCENARIO).replace_strict(pass_of, return_dtype=pl.Int32).alias("pass"),
         pl.Series("rules", [r.name for r in scenarios.values()], dtype=pl.String),
     )
+
+
+def resolve_scenarios(
+    scenarios: Mapping[str, RuleSet] | Sequence[RuleSet | str] | None = None,
+    *,
+    sweep: Mapping[str, Sequence[Any]] | Sequence[str] | str | None = None,
+    base: RuleSet | str = DEFAULT_RULES,
+) -> dict[str, RuleSet]:
+    """The named rule sets of a what-if (see `whatif` for the arguments)."""
+    listed: dict[str, RuleSet]
+    if scenarios is None:
+        listed = {}
+    elif isinstance(scenarios, Mapping):
+        listed = {name: load_rules(r) for name, r in scenarios.items()}
+    else:
+        listed = _unique_names([load_rules(r) for r in scenarios])
+    if sweep is not None:
+        base_rules = next(iter(listed.values())) if len(listed) == 1 else load_rules(base)
+        swept = sweep_scenarios(base_rules, sweep)
+        if len(listed) == 1:
+            listed = {}
+        listed = {**listed, **{k: v for k, v in swept.items() if k not in listed}}
+    if not listed:
+        listed = {load_rules(base).name: load_rules(base)}
+    return listed
 
 
 def whatif(
@@ -318,37 +390,125 @@ def whatif(
     `"weights.产出指标=40,45,50"`), applied to `base` (or to the single scenario given). Given both,
     the listed scenarios come first, then the sweep.
     """
-    listed: dict[str, RuleSet]
-    if scenarios is None:
-        listed = {}
-    elif isinstance(scenarios, Mapping):
-        listed = {name: load_rules(r) for name, r in scenarios.items()}
-    else:
-        listed = _unique_names([load_rules(r) for r in scenarios])
-    if sweep is not None:
-        base_rules = next(iter(listed.values())) if len(listed) == 1 else load_rules(base)
-        swept = sweep_scenarios(base_rules, sweep)
-        if len(listed) == 1:
-            listed = {}
-        listed = {**listed, **{k: v for k, v in swept.items() if k not in listed}}
-    if not listed:
-        listed = {load_rules(base).name: load_rules(base)}
+    listed = resolve_scenarios(scenarios, sweep=sweep, base=base)
     names = list(listed)
     projects_long, units_long, passes = scenario_scores(declared, actuals, execution, listed)
-    first_rules = listed[names[0]]
-    grades = [g.grade for g in first_rules.grades]
+    grades = [g.grade for g in listed[names[0]].grades]
+    found = compare(projects_long, units_long, names, grades)
     return WhatIfResult(
         scenarios=listed,
         project_scores=projects_long,
         unit_scores=units_long,
-        projects=_wide(projects_long, PROJECT_VIEW_KEYS, names, ["project_name", "budget"]),
-        units=_wide(units_long, ["unit_code"], names, ["unit_name", "budget"]),
-        migration=pl.concat([_migration(projects_long, names, "项目"), _migration(units_long, names, "单位")], how="vertical"),
-        summary=_summary(projects_long, units_long, names, grades),
+        projects=found.projects,
+        units=found.units,
+        migration=_migration([found.migration], names),
+        summary=_summary([found.tallies], names, grades),
         parameters=_parameters(listed),
         passes=passes,
         warnings=tuple(_weight_warnings(listed)),
     )
+
+
+# A dataset's views keep the projects/units whose totals move most (the written tables keep all).
+KEEP_ROWS = 50_000
+# Indicators × scenarios scored at once: a dataset's batch shrinks as scenarios grow, so memory
+# stays bounded whatever the dataset and the number of scenarios.
+BATCH_CELLS = 20_000_000
+MIN_BATCH_INDICATORS = 20_000
+
+
+def _largest_moves(frame: pl.DataFrame, names: list[str], keep: int) -> pl.DataFrame:
+    """At most `keep` rows: those whose total moves most under any scenario (ties: declared order)."""
+    if frame.height <= keep:
+        return frame
+    if len(names) < 2:
+        return frame.head(keep)
+    move = pl.max_horizontal([pl.col(f"delta__{n}").abs() for n in names[1:]]).fill_null(0.0)
+    return frame.sort(move, "_order", descending=[True, False]).head(keep)
+
+
+def whatif_dataset(
+    source: str | Path,
+    scenarios: Mapping[str, RuleSet] | Sequence[RuleSet | str] | None = None,
+    *,
+    sweep: Mapping[str, Sequence[Any]] | Sequence[str] | str | None = None,
+    base: RuleSet | str = DEFAULT_RULES,
+    tables: str | Path | None = None,
+    fmt: str = "parquet",
+    keep: int = KEEP_ROWS,
+    batch_indicators: int | None = None,
+    on_batch: Any = None,
+) -> tuple[WhatIfResult, list[Path], list[tuple[str, str]]]:
+    """`whatif` over a partitioned dataset (as `selfeval synth` writes), a batch of units at a time.
+
+    Memory is bounded: each batch is scored under every scenario, compared, appended to the
+    `tables` (whatif_projects/whatif_units, every row) and reduced to counts; the result's
+    `projects`/`units` views keep the `keep` rows that move most (all rows when there are fewer;
+    `compared` says how many there were), and `project_scores`/`unit_scores` are left empty.
+    Returns (result, files written, skipped partitions).
+    """
+    from selfeval.bulk import dataset_batches
+    from selfeval.errors import InputError
+    from selfeval.report.parts import TableParts
+    from selfeval.report.tables import table_suffixes, write_tables
+
+    listed = resolve_scenarios(scenarios, sweep=sweep, base=base)
+    names = list(listed)
+    grades = [g.grade for g in listed[names[0]].grades]
+    size = batch_indicators or max(MIN_BATCH_INDICATORS, BATCH_CELLS // len(names))
+    skipped: list[tuple[str, str]] = []
+    _, batches = dataset_batches(Path(source), size, skipped)
+    views: dict[str, pl.DataFrame] = {}
+    counts: dict[str, int] = {"projects": 0, "units": 0}
+    migration: list[pl.DataFrame] = []
+    tallies: list[pl.DataFrame] = []
+    parts: dict[str, TableParts] = {}
+    passes = 0
+    if tables is not None:
+        Path(tables).mkdir(parents=True, exist_ok=True)
+    try:
+        for batch in batches:
+            projects_long, units_long, passes = scenario_scores(batch.declaration, batch.actuals, batch.execution, listed)
+            found = compare(projects_long, units_long, names, grades)
+            del projects_long, units_long
+            for level, frame in (("projects", found.projects), ("units", found.units)):
+                if tables is not None:
+                    if level not in parts:
+                        parts[level] = TableParts(Path(tables), f"whatif_{level}", table_suffixes(fmt), frame.schema)
+                    parts[level].append(frame)
+                numbered = frame.with_row_index("_order", offset=counts[level])
+                counts[level] += frame.height
+                previous = views.get(level)
+                both = numbered if previous is None else pl.concat([previous, numbered], how="vertical")
+                views[level] = _largest_moves(both, names, keep)
+            migration.append(found.migration)
+            tallies.append(found.tallies)
+            if on_batch is not None:
+                on_batch()
+        if not tallies:
+            msg = "数据集中没有可评分的单位（所有分区都无法读取）" + (f"：{skipped[0][0]}：{skipped[0][1]}" if skipped else "")
+            raise InputError(msg, Path(source))
+        written = [p for level in ("projects", "units") if level in parts for p in parts.pop(level).finish()]
+    finally:
+        for unfinished in parts.values():
+            unfinished.abort()
+    result = WhatIfResult(
+        scenarios=listed,
+        project_scores=pl.DataFrame(schema={SCENARIO: pl.String, **PROJECT_SCORES}),
+        unit_scores=pl.DataFrame(schema={SCENARIO: pl.String, **UNIT_SCORES}),
+        projects=views["projects"].sort("_order").drop("_order"),
+        units=views["units"].sort("_order").drop("_order"),
+        migration=_migration(migration, names),
+        summary=_summary(tallies, names, grades),
+        parameters=_parameters(listed),
+        passes=passes,
+        warnings=tuple(_weight_warnings(listed)),
+        compared=dict(counts),
+    )
+    if tables is not None:
+        small = {k: v for k, v in whatif_tables(result).items() if k not in ("whatif_projects", "whatif_units")}
+        written += write_tables(small, tables, fmt)
+    return result, written, skipped
 
 
 def _weight_warnings(scenarios: Mapping[str, RuleSet]) -> list[str]:
@@ -517,6 +677,6 @@ def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
 
 
 __all__ = [
-    "WhatIfResult", "whatif", "sweep_scenarios", "with_field", "parse_sweep", "scenario_scores",
+    "WhatIfResult", "whatif", "whatif_dataset", "resolve_scenarios", "compare", "sweep_scenarios", "with_field", "parse_sweep", "scenario_scores",
     "summary_table", "migration_tables", "changes_table", "whatif_tables", "write_whatif_tables", "write_whatif_workbook",
 ]
