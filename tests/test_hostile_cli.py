@@ -104,6 +104,13 @@ def _unreadable_units(tmp: Path) -> None:
     (tmp / "county" / "u1" / "decl.xlsx").write_bytes(b"not a workbook")
 
 
+def _seed_with(line: int, value: str) -> str:
+    """The seed text dump with line `line` (1-based, a table cell) holding `value`."""
+    lines = _sample("seed.txt").splitlines()
+    lines[line - 1] = f"\t{value}"
+    return "\n".join(lines) + "\n"
+
+
 RULE_90 = "extends: mof-2020\nweights: {产出指标: 40}\n"
 RULE_TIERS_EMPTY = "extends: mof-2020\nqualitative:\n  tiers: {}\n"
 
@@ -142,6 +149,8 @@ CASES: list[Case] = [
     Case("parse-tables-year-0", ["parse", "tables"], ("units.csv", "第 2 行", "year"), {"tables": _tables(year="0")}),
     Case("parse-tables-unbalanced-quote", ["parse", "tables"], ("units.csv", "第 2 行", "unit_name", "引号"), {"tables": _tables(quote=True)}),
     Case("parse-tables-list-column", ["parse", "tables"], ("indicators.parquet", "seq", "List"), {"tables": _tables(list_column=True)}),
+    Case("parse-document-negative-budget", ["parse", "neg.txt"], ("neg.txt", "第 58 行", "预算数", "负数"), {"neg.txt": _seed_with(65, "-20000.00")}),
+    Case("parse-document-infinite-budget", ["parse", "inf.txt"], ("inf.txt", "预算数"), {"inf.txt": _seed_with(65, "inf")}),
     Case("parse-empty-folder", ["parse", "nothing"], ("nothing",), {"nothing/.keep": ""}),
     Case("parse-year-0", ["parse", "seed.txt", "--year", "0"], ("--year",)),
     Case("parse-year-negative", ["parse", "seed.txt", "--year", "-1"], ("--year",)),
@@ -191,6 +200,9 @@ CASES: list[Case] = [
     Case("score-rules-folder", [*SCORE, "-r", "rdir.yaml"], ("rdir.yaml",), {"rdir.yaml/.keep": ""}),
     Case("score-rules-dir-missing", [*SCORE, "--rules-dir", "nosuch"], ("nosuch", "规则文件夹")),
     Case("score-rules-dir-file", [*SCORE, "--rules-dir", "afile"], ("afile", "规则文件夹"), {"afile": "x"}),
+    Case("score-rules-empty-name", [*SCORE, "-r", ""], ("规则集",)),
+    Case("score-path-too-long", ["score", "seed.txt", "-a", "a" * 300 + ".csv", "-e", "execution.csv"], ("a" * 300 + ".csv",)),
+    Case("score-out-path-too-long", [*SCORE, "--out", "o" * 300], ("o" * 300,)),
     Case("score-year", [*SCORE, "--year", "0"], ("--year",)),
     Case("score-style", [*SCORE, "--style", "xml"], ("--style",)),
     Case("score-format", [*SCORE, "--format", "xml"], ("--format",)),
@@ -222,6 +234,7 @@ CASES: list[Case] = [
     Case("lint-declared-missing", ["lint", "nosuch.txt"], ("nosuch.txt",)),
     Case("lint-config-missing", ["lint", "seed.txt", "--config", "nosuch.yaml"], ("nosuch.yaml",)),
     Case("lint-config-bad-field", ["lint", "seed.txt", "--config", "c.yaml"], ("c.yaml", "checks.nosuch"), {"c.yaml": "checks: {nosuch: 1}\n"}),
+    Case("lint-config-folder", ["lint", "seed.txt", "--config", "adir"], ("adir", "不是文件"), {"adir/.keep": ""}),
     Case("lint-config-bad-yaml", ["lint", "seed.txt", "--config", "c.yaml"], ("c.yaml",), {"c.yaml": "a: [\n"}),
     Case("lint-xlsx-without-out", ["lint", "seed.txt", "--format", "xlsx"], ("--out",)),
     Case("lint-table-with-out", ["lint", "seed.txt", "--out", "l.json"], ("--format",)),

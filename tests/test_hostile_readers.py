@@ -217,3 +217,14 @@ def test_parse_writes_files_like_every_other_command(tmp_path: Path) -> None:
         os.umask(old)
     modes = {stat.S_IMODE(p.stat().st_mode) for p in [*(tmp_path / "p").iterdir(), *(tmp_path / "s").iterdir()]}
     assert modes == {0o644}
+
+
+def test_large_number_cell_reads_without_exponent(tmp_path: Path) -> None:
+    """It should read a numeric cell of 10²⁰ as digits, never as `1e+20` (which the value grammar cannot read)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["project_code", "seq", "actual_text"])
+    book.active.append(["P", 1, 1e20])
+    book.save(tmp_path / "a.xlsx")
+    assert read_actuals(tmp_path / "a.xlsx")["actual_text"].to_list() == ["100000000000000000000"]

@@ -19,6 +19,7 @@ is not read (备注, a second 指标值 …) is an InputWarning, once per file.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import polars as pl
 from selfeval import schema
 from selfeval.declaration import Declaration
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import header_unit, norm_label, warn_inputs
+from selfeval.ingest.common import AMOUNT_MAX, header_unit, norm_label, warn_inputs
 from selfeval.ingest.layout import AMOUNT_SCALES, amount_note, combined_targets
 
 
@@ -143,9 +144,10 @@ def _number(text: str) -> float | None:
         scale, cleaned = 1e4, re.sub(r"万元?$", "", cleaned)
     cleaned = re.sub(r"(元|%)$", "", cleaned)
     try:
-        return round(float(cleaned) * scale, 6)
+        number = round(float(cleaned) * scale, 6)
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # `inf`, `nan`: not a number a person wrote
 
 
 # ------------------------------------------------------------------------------ the parser
@@ -481,6 +483,10 @@ def parse_items(items: list[Item], *, file: str, year: int | None = None) -> Dec
             if text and value is None:
                 parser.problem(f"项目 {code} 的{schema.LABELS[key]}不是数值：{text!r}", where, expected="金额")
             scale = 1.0 if re.search(r"万元?$", text) else project.multiplier
+            if value is not None and not 0 <= value * scale <= AMOUNT_MAX:
+                parser.problem(f"项目 {code} 的{schema.LABELS[key]}{'是负数' if value < 0 else '超出合理范围'}：{text!r}", where,
+                               expected=f"0 到 {AMOUNT_MAX:g} 元之间的金额")
+                value = None
             amounts[key] = round(value * scale, 2) if value is not None else None
         known = any(v is not None for v in amounts.values())  # no amount at all: budget stays null (lint reports it)
         if amounts["budget"] is None and known:

@@ -16,9 +16,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 import zipfile
 from collections.abc import Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +34,14 @@ _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
 def _number_text(value: float) -> str:
-    """A number as a person would type it: no binary noise, no trailing `.0`."""
+    """A number as a person would type it: no binary noise, no trailing `.0`, never an exponent
+    (`1e+20` is not something the value grammar reads)."""
     value = round(float(value), 9)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return repr(value)
+    if not math.isfinite(value):
+        return repr(value)
+    return format(Decimal(repr(value)), "f")
 
 
 def cell_text(value: object, number_format: str | None = None) -> str | None:

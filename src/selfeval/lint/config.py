@@ -130,6 +130,6 @@ def load_lint_config(config: str | Path | dict[str, Any] | LintConfig | None = N
         return config_from_mapping(config)
     path = Path(config)
     if not path.is_file():
-        msg = f"审查配置文件 {path} 不存在"
+        msg = f"审查配置文件 {path} {'不是文件' if path.exists() else '不存在'}"
         raise LintConfigError(msg)
     return config_from_mapping(_read_yaml(path), source=str(path))
