@@ -6,11 +6,9 @@ import contextlib
 import enum
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
-from rich.markup import escape
-from rich.console import Console
 
 from selfeval.cli_support import OneLineGroup, error_line, output_problem, print_error, rules_line
 from selfeval.errors import SelfevalError
@@ -24,12 +22,38 @@ app = typer.Typer(
     help="绩效自评引擎：读取绩效目标表与实际完成值，逐项评分、汇总定级并生成自评表。",
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,
     context_settings=GROUP_CONTEXT,
     cls=OneLineGroup,  # every error one line on stderr, never a usage box or a traceback
 )
-console = Console()
-err_console = Console(stderr=True)
+class LazyConsole:
+    """A rich Console made on first use: `selfeval --help` never imports rich's console."""
+
+    def __init__(self, **options: object) -> None:
+        self._options = options
+        self._console: Any = None
+
+    def get(self) -> Any:
+        """The rich Console itself (for rich objects that take one)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)  # type: ignore[arg-type]
+        return self._console
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.get(), name)
+
+
+def escape(text: str) -> str:
+    """User text shown as text, never read as rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+console = LazyConsole()
+err_console = LazyConsole(stderr=True)
 
 
 class TableFormat(str, enum.Enum):
@@ -490,7 +514,7 @@ def synth_command(
     groups = -(-units // GROUP_UNITS)
     check_output(out, "folder")
     try:
-        with Progress(console=err_console, transient=True) as bar:
+        with Progress(console=err_console.get(), transient=True) as bar:
             task = bar.add_task("生成", total=groups)
             counts = write_synth(out, units, seed, on_group=lambda done, total: bar.update(task, completed=done))
     except (SelfevalError, OSError) as exc:
@@ -618,10 +642,26 @@ def whatif_command(
         rule_sets = [load_rules(r, rules_dirs=rules_dir or ()) for r in (rules or [DEFAULT_RULES])]
         if (actuals is None) != (execution is None):
             raise SelfevalError("--actuals 与 --execution 需同时给出")
+        from selfeval.atomic import refuse_overwriting_inputs
+        from selfeval.bulk import source_kind
+        from selfeval.report.tables import table_paths
+        from selfeval.whatif import WHATIF_TABLES, whatif_dataset
+
+        read = [source, actuals, execution, *(r.source or None for r in rule_sets)]
+        refuse_overwriting_inputs([*([out] if out is not None else []), *(table_paths(WHATIF_TABLES, tables, fmt.value) if tables is not None else [])], read)
+        written_tables: list[Path] = []
         if actuals is not None and execution is not None:
             from selfeval.ingest import read_actuals, read_declared, read_execution
 
             declared, act, exe = read_declared(source), read_actuals(actuals), read_execution(execution)
+            with console.status("计算各情景得分…"):
+                result = whatif(declared, act, exe, rule_sets, sweep=sweep or None)
+        elif source_kind(source) == "dataset":
+            # a dataset is compared a batch of units at a time: memory stays bounded at any size
+            with console.status("逐批计算各情景得分…"):
+                result, written_tables, skipped_parts = whatif_dataset(source, rule_sets, sweep=sweep or None, tables=tables, fmt=fmt.value)
+            for path, reason in skipped_parts:
+                err_console.print(f"[yellow]跳过[/] {escape(str(path))}：{escape(str(reason))}", highlight=False)
         else:
             from selfeval.bulk import load_inputs
 
@@ -632,19 +672,11 @@ def whatif_command(
                 raise SelfevalError(f"{source}：没有可评分的单位（{skipped.height} 个输入均无法读取：{reasons}）")
             for path, reason in skipped.iter_rows():
                 err_console.print(f"[yellow]跳过[/] {escape(str(path))}：{escape(str(reason))}", highlight=False)
-        with console.status("计算各情景得分…"):
-            if sweep:
-                result = whatif(declared, act, exe, rule_sets, sweep=sweep)
-            else:
-                result = whatif(declared, act, exe, rule_sets)
-        from selfeval.atomic import refuse_overwriting_inputs
-        from selfeval.report.tables import table_paths
-        from selfeval.whatif import whatif_tables
-
-        read = [source, actuals, execution, *(r.source or None for r in rule_sets)]
-        refuse_overwriting_inputs([*([out] if out is not None else []), *(table_paths(whatif_tables(result), tables, fmt.value) if tables is not None else [])], read)
+            with console.status("计算各情景得分…"):
+                result = whatif(declared, act, exe, rule_sets, sweep=sweep or None)
         written = result.write_workbook(out) if out is not None else None
-        written_tables = write_whatif_tables(result, tables, fmt.value) if tables is not None else []
+        if tables is not None and not written_tables:
+            written_tables = write_whatif_tables(result, tables, fmt.value)
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
     console.print(summary_table(result))
