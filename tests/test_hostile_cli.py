@@ -377,7 +377,6 @@ def test_warnings_are_not_printed_beside_the_error(tmp_path: Path, monkeypatch: 
     assert len(result.stderr.strip().splitlines()) == 1 and "注意" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="bulk.py reads dataset partitions with glob expansion (needs glob=False; bulk.py is owned elsewhere)")
 def test_bulk_dataset_under_glob_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """It should score a dataset whose folder name holds glob characters (`county[1]`)."""
     monkeypatch.chdir(tmp_path)

@@ -227,7 +227,7 @@ def _partition_sort_key(key: str) -> tuple[Any, ...]:
 
 
 def _read_dataset_table(files: list[Path], target: pl.Schema) -> pl.DataFrame:
-    frame = pl.read_parquet([str(f) for f in files], hive_partitioning=False) if files else schema.empty(target)
+    frame = pl.read_parquet([str(f) for f in files], hive_partitioning=False, glob=False) if files else schema.empty(target)
     return schema.conform(frame, target)
 
 
@@ -246,7 +246,7 @@ def dataset_batches(
     sizes: dict[str, int] = {}
     for key in keys:
         try:
-            sizes[key] = sum(collect(pl.scan_parquet(str(f)).select(pl.len())).item() for f in tables["indicators"][key])
+            sizes[key] = sum(collect(pl.scan_parquet(str(f), glob=False).select(pl.len())).item() for f in tables["indicators"][key])
         except Exception as exc:
             skipped.append((str(folder / "indicators" / key), f"无法读取 Parquet：{type(exc).__name__}: {exc}"))
     groups: list[list[str]] = []
@@ -488,7 +488,7 @@ def score_many(
         return out_dir / path.relative_to(staging) if path.is_relative_to(staging) else path
 
     def scan(name: str) -> pl.LazyFrame:
-        return pl.scan_parquet(str(out_dir / f"{name}.parquet")) if fmt != "csv" else pl.scan_csv(str(out_dir / f"{name}.csv"))
+        return pl.scan_parquet(str(out_dir / f"{name}.parquet"), glob=False) if fmt != "csv" else pl.scan_csv(str(out_dir / f"{name}.csv"), glob=False)
 
     return BulkResult(
         indicator_scores=scan("indicator_scores"), findings=scan("findings"), project_scores=scan("project_scores"),
