@@ -217,3 +217,15 @@ def test_dataset_with_no_readable_unit_is_an_input_error(tmp_path: Path) -> None
         (tmp_path / name / "unit_group=0" / "part.parquet").write_bytes(b"not parquet")
     with pytest.raises(InputError, match="没有可评分的单位"):
         whatif_dataset(tmp_path, sweep={"weights.产出指标": [50, 40]})
+
+
+def test_cli_whatif_on_a_dataset_writes_every_row(data, dataset, tmp_path: Path) -> None:
+    """It should compare a dataset batch by batch from the command line, the tables holding every project."""
+    run = CliRunner().invoke(app, ["whatif", str(dataset), "--sweep", "weights.产出指标=50,40", "--tables", str(tmp_path / "t"),
+                                   "--out", str(tmp_path / "w.xlsx")])
+    assert run.exit_code == 0, run.output
+    whole = whatif(data.declaration, data.actuals, data.execution, sweep={"weights.产出指标": [50, 40]})
+    keys = ["unit_code", "project_code"]
+    assert_frame_equal(pl.read_parquet(tmp_path / "t" / "whatif_projects.parquet").sort(keys), whole.projects.sort(keys))
+    assert_frame_equal(pl.read_parquet(tmp_path / "t" / "whatif_summary.parquet"), whole.summary)
+    assert openpyxl.load_workbook(tmp_path / "w.xlsx").sheetnames[:3] == ["情景汇总", "项目得分", "单位得分"]

@@ -607,7 +607,8 @@ def changes_table(result: WhatIfResult, level: str = "单位", limit: int = 20) 
             "_move", descending=True, nulls_last=True
         )
     shown = frame.head(limit)
-    table = Table(title=f"{level}得分（变化最大的 {shown.height} 个，共 {frame.height} 个）", header_style="bold")
+    total = max(frame.height, result.compared.get("units" if level == "单位" else "projects", 0))
+    table = Table(title=f"{level}得分（变化最大的 {shown.height} 个，共 {total} 个）", header_style="bold")
     for key in keys:
         table.add_column(_label(key), overflow="fold")
     for n in names:
@@ -625,12 +626,13 @@ def changes_table(result: WhatIfResult, level: str = "单位", limit: int = 20) 
     return table
 
 
+WHATIF_TABLES = ("whatif_summary", "whatif_projects", "whatif_units", "whatif_migration", "whatif_parameters")
+
+
 def whatif_tables(result: WhatIfResult) -> dict[str, pl.DataFrame]:
     """The comparison's tables by file name (summary, projects, units, migration, parameters)."""
-    return {
-        "whatif_summary": result.summary, "whatif_projects": result.projects, "whatif_units": result.units,
-        "whatif_migration": result.migration, "whatif_parameters": result.parameters,
-    }
+    frames = (result.summary, result.projects, result.units, result.migration, result.parameters)
+    return dict(zip(WHATIF_TABLES, frames))
 
 
 def write_whatif_tables(result: WhatIfResult, folder: str | Path, fmt: str = "parquet") -> list[Path]:
@@ -638,6 +640,14 @@ def write_whatif_tables(result: WhatIfResult, folder: str | Path, fmt: str = "pa
     from selfeval.report.tables import write_tables
 
     return write_tables(whatif_tables(result), folder, fmt)
+
+
+def _kept_note(result: WhatIfResult, view: str, level: str) -> str | None:
+    """A heading when a view keeps only the largest moves of a dataset."""
+    kept, total = getattr(result, view).height, result.compared.get(view, 0)
+    if total <= kept:
+        return None
+    return f"仅列出得分变化最大的 {kept} 个{level}（共 {total} 个）；完整数据见 --tables 写出的 whatif_{view} 表"
 
 
 def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
@@ -660,8 +670,8 @@ def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
             ws.freeze_panes(row0 + 1, 0)
 
         frame_sheet("情景汇总", result.summary, f"基准情景：{result.names[0]}；向量化计算批次：{result.passes}")
-        frame_sheet("项目得分", result.projects)
-        frame_sheet("单位得分", result.units)
+        frame_sheet("项目得分", result.projects, _kept_note(result, "projects", "项目"))
+        frame_sheet("单位得分", result.units, _kept_note(result, "units", "单位"))
         ws = wb.add_worksheet("等级迁移")
         row = 0
         for level in ("项目", "单位"):
@@ -677,6 +687,6 @@ def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
 
 
 __all__ = [
-    "WhatIfResult", "whatif", "whatif_dataset", "resolve_scenarios", "compare", "sweep_scenarios", "with_field", "parse_sweep", "scenario_scores",
+    "WHATIF_TABLES", "WhatIfResult", "whatif", "whatif_dataset", "resolve_scenarios", "compare", "sweep_scenarios", "with_field", "parse_sweep", "scenario_scores",
     "summary_table", "migration_tables", "changes_table", "whatif_tables", "write_whatif_tables", "write_whatif_workbook",
 ]
