@@ -218,28 +218,29 @@ def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
     """`scored` (with the case columns of explain_expr) plus `explain`.
 
     A scored row's explanation depends only on its case and weight: each distinct (case, weight)
-    is explained once and joined back; an unscorable row says why (its `_message`).
+    is explained once and joined back; an unscorable row says why (its `_message`), and a row with
+    the evaluator's own points says whether they were used — those few sentences are made for
+    those rows alone.
     """
     inputs = ["_case", "_weight"]
     ok = pl.col("_problem").is_null()
     needed = ["target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "rule_points", "_assumed_unit"]
     explained = (
         scored.lazy().filter(ok).select(*inputs, *needed).unique(inputs)
-        .select(*inputs, explain_expr().alias("_explain"))
+        .select(*inputs, explain_expr().alias("explain"))
     )
-    return (
-        scored.lazy().join(explained, on=inputs, how="left", maintain_order="left", nulls_equal=True)
-        .with_columns(
-            pl.when(~ok).then(pl.format("不计分：{}", pl.col("_message")))
-            .when(pl.col("_override") & pl.col("_override_valid"))
-            .then(pl.format("{}；采用评价人给出的得分 {}", pl.col("_explain"), num_text(pl.col("points"), 2)))
-            .when(pl.col("_override"))
-            .then(pl.format("{}；评价人填写的得分 {} 超出分值范围，未采用", pl.col("_explain"), num_text(pl.col("_given"), 2)))
-            .otherwise(pl.col("_explain")).alias("explain")
-        )
-        .drop("_explain")
-        .collect(engine="in-memory")
-    )
+    frame = scored.lazy().join(explained, on=inputs, how="left", maintain_order="left", nulls_equal=True).collect(engine="in-memory")
+    special = frame.select((~ok | pl.col("_override")).fill_null(False)).to_series()
+    if not special.any():
+        return frame
+    at = special.arg_true()
+    sentences = frame[at].select(
+        pl.when(~ok).then(pl.format("不计分：{}", pl.col("_message")))
+        .when(pl.col("_override") & pl.col("_override_valid"))
+        .then(pl.format("{}；采用评价人给出的得分 {}", pl.col("explain"), num_text(pl.col("points"), 2)))
+        .otherwise(pl.format("{}；评价人填写的得分 {} 超出分值范围，未采用", pl.col("explain"), num_text(pl.col("_given"), 2)))
+    ).to_series()
+    return frame.with_columns(frame.get_column("explain").scatter(at, sentences))
 
 
 def indicator_detail(checked: Checked, scored: pl.DataFrame) -> pl.DataFrame:
