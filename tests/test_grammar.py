@@ -685,3 +685,13 @@ def test_vectorized_only():
     source = Path(grammar.__file__).read_text(encoding="utf-8")
     assert "map_elements" not in source
     assert "map_batches" not in source
+
+
+@pytest.mark.parametrize("text", ["1e-320%", "1e5", "≥2E3万元", "1.5e-3"])
+def test_scientific_notation_is_named_in_the_error(text: str) -> None:
+    """It should say a number in scientific notation is not read, not report a range or an unknown form."""
+    from selfeval.grammar import ERRORS, parse_values
+    from selfeval.grammar_reference import parse_text
+
+    assert parse_values(pl.Series([text]), 2025).row(0, named=True)["error"] == ERRORS["scientific"]
+    assert parse_text(text, 2025)["error"] == ERRORS["scientific"]

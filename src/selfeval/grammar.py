@@ -237,7 +237,10 @@ ERRORS: dict[str, str] = {
     "operators": "运算符前后矛盾",
     "formula": "Excel公式，不是数值",
     "unit_restated": "括号内单位与数值单位不一致",
+    "scientific": "不支持科学计数法（如 1e-5），请写成普通数字",
 }
+# A number in scientific notation (`1e-5`, `2E3`, `1.5e-3`): never read as a range or a unit `e`.
+SCIENTIFIC = r"(?:^|[^A-Za-z])[0-9.]*[0-9][eE][+-]?[0-9]"
 
 # ============================================================================ regex pieces
 
@@ -684,11 +687,16 @@ def _derived(c: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
     }
 
 
-def _error(c: dict[str, pl.Expr], d: dict[str, pl.Expr]) -> pl.Expr:
+def _error(c: dict[str, pl.Expr], d: dict[str, pl.Expr], norm: pl.Expr) -> pl.Expr:
     """The form's error, else a bracketed unit that disagrees with the value's (`≥90%（个）`), else
     a range whose low end is above its high end, else an impossible date, else a period that ends
-    before it starts. `d`: the `_derived` fields."""
+    before it starts. `d`: the `_derived` fields. A text holding a number in scientific notation
+    is told so, whatever form it matched (`1.5e-3` is not the range 1.5 e – 3)."""
     is_deadline = (c["op"] == "deadline").fill_null(False)
+    return pl.when(norm.str.contains(SCIENTIFIC)).then(_text(ERRORS["scientific"])).otherwise(_checks(c, d, is_deadline))
+
+
+def _checks(c: dict[str, pl.Expr], d: dict[str, pl.Expr], is_deadline: pl.Expr) -> pl.Expr:
     return pl.coalesce(
         c["error"],
         pl.when((d["unit"] != d["restated"]).fill_null(False)).then(_text(ERRORS["unit_restated"])),
@@ -771,7 +779,7 @@ def parse_expr(text: pl.Expr, year: int | pl.Expr | None = None) -> pl.Expr:
         .struct.with_fields(_first_match(forms).alias("form"))
         .struct.with_fields(_component(forms, pl.field("form"), name).alias(name) for name in COMPONENTS)
         .struct.with_fields(e.alias(f"derived_{n}") for n, e in _derived(components).items())
-        .struct.with_fields(_error(components, derived).alias("checked_error"))
+        .struct.with_fields(_error(components, derived, pl.field("norm")).alias("checked_error"))
         .struct.with_fields(fields[n].cast(PARSED_VALUES[n]).alias(f"out_{n}") for n in FIELDS)
         .struct.drop(helpers)
         .struct.rename_fields(list(FIELDS))

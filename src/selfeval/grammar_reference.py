@@ -26,6 +26,7 @@ from selfeval.grammar import (
     PREFIX_OPERATORS,
     RANGE_SEPARATORS,
     REPEATED_SEPARATORS,
+    SCIENTIFIC,
     SOFT_PREFIX_OPERATORS,
     SUFFIX_OPERATORS,
     TRAILING_PUNCTUATION,
@@ -332,6 +333,15 @@ FIELDS = ("op", "value", "value_hi", "deadline", "unit", "dimension", "error", "
 def parse_text(text: str | None, year: int | None = None) -> dict:
     """One text -> {op, value, value_hi, deadline, unit, dimension, error, scale, unit_text,
     op_written} (same as parse_values)."""
+    parsed = _parse(text, year)
+    if text is not None and re.search(SCIENTIFIC, normalize(text)):
+        # an error keeps nothing but a deadline's op and dimension (as every error does)
+        deadline = {"op": "deadline", "dimension": "date"} if parsed["op"] == "deadline" else {}
+        return {**dict.fromkeys(FIELDS), **deadline, "error": ERRORS["scientific"]}
+    return parsed
+
+
+def _parse(text: str | None, year: int | None) -> dict:
     result = dict.fromkeys(FIELDS)
     if text is None:
         return {**result, "error": ERRORS["empty"]}
