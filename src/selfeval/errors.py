@@ -69,3 +69,9 @@ class RuleFileError(SelfevalError):
 class OutputError(SelfevalError):
     """An output cannot be written safely (it is an input, holds filled values, lies behind a
     symbolic link, or another run is writing it): names the path and what to do instead."""
+
+
+def field_errors(source: object, errors: list[dict]) -> str:
+    """A pydantic ValidationError's `errors()` as lines “source：字段 path：message”."""
+    return "\n".join(f"{source}：字段 {'.'.join(str(p) for p in err['loc']) or '（顶层）'}：{err['msg']}" for err in errors)
+

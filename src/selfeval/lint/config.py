@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from selfeval.errors import SelfevalError
+from selfeval.errors import SelfevalError, field_errors
 from selfeval.rules.loader import deep_merge, read_yaml_mapping
 from selfeval.rules.model import LEVEL1_GROUPS
 
@@ -112,11 +112,7 @@ def config_from_mapping(data: dict[str, Any], *, source: str = "<mapping>") -> L
     try:
         config = LintConfig.model_validate(merged)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "（顶层）"
-            lines.append(f"{source}：字段 {loc}：{err['msg']}")
-        raise LintConfigError("\n".join(lines)) from None
+        raise LintConfigError(field_errors(source, exc.errors())) from None
     return config.model_copy(update={"source": source})
 
 

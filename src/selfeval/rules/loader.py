@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from selfeval.errors import RuleFileError
+from selfeval.errors import RuleFileError, field_errors
 from selfeval.rules.model import RuleSet
 
 DEFAULT_RULES = "mof-2020"
@@ -183,11 +183,7 @@ def rules_from_mapping(data: dict[str, Any], *, source: str = "<mapping>") -> Ru
     try:
         return RuleSet.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "（顶层）"
-            lines.append(f"{source}：字段 {loc}：{err['msg']}")
-        raise RuleFileError("\n".join(lines)) from None
+        raise RuleFileError(field_errors(source, exc.errors())) from None
 
 
 def load_rules(name_or_path: str | Path | RuleSet = DEFAULT_RULES, *, rules_dirs: Sequence[str | Path] = ()) -> RuleSet:
