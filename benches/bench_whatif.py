@@ -57,3 +57,47 @@ def test_whatif_100_scenarios(benchmark, data) -> None:
         f"\nseparate score runs: {per_run:.2f} s each (timed {SEPARATE_RUNS}) → ×{SCENARIOS} = {per_run * SCENARIOS:.0f} s"
         f"\nspeed-up ×{per_run * SCENARIOS / one_pass:.0f}   [load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
     )
+
+
+# ----------------------------------------------------------------------------- a dataset, batch by batch
+
+DATASET_UNITS = int(os.environ.get("SELFEVAL_BENCH_WHATIF_DATASET_UNITS", "17600"))  # 176000 ≈ 10 M indicators
+
+
+def test_whatif_dataset_peak_memory(benchmark, tmp_path_factory) -> None:
+    """100 scenarios over a partitioned dataset, batch by batch, in a child process: wall time and peak RSS.
+
+    The issue's bound: 100 scenarios × 10 M indicators within 2 GB (set
+    SELFEVAL_BENCH_WHATIF_DATASET_UNITS=176000; the default, 17,600 units, is ≈1 M indicators).
+    """
+    import resource
+    import subprocess
+    import sys
+
+    from selfeval.synth import write_synth
+
+    folder = tmp_path_factory.mktemp("whatif-dataset")
+    counts = write_synth(folder / "ds", DATASET_UNITS, seed=0)
+    values = ",".join(f"{v:g}" for v in VALUES)
+    script = (
+        "import sys; from selfeval.whatif import whatif_dataset\n"
+        "r, w, s = whatif_dataset(sys.argv[1], sweep=sys.argv[2], tables=sys.argv[3])\n"
+        "print(r.compared['projects'], r.compared['units'], len(r.names))"
+    )
+
+    def run() -> str:
+        done = subprocess.run([sys.executable, "-c", script, str(folder / "ds"), f"weights.产出指标={values}", str(folder / "t")],
+                              capture_output=True, text=True, check=True)
+        return done.stdout
+
+    out = benchmark.pedantic(run, rounds=1, iterations=1)
+    rss_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6  # KiB on Linux → GB
+    projects, units, scenarios = (int(x) for x in out.split())
+    assert scenarios == SCENARIOS and units == DATASET_UNITS
+    seconds = benchmark.stats.stats.min
+    benchmark.extra_info.update(indicators=counts.get("indicators"), seconds=seconds, peak_rss_gb=rss_gb, load=os.getloadavg())
+    print(
+        f"\nwhat-if dataset {SCENARIOS} scenarios × {counts.get('indicators', 0):,} indicators ({projects:,} projects,"
+        f" {units:,} units), batch by batch, whole process: {seconds:.1f} s, peak RSS {rss_gb:.2f} GB"
+        f" (bound 2 GB)   [load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
+    )

@@ -410,10 +410,10 @@ def whatif(
 
 
 # A dataset's views keep the projects/units whose totals move most (the written tables keep all).
-KEEP_ROWS = 50_000
+KEEP_ROWS = 20_000
 # Indicators × scenarios scored at once: a dataset's batch shrinks as scenarios grow, so memory
 # stays bounded whatever the dataset and the number of scenarios.
-BATCH_CELLS = 20_000_000
+BATCH_CELLS = 10_000_000
 MIN_BATCH_INDICATORS = 20_000
 
 
