@@ -9,8 +9,8 @@ two functions; no stage is implemented anywhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
 import polars as pl
 
 from selfeval import schema
@@ -25,6 +25,9 @@ from selfeval.rollup import (
 from selfeval.rules.model import RuleSet
 from selfeval.scenarios import Params
 from selfeval.scoring import FLAGS, SCORING_INPUTS, indicator_detail, indicator_scores_frame, score, weigh
+
+if TYPE_CHECKING:
+    import numpy as np  # what-if only, imported when used: a single run never loads numpy
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,8 @@ class _Slots:
 
 
 def _slots(folded: Folded, execution: pl.DataFrame) -> _Slots:
+    import numpy as np
+
     rows = folded.rows
     pids = execution.get_column("_pid").to_numpy()
     size = int(max(pids.max(initial=0), rows.get_column("_pid").max() or 0)) + 1
@@ -175,6 +180,8 @@ def _scenario_sums(slots: _Slots, weighed: pl.DataFrame) -> pl.DataFrame:
     Each folded row stands for `_n` indicators of one (weight shape, fraction): its points are the
     tuple's, gathered by `_tid`, times `_n`, summed per project slot.
     """
+    import numpy as np
+
     size = slots.fixed.height
     points = weighed.get_column("points").fill_null(0.0).to_numpy()[slots.tid] * slots.n
     weights = weighed.get_column("_weight").fill_null(0.0).to_numpy()[slots.tid] * slots.n
