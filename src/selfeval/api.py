@@ -59,11 +59,11 @@ def score(
     if not isinstance(actuals, pl.DataFrame):
         from selfeval.ingest import read_actuals
 
-        actuals = read_actuals(actuals)
+        actuals = read_actuals(actuals, declared=declared)  # rows of undeclared projects: counted beyond a limit
     if not isinstance(execution, pl.DataFrame):
         from selfeval.ingest import read_execution
 
-        execution = read_execution(execution)
+        execution = read_execution(execution, declared=declared)
     rules = load_rules(rules)
 
     frames = run(declared, actuals, execution, rules)

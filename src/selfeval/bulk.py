@@ -40,7 +40,7 @@ import polars as pl
 from selfeval import schema
 from selfeval.declaration import Declaration
 from selfeval.engine import collect
-from selfeval.errors import InputError, SelfevalError
+from selfeval.errors import InputError, Problem, SelfevalError
 from selfeval.rules.loader import DEFAULT_RULES, load_rules
 from selfeval.rules.model import RuleSet
 
@@ -234,7 +234,17 @@ def _read_dataset_table(files: list[Path], target: pl.Schema) -> pl.DataFrame:
 def dataset_batches(
     folder: Path, batch_indicators: int, skipped: list[tuple[str, str]]
 ) -> tuple[int, Iterator[Batch]]:
-    """(number of batches, batches) of a partitioned dataset; unreadable partitions go to `skipped`."""
+    """(number of batches, batches) of a partitioned dataset; unreadable partitions go to `skipped`.
+
+    A data set that `selfeval synth` began and did not finish (its `synth.json` marked incomplete)
+    is refused whole: its missing partitions would go unnoticed.
+    """
+    from selfeval.synth import MARKER, incomplete_synth
+
+    unfinished = incomplete_synth(folder)
+    if unfinished is not None:
+        raise InputError(Problem(file=str(folder / MARKER), message=unfinished,
+                                 expected="重新运行 selfeval synth 生成完整的数据集"))
     tables = {name: _partitions(folder / name) if (folder / name).is_dir() else {} for name in (*DATASET_TABLES, *OPTIONAL_DATASET_TABLES)}
     for name in DATASET_TABLES:
         single = next((folder / f"{name}{s}" for s in (".parquet",) if (folder / f"{name}{s}").is_file()), None)
@@ -739,7 +749,7 @@ def _read_inputs(
         if actuals_file is None or execution_file is None:
             raise InputError("规范表格文件夹中缺少 actuals（实际完成值）或 execution（预算执行）表", source)
         decl = read_declared(source)
-        return 1, (decl, read_actuals(actuals_file), read_execution(execution_file))
+        return 1, (decl, read_actuals(actuals_file, declared=decl), read_execution(execution_file, declared=decl))
     items, problems = unit_inputs(source)
     skipped.extend(problems)
     if not items and not problems:
@@ -756,9 +766,9 @@ def _read_inputs(
         try:
             decl = read_declared(current)
             current = item.actuals
-            act = read_actuals(current)
+            act = read_actuals(current, declared=decl)
             current = item.execution
-            exe = read_execution(current)
+            exe = read_execution(current, declared=decl)
         except Exception as exc:  # any unreadable file is reported, the run goes on
             reason = str(exc) if isinstance(exc, SelfevalError) else f"无法读取：{type(exc).__name__}: {exc}"
             skipped.append((_error_path(exc, current), reason))

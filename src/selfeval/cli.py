@@ -653,7 +653,8 @@ def whatif_command(
         if actuals is not None and execution is not None:
             from selfeval.ingest import read_actuals, read_declared, read_execution
 
-            declared, act, exe = read_declared(source), read_actuals(actuals), read_execution(execution)
+            declared = read_declared(source)
+            act, exe = read_actuals(actuals, declared=declared), read_execution(execution, declared=declared)
             with console.status("计算各情景得分…"):
                 result = whatif(declared, act, exe, rule_sets, sweep=sweep or None)
         elif source_kind(source) == "dataset":

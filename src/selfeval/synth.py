@@ -11,13 +11,21 @@ Generation is vectorized (numpy draws, Polars string expressions) and done in gr
 `GROUP_UNITS` units, each group drawn from its own stream `SeedSequence([seed, group])`, so the
 data are deterministic for a seed and a large data set can be written group by group with
 bounded memory (`write_synth`: hive-partitioned Parquet, `TABLE/unit_group=K/part-0.parquet`).
+
+Before writing, `write_synth` estimates the size of the data set (`synth_bytes`, ≈ 770 bytes per
+unit) and refuses what the disk cannot hold. It writes `synth.json` first with `"complete": false`
+and again, with the row counts, as its last file: a killed synth leaves a data set that `bulk`
+and `whatif` refuse as incomplete (`incomplete_synth`), never one they would score as whole.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -30,6 +38,11 @@ GROUP_UNITS = 1000
 YEAR = 2025
 PARTITION = "unit_group"
 TABLES = ("units", "projects", "indicators", "actuals", "execution")
+MARKER = "synth.json"  # written first (incomplete) and last (complete)
+# Size on disk: ≈ 770 bytes per unit measured (seeds 0–5, 1,000–3,000 units), plus each Parquet
+# file's own overhead; the estimate keeps a margin above both.
+BYTES_PER_UNIT = 900
+BYTES_PER_FILE = 5 * 1024
 
 # ----------------------------------------------------------------------------- vocabulary
 
@@ -366,6 +379,58 @@ def synth(units: int, seed: int = 0) -> SynthData:
     return SynthData(**{t: pl.concat([getattr(p, t) for p in parts], how="vertical") for t in TABLES})
 
 
+def synth_bytes(units: int) -> int:
+    """An upper estimate of the bytes `write_synth` writes for `units` units."""
+    n_groups = -(-units // GROUP_UNITS)
+    return units * BYTES_PER_UNIT + n_groups * len(TABLES) * BYTES_PER_FILE + 4096
+
+
+def _size_text(size: float) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size:.0f} 字节"
+
+
+def refuse_oversized(out: Path, units: int) -> None:
+    """OutputError when the disk holding `out` has less free space than `synth_bytes(units)`."""
+    from selfeval.errors import OutputError
+
+    existing = out
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    need, free = synth_bytes(units), shutil.disk_usage(existing).free
+    if need > free:
+        msg = (f"{out}：{units:,} 个单位的合成数据约需 {_size_text(need)} 磁盘空间，该磁盘只剩 {_size_text(free)}；"
+               "请减少 --units，或换一个空间足够的 --out")
+        raise OutputError(msg)
+
+
+def _write_marker(out: Path, content: dict[str, Any]) -> None:
+    target = out / MARKER
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def incomplete_synth(folder: str | Path) -> str | None:
+    """Why the data set in `folder` is not whole, when `write_synth` began it and did not finish
+    (its `synth.json` says so, or cannot be read); None for a finished one or a data set that
+    `write_synth` did not write (no marker)."""
+    marker = Path(folder) / MARKER
+    if not marker.is_file():
+        return None
+    try:
+        content = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return f"{marker} 无法读取（{type(exc).__name__}），无法确认数据集完整"
+    if not isinstance(content, dict) or content.get("command") != "synth":
+        return None  # someone else's file of that name
+    if content.get("complete") is not True:
+        return (f"数据集由 selfeval synth 生成，但没有写完（生成被中断，{MARKER} 标记为未完成，"
+                f"计划 {content.get('units', '?')} 个单位）")
+    return None
+
+
 def write_synth(
     out: str | Path, units: int, seed: int = 0, *, on_group: Callable[[int, int], None] | None = None
 ) -> dict[str, int]:
@@ -373,9 +438,10 @@ def write_synth(
     `out/<table>/unit_group=<K>/part-0.parquet` for units, projects, indicators, actuals, execution.
 
     Memory stays bounded by one group. `on_group(done, total)` is called after each group.
-    Returns the row count of each table. A symbolic link inside `out` (a table folder, a
-    partition) is refused with an OutputError before anything is written: no file lands outside
-    `out`.
+    Returns the row count of each table. Refused with an OutputError before anything is written:
+    a data set larger than the free space of the disk (`synth_bytes`), and a symbolic link inside
+    `out` (a table folder, a partition, the marker): no file lands outside `out`. `out/synth.json`
+    is written first marked incomplete and rewritten complete last (see `incomplete_synth`).
     """
     if units < 1:
         msg = f"units must be at least 1, got {units}"
@@ -383,9 +449,16 @@ def write_synth(
     out = Path(out)
     counts = dict.fromkeys(TABLES, 0)
     plan = list(groups(units))
+    refuse_oversized(out, units)
+    refuse_symlinks(out, out / MARKER)
     for g, _, _ in plan:
         for name in TABLES:
             refuse_symlinks(out, out / name / f"{PARTITION}={g}" / "part-0.parquet")
+    import selfeval
+
+    marker: dict[str, Any] = {"command": "synth", "selfeval": selfeval.__version__, "units": units, "seed": seed,
+                              "groups": len(plan), "complete": False}
+    _write_marker(out, marker)
     for done, (g, first, n) in enumerate(plan, start=1):
         data = synth_group(g, first, n, seed)
         for name, frame in data.tables().items():
@@ -395,7 +468,9 @@ def write_synth(
             counts[name] += frame.height
         if on_group is not None:
             on_group(done, len(plan))
+    _write_marker(out, {**marker, "complete": True, "rows": counts})
     return counts
 
 
-__all__ = ["SynthData", "synth", "synth_group", "write_synth", "GROUP_UNITS", "TABLES", "PARTITION"]
+__all__ = ["SynthData", "synth", "synth_group", "write_synth", "synth_bytes", "incomplete_synth", "GROUP_UNITS", "TABLES",
+           "PARTITION", "MARKER"]

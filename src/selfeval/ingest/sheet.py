@@ -30,7 +30,9 @@ from selfeval.errors import InputError, Problem
 from selfeval.ingest.common import ROW, column_label, header_map, lookup, norm_label
 
 HEADER_SCAN_ROWS = 10
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+_FORMULA_TAG = re.compile(rb"<(?:\w{1,32}:)?f[\s>/]")
+SCAN_BLOCK = 2**20  # bytes of a sheet's XML scanned at a time
+SCAN_OVERLAP = 64  # kept from the previous block, so a tag cut between blocks is still found
 
 
 def _number_text(value: float) -> str:
@@ -79,6 +81,9 @@ def raw_text(value: object) -> str | None:
 def _open(file: str, **options: Any) -> Any:
     from openpyxl import load_workbook
 
+    from selfeval.ingest.detect import check_package
+
+    check_package(file)  # an absurd package (a "zip bomb") is refused before openpyxl inflates it
     try:
         return load_workbook(file, **options)
     except Exception as exc:
@@ -86,16 +91,30 @@ def _open(file: str, **options: Any) -> Any:
 
 
 def has_formulas(file: str) -> bool:
-    """True when any worksheet of the workbook holds a formula (a cheap scan of the XML)."""
+    """True when any worksheet of the workbook holds a formula (a cheap scan of the XML, read a
+    block at a time: a sheet is never held whole, however far it inflates)."""
     try:
         with zipfile.ZipFile(file) as archive:
             return any(
-                _FORMULA_TAG.search(archive.read(name))
+                part_contains(archive, name, _FORMULA_TAG)
                 for name in archive.namelist()
                 if name.startswith("xl/worksheets/") and name.endswith(".xml")
             )
     except (zipfile.BadZipFile, OSError, KeyError):
         return False
+
+
+def part_contains(archive: zipfile.ZipFile, name: str, pattern: re.Pattern[bytes], block: int = SCAN_BLOCK) -> bool:
+    """Whether the inflated part `name` matches `pattern` (a match shorter than SCAN_OVERLAP bytes),
+    read `block` bytes at a time."""
+    tail = b""
+    with archive.open(name) as part:
+        while chunk := part.read(block):
+            data = tail + chunk
+            if pattern.search(data):
+                return True
+            tail = data[-SCAN_OVERLAP:]
+    return False
 
 
 def find_sheet(names: list[str], wanted: str) -> str | None:

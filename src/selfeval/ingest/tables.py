@@ -13,18 +13,25 @@ reports it); a missing budget with 财政资金/其他资金 filled is their sum
 
 from __future__ import annotations
 
+import codecs
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import polars as pl
 
 from selfeval import schema
 from selfeval.declaration import Declaration
 from selfeval.errors import InputError, Problem
-from selfeval.ingest.common import coerce_report, decode_text, drop_row, header_units, key_problems, norm_label, warn_inputs
+from selfeval.ingest.common import coerce_report, drop_row, header_units, key_problems, norm_label, warn_inputs
 from selfeval.ingest.document import sort_declared
 from selfeval.ingest.layout import AMOUNT_FIELDS, combined_targets, in_yuan, unused_columns
-from selfeval.report.tables import TableFormat, write_tables
+from selfeval.engine import collect_reading
+from selfeval.report.tables import TableFormat, csv_restored, write_tables
 
 REQUIRED: dict[str, tuple[str, ...]] = {
     "units": ("unit_code", "unit_name", "year"),
@@ -46,6 +53,10 @@ KEYS: dict[str, tuple[str, ...]] = {
     "indicators": ("project_code", "seq"),
 }
 TABLE_SUFFIXES = (".parquet", ".csv")
+TEXT_BLOCK = 4 * 2**20  # bytes of a CSV checked (decoded) at a time
+QUOTE_SCAN_BYTES = 64 * 2**20  # a CSV Polars cannot read is searched for an unbalanced quote up to this size
+# Control characters (Unicode category Cc) other than tab, LF, FF and CR, as `decode_text` counts them.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 # What a table is read as, when it has reading helpers beyond its canonical columns.
 READ_AS: dict[str, pl.Schema] = {
     "indicators": pl.Schema({**schema.INDICATORS, "nature": pl.String, "measure_unit": pl.String}),
@@ -59,34 +70,139 @@ def read_table_file(path: Path, kind: Literal["csv", "parquet"] | None = None) -
     """One table file as raw columns: parquet with its dtypes, csv as text (UTF-8 or GB18030).
 
     The path is read literally (never as a glob pattern); CR-only line ends are read as line ends;
-    an unbalanced quote is reported at the row and column where it opens.
+    an unbalanced quote is reported at the row and column where it opens. The file is read a block
+    at a time (`scan_table_file`), never held whole beside the frame.
+    """
+    with scan_table_file(path, kind) as scan:
+        (frame,) = collect_reading([scan])
+    return frame if is_parquet(path, kind) else csv_restored(frame)
+
+
+def is_parquet(path: Path, kind: Literal["csv", "parquet"] | None = None) -> bool:
+    """Whether `read_table_file` reads `path` as Parquet (else as CSV)."""
+    return kind == "parquet" or (kind is None and path.suffix.lower() == ".parquet")
+
+
+@contextmanager
+def scan_table_file(path: Path, kind: Literal["csv", "parquet"] | None = None) -> Iterator[pl.LazyFrame]:
+    """A lazy scan of one table file's raw columns (parquet with its dtypes, csv as text, cells
+    exactly as written: `csv_restored` is the caller's), for the `with` block to collect.
+
+    A CSV is checked as `decode_text` checks a text file, a block at a time (`text_encoding`), and
+    scanned where it is; one in GB18030 or UTF-16, or with CR-only line ends, is scanned from a
+    temporary UTF-8 copy. An error Polars raises while the block collects (a damaged Parquet file,
+    an unbalanced quote) becomes an InputError naming the file.
     """
     file = str(path)
-    if kind == "parquet" or (kind is None and path.suffix.lower() == ".parquet"):
+    if is_parquet(path, kind):
         try:
-            frame = pl.read_parquet(path, glob=False)
+            scan = pl.scan_parquet(path, glob=False)
+            readable_columns(scan.collect_schema(), file)
+            yield scan
+        except InputError:
+            raise
         except Exception as exc:  # a damaged or truncated parquet file
             raise InputError(Problem(file=file, message=f"无法读取 Parquet 文件：{first_line(exc)}", expected="有效的 .parquet 表")) from None
-        return readable_columns(frame, file)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(Problem(file=file, message=f"无法读取文件：{exc.strerror or exc}")) from None
-    text = decode_text(data, file)
-    if "\r" in text and "\n" not in text:  # classic Mac line ends
-        text = text.replace("\r", "\n")
-    from selfeval.report.tables import csv_restored
+        return
+    with utf8_csv(path) as source:
+        try:
+            scan = pl.scan_csv(source, infer_schema=False, truncate_ragged_lines=True, glob=False)
+            scan.collect_schema()
+            yield scan
+        except InputError:
+            raise
+        except Exception as exc:
+            raise csv_error(file, source, exc) from None
 
-    try:
-        return csv_restored(pl.read_csv(text.encode("utf-8"), infer_schema=False, truncate_ragged_lines=True))
-    except Exception as exc:
+
+def csv_error(file: str, source: Path, exc: BaseException) -> InputError:
+    """The InputError of a CSV Polars could not read: an unbalanced quote where it opens (searched
+    in a file up to QUOTE_SCAN_BYTES), else Polars' first line."""
+    if source.stat().st_size <= QUOTE_SCAN_BYTES:
+        text = source.read_bytes().decode("utf-8-sig", errors="replace")
         where = unbalanced_quote(text)
         if where is not None:
             row, column, line = where
-            raise InputError(Problem(file=file, row=row, column=column, value=line[:60],
-                                     message="引号不成对：从这一格开始的引号没有正确闭合",
-                                     expected="成对的英文双引号（单元格里的引号写成两个 \"\"）")) from None
-        raise InputError(Problem(file=file, message=f"无法按 CSV 读取：{first_line(exc)}", expected="逗号分隔、首行为表头的 .csv")) from None
+            return InputError(Problem(file=file, row=row, column=column, value=line[:60],
+                                      message="引号不成对：从这一格开始的引号没有正确闭合",
+                                      expected="成对的英文双引号（单元格里的引号写成两个 \"\"）"))
+    return InputError(Problem(file=file, message=f"无法按 CSV 读取：{first_line(exc)}", expected="逗号分隔、首行为表头的 .csv"))
+
+
+@dataclass
+class _TextStats:
+    """What one pass over a text file in one encoding saw."""
+
+    chars: int = 0
+    controls: int = 0
+    blank: bool = True
+    nul: bool = False
+    cr: bool = False
+    lf: bool = False
+
+
+def _text_stats(path: Path, encoding: str, out: BinaryIO | None = None, *, cr_only: bool = False) -> _TextStats | None:
+    """One pass over `path` decoded as `encoding` a block at a time (None when it does not decode);
+    with `out`, the text is written there as UTF-8 (CR line ends as LF when `cr_only`)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    stats = _TextStats()
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(TEXT_BLOCK)
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError:
+                return None
+            stats.chars += len(text)
+            stats.controls += len(_CONTROLS.findall(text))
+            stats.blank = stats.blank and not block.strip()
+            stats.nul = stats.nul or b"\x00" in block
+            stats.cr = stats.cr or "\r" in text
+            stats.lf = stats.lf or "\n" in text
+            if out is not None:
+                out.write((text.replace("\r", "\n") if cr_only else text).encode("utf-8"))
+            if not block:
+                return stats
+
+
+def text_encoding(path: Path, file: str) -> tuple[str, bool]:
+    """(encoding, whether the line ends are CR alone) of a text table file, decided as `decode_text`
+    decides it for the whole file but read a block at a time; InputError for an empty or binary file."""
+    not_text = InputError(Problem(file=file, message="不是文本文件，无法识别其内容（可能是二进制或已损坏的文件）",
+                                  expected="UTF-8 或 GB18030 编码的文本、.csv、.xlsx、.docx 或 .parquet"))
+    with path.open("rb") as handle:
+        head = handle.read(2)
+    if head in (b"\xff\xfe", b"\xfe\xff"):
+        stats = _text_stats(path, "utf-16")
+        if stats is None:
+            raise not_text
+        return "utf-16", stats.cr and not stats.lf
+    for encoding in ("utf-8-sig", "gb18030"):
+        stats = _text_stats(path, encoding)
+        if stats is None:
+            continue
+        if stats.blank:
+            raise InputError(Problem(file=file, message="文件为空", expected="有内容的表格或文本"))
+        if stats.nul:
+            raise not_text
+        if stats.controls <= max(2, stats.chars // 200):
+            return encoding, stats.cr and not stats.lf
+    raise not_text
+
+
+@contextmanager
+def utf8_csv(path: Path) -> Iterator[Path]:
+    """`path` when it is UTF-8 text with LF (or CRLF) line ends, else a temporary UTF-8 copy of it
+    with LF line ends (removed after the block); InputError for an empty or binary file."""
+    encoding, cr_only = text_encoding(path, str(path))
+    if encoding == "utf-8-sig" and not cr_only:  # Polars skips the BOM itself
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="selfeval-csv-") as folder:
+        copy = Path(folder) / "table.csv"
+        with copy.open("wb") as out:
+            _text_stats(path, encoding, out, cr_only=cr_only)
+        yield copy
 
 
 def first_line(exc: BaseException, limit: int = 160) -> str:
@@ -134,9 +250,11 @@ def unbalanced_quote(text: str) -> tuple[int, str, str] | None:
     return row, column, text[start:].split("\n", 1)[0]
 
 
-def readable_columns(frame: pl.DataFrame, file: str) -> pl.DataFrame:
-    """`frame` unchanged when every column holds scalars; a list, struct or binary column is a Problem."""
-    bad = [(name, dtype) for name, dtype in frame.schema.items() if dtype.is_nested() or dtype in (pl.Binary, pl.Object)]
+def readable_columns(frame: pl.DataFrame | pl.Schema, file: str) -> pl.DataFrame | pl.Schema:
+    """`frame` (or a schema) unchanged when every column holds scalars; a list, struct or binary
+    column is a Problem."""
+    columns = frame if isinstance(frame, pl.Schema) else frame.schema
+    bad = [(name, dtype) for name, dtype in columns.items() if dtype.is_nested() or dtype in (pl.Binary, pl.Object)]
     if bad:
         raise InputError([
             Problem(file=file, column=str(name), message=f"列的类型是 {dtype}，不是单个数值或文本",
@@ -260,6 +378,9 @@ def sheet_names(path: str | Path) -> list[str]:
     """The sheet names of a workbook, in order."""
     from openpyxl import load_workbook
 
+    from selfeval.ingest.detect import check_package
+
+    check_package(path)
     try:
         workbook = load_workbook(str(path), read_only=True)
     except Exception as exc:

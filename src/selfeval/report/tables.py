@@ -42,13 +42,22 @@ def csv_safe(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     )
 
 
+def restored_text(text: pl.Expr) -> pl.Expr:
+    """A CSV text cell as written before `csv_safe` (the `'` before a formula character removed)."""
+    pattern = "^'([" + "".join("\\" + c if c in "-\\" else c for c in FORMULA_STARTS) + "])"
+    return text.str.replace(pattern, "${1}")
+
+
 def csv_restored(frame: pl.DataFrame) -> pl.DataFrame:
     """The text cells of a CSV as written before `csv_safe`: the `'` it put before a formula
-    character is removed, so the tool's own CSV tables read back unchanged."""
-    pattern = "^'([" + "".join("\\" + c if c in "-\\" else c for c in FORMULA_STARTS) + "])"
-    return frame.with_columns(
-        pl.col(name).str.replace(pattern, "${1}") for name, dtype in frame.schema.items() if dtype == pl.String
-    )
+    character is removed, so the tool's own CSV tables read back unchanged. Only the columns
+    holding such a cell are rewritten (a large table is not copied for nothing)."""
+    text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+    if not text or not frame.height:
+        return frame
+    pattern = "^'[" + "".join("\\" + c if c in "-\\" else c for c in FORMULA_STARTS) + "]"
+    marked = frame.select(pl.col(name).str.contains(pattern).any() for name in text).row(0)
+    return frame.with_columns(restored_text(pl.col(name)) for name, hit in zip(text, marked) if hit)
 
 
 def _write(frame: pl.DataFrame | pl.LazyFrame, path: Path, suffix: str) -> None:

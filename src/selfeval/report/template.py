@@ -258,7 +258,10 @@ def holds_filled_values(path: str | os.PathLike[str]) -> bool:
         return False
     from openpyxl import load_workbook
 
+    from selfeval.ingest.detect import check_package
+
     try:
+        check_package(target)  # an absurd package is never inflated (and is not selfeval's)
         wb = load_workbook(target, read_only=True, data_only=True)
     except Exception:  # not a workbook openpyxl reads: someone else's file
         return True
