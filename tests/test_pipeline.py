@@ -12,7 +12,7 @@ import pytest
 
 from selfeval import schema
 from selfeval.api import score
-from selfeval.pipeline import checked_inputs, score_scenario, score_totals
+from selfeval.pipeline import checked_inputs, score_scenario, stacked_totals
 from selfeval.scenarios import Params
 from test_reference import ACTUAL_SIDE, INDICATOR_CASES, MOF, PROJECT, UNIT, actual_rows, declare, execution_rows
 
@@ -51,9 +51,12 @@ def test_totals_path_equals_the_full_path() -> None:
     decl = read_declared(samples / "seed_targets_2025.txt")
     inputs = checked_inputs(decl, read_actuals(samples / "actuals_sample.csv"), read_execution(samples / "execution_sample.csv"), MOF)
     full = score_scenario(inputs, MOF)
-    projects, units = score_totals(inputs, MOF, Params.of(MOF))
-    assert projects.collect().equals(full.project_scores)
-    assert units.collect().sort("unit_code").equals(full.unit_scores)
+    stacked, stacked_units = stacked_totals(inputs, {MOF.name: MOF}, {})
+    named = inputs.execution.select("project_code", "project_name")
+    projects = pl.concat([stacked.select("unit_code"), named, stacked.drop("_s", "unit_code", "_pid")], how="horizontal")
+    units = stacked_units.drop("_s")
+    assert projects.select(full.project_scores.columns).equals(full.project_scores)
+    assert units.sort("unit_code").equals(full.unit_scores)
 
 
 def test_stage_problems_are_all_listed() -> None:

@@ -116,26 +116,6 @@ def folded_rows(inputs: CheckedInputs, rules: RuleSet, params: Params) -> Folded
     return Folded(rows=rows.sort("_pid").with_columns(pl.col("_pid").set_sorted()), tuples=tuples)
 
 
-def score_totals(
-    inputs: CheckedInputs, rules: RuleSet, params: Params, folded: Folded | None = None, *, names: bool = True
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(project_scores, unit_scores) of one scenario, without indicator detail or findings.
-
-    `folded` (from `folded_rows` of a scenario with the same `fraction_key`) skips re-scoring the
-    cases; each distinct (weight shape, fraction) is weighed once and gathered onto the projects.
-    Without `names` the project rows carry `_pid` instead of codes and names (in declared order).
-    """
-    folded = folded or folded_rows(inputs, rules, params)
-    weighed = weigh(folded.tuples.lazy(), rules, params).select("_weight", "points").collect(engine="in-memory")
-    tid = folded.rows.get_column("_tid")
-    rows = folded.rows.with_columns(weighed.get_column(c).gather(tid) for c in ("_weight", "points"))
-    execution = inputs.execution if names else inputs.execution.select(EXECUTION_INPUTS)
-    projects = project_scores(rows.lazy(), score_execution(execution.lazy(), rules, params), rules, params)
-    public = [c for c in schema.PROJECT_SCORES.names() if names or c not in ("project_code", "project_name")]
-    projects = projects.select(*public, *([] if names else ["_pid"]))
-    return projects, unit_scores(projects, inputs.prepared.units, rules).sort("unit_code", maintain_order=True)
-
-
 # Stacked project rows (projects × scenarios) rolled up at once: bounds the stacked frames.
 STACK_ROWS = 2_000_000
 # The sums of `indicator_sums` that depend on the scenario (the others are summed once per fold).
@@ -255,6 +235,5 @@ def run(declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, r
 
 
 __all__ = [
-    "CheckedInputs", "Folded", "Frames", "checked_inputs", "folded_rows", "fraction_key", "run", "score_scenario", "score_totals",
-    "stacked_totals",
+    "CheckedInputs", "Folded", "Frames", "checked_inputs", "folded_rows", "fraction_key", "run", "score_scenario", "stacked_totals",
 ]

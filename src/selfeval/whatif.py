@@ -31,7 +31,6 @@ import polars as pl
 import yaml
 
 from selfeval.declaration import Declaration
-from selfeval.engine import collect_all
 from selfeval.errors import RuleFileError
 from selfeval.rules.loader import DEFAULT_RULES, load_rules, rules_from_mapping
 from selfeval.rules.model import RuleSet
