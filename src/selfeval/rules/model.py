@@ -174,6 +174,12 @@ class Execution(_Strict):
     schedule: Schedule = Field(default_factory=Schedule)
 
 
+class Audit(_Strict):
+    """Auditing submitted self-evaluations (issue 14): how far a claimed number may differ from the rule's."""
+
+    tolerance: float = Field(default=0.01, ge=0.0, description="得分、总分、执行率等与规则结果的容差（分或百分点）")
+
+
 class Rounding(_Strict):
     decimals: int = Field(default=2, ge=0, le=6)
     mode: Literal["half_up"] = "half_up"
@@ -236,6 +242,7 @@ class RuleSet(_Strict):
     grades: list[Grade] = Field(default_factory=_default_grades)
     department: Literal["budget", "mean"] = "budget"
     rounding: Rounding = Field(default_factory=Rounding)
+    audit: Audit = Field(default_factory=Audit)
     # Filled in by the loader, not by the file.
     source: str = Field(default="", exclude=True)
     sha256: str = Field(default="", exclude=True)
