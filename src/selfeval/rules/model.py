@@ -61,12 +61,54 @@ class Curve(_Strict):
         return f"{'线性' if self.kind == 'linear' else '阶梯'}：{joined}"
 
 
-class Overshoot(_Strict):
-    """完成值高于指标值较多: for ge/gt targets with r ≥ threshold."""
+OvershootMode = Literal["none", "explain", "deduct", "cap"]
 
+
+class Overshoot(_Strict):
+    """完成值高于指标值较多: for ge/gt targets with r ≥ threshold (or a ≥ zero_threshold when t = 0).
+
+    mode: `explain` (default, today's rule): an OVERSHOOT finding and a deviation reason is
+    required, points unchanged; `none`: overshoot is not looked at (no finding, no reason);
+    `deduct`: as explain, minus `deduct(r)` of the weight; `cap`: as explain, the fraction earned
+    is at most `cap`. A file that gives `deduct` without a mode means `deduct`.
+    """
+
+    mode: OvershootMode | None = None
     threshold: float = Field(default=1.5, gt=1.0)
+    # A ge/gt target of 0 has r = 1 whatever the actual; it overshoots when the actual (in the
+    # target's base unit) reaches this value. None: a zero target never overshoots (default).
+    zero_threshold: float | None = Field(default=None, gt=0.0)
     # Fraction of the weight deducted as a function of r; None = no deduction (default).
     deduct: Curve | None = None
+    # Highest fraction of the weight an overshooting row earns (mode cap).
+    cap: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _mode_fields(self) -> Overshoot:
+        mode = self.effective_mode
+        if mode == "deduct" and self.deduct is None:
+            msg = "mode 为 deduct 时须给出扣分曲线 deduct"
+            raise ValueError(msg)
+        if mode == "cap" and self.cap is None:
+            msg = "mode 为 cap 时须给出得分上限比例 cap（0–1）"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def effective_mode(self) -> str:
+        if self.mode is not None:
+            return self.mode
+        return "deduct" if self.deduct is not None else "explain"
+
+
+class Reverse(_Strict):
+    """反向指标 (le/lt targets, smaller is better), a over the target t.
+
+    ratio (default): r = 1 when a ≤ t, else t / a. deviation (the published formula):
+    a ≤ t → 1; t < a < 2t → 1 − (a − t)/t; a ≥ 2t → 0. t = 0 and a > 0 gives 0 in both.
+    """
+
+    formula: Literal["ratio", "deviation"] = "ratio"
 
 
 class Deadline(_Strict):
@@ -137,7 +179,7 @@ class Qualitative(_Strict):
 
 
 class Grade(_Strict):
-    grade: str
+    grade: str = Field(min_length=1)
     min: float
 
 
@@ -162,16 +204,38 @@ class DirectionDefaults(_Strict):
     level3_words: list[str] = Field(default_factory=list)
 
 
+Checkpoint = Literal["mar", "jun", "oct"]
+CHECKPOINT_MONTHS: dict[str, int] = {"mar": 3, "jun": 6, "oct": 10}
+
+
 class Schedule(_Strict):
-    """Spending behind plan at the 3/6/10-month checkpoints (SCHEDULE findings)."""
+    """Spending behind plan at the 3/6/10-month checkpoints (SCHEDULE findings).
+
+    `thresholds` (percent of the year budget, per checkpoint) replace the project's declared
+    spending plan at that checkpoint — a province's monitoring line (e.g. 6月底 40%, 10月底 80%).
+    """
 
     tolerance: float = Field(default=0.0, ge=0.0, description="容差（百分点）")
     points_per_checkpoint: float = Field(default=0.0, ge=0.0, description="每个滞后节点扣减的执行率得分")
+    thresholds: dict[Checkpoint, float] = Field(default_factory=dict)
+
+    @field_validator("thresholds")
+    @classmethod
+    def _percent(cls, thresholds: dict[str, float]) -> dict[str, float]:
+        bad = {k: v for k, v in thresholds.items() if not 0.0 <= v <= 100.0}
+        if bad:
+            msg = f"支出进度阈值须在 0 到 100（百分比）之间：{bad}"
+            raise ValueError(msg)
+        return thresholds
 
 
 class Execution(_Strict):
     curve: Curve = Field(default_factory=Curve)
     schedule: Schedule = Field(default_factory=Schedule)
+    # True: an execution rate above 100 % is read as 100 % before the curve.
+    cap: bool = False
+    # A year budget of 0: `unscorable` (default, MISSING_EXECUTION), `full` or `zero` points.
+    zero_budget: Literal["unscorable", "full", "zero"] = "unscorable"
 
 
 class Audit(_Strict):
@@ -180,9 +244,30 @@ class Audit(_Strict):
     tolerance: float = Field(default=0.01, ge=0.0, description="得分、总分、执行率等与规则结果的容差（分或百分点）")
 
 
+RoundMode = Literal["half_up", "truncate"]
+
+
+class RoundStep(_Strict):
+    """Rounding of one kind of points; unset fields take the rule set's `rounding` mode/decimals."""
+
+    mode: RoundMode | None = None
+    decimals: int | None = Field(default=None, ge=0, le=6)
+
+
 class Rounding(_Strict):
+    """half_up (default) or truncate, to `decimals`; `indicator`, `execution` and `total` may
+    each set their own (decimals 0 = whole points)."""
+
     decimals: int = Field(default=2, ge=0, le=6)
-    mode: Literal["half_up"] = "half_up"
+    mode: RoundMode = "half_up"
+    indicator: RoundStep = Field(default_factory=RoundStep)
+    execution: RoundStep = Field(default_factory=RoundStep)
+    total: RoundStep = Field(default_factory=RoundStep)
+
+    def of(self, part: Literal["indicator", "execution", "total"]) -> tuple[str, int]:
+        """(mode, decimals) used for `part`."""
+        step: RoundStep = getattr(self, part)
+        return (step.mode or self.mode, self.decimals if step.decimals is None else step.decimals)
 
 
 def _default_weights() -> dict[str, float]:
@@ -222,6 +307,29 @@ def _default_aliases() -> dict[str, str]:
     }
 
 
+_SOURCE_ROOTS = ("name", "title", "description", "total_points", "weights", "aliases",
+                 "missing_transfer", "split", "curves", "overshoot", "reverse", "deadline", "direction_defaults",
+                 "qualitative", "execution", "grades", "department", "rounding", "audit")
+
+
+def _known_path(path: str) -> bool:
+    """A dotted path names a field of the rule set: its first part a field, the rest either keys
+    of a mapping (weights.产出指标) or fields of a nested model."""
+    parts = path.split(".")
+    if parts[0] not in _SOURCE_ROOTS:
+        return False
+    model: type[BaseModel] | None = RuleSet
+    for part in parts:
+        if model is None:
+            return True  # inside a mapping or list: any key
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        ann = field.annotation
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return True
+
+
 class RuleSet(_Strict):
     """A complete, validated scoring rule set."""
 
@@ -235,6 +343,7 @@ class RuleSet(_Strict):
     split: Literal["per_indicator", "per_level2"] = "per_indicator"
     curves: dict[str, Curve] = Field(default_factory=lambda: {"default": Curve()})
     overshoot: Overshoot = Field(default_factory=Overshoot)
+    reverse: Reverse = Field(default_factory=Reverse)
     deadline: Deadline = Field(default_factory=Deadline)
     direction_defaults: DirectionDefaults = Field(default_factory=DirectionDefaults)
     qualitative: Qualitative = Field(default_factory=Qualitative)
@@ -243,6 +352,10 @@ class RuleSet(_Strict):
     department: Literal["budget", "mean"] = "budget"
     rounding: Rounding = Field(default_factory=Rounding)
     audit: Audit = Field(default_factory=Audit)
+    # Where each rule comes from: a dotted field path (`weights`, `overshoot.threshold`, or `*`
+    # for the whole profile) → document number and clause. Shown by `rules show`, in 计算说明
+    # and in each score's trace.
+    sources: dict[str, str] = Field(default_factory=dict)
     # Filled in by the loader, not by the file.
     source: str = Field(default="", exclude=True)
     sha256: str = Field(default="", exclude=True)
@@ -296,10 +409,42 @@ class RuleSet(_Strict):
     @classmethod
     def _grades(cls, grades: list[Grade]) -> list[Grade]:
         ordered = sorted(grades, key=lambda g: g.min, reverse=True)
+        names = [g.grade for g in ordered]
+        if len(set(names)) != len(names):
+            msg = f"等级名称重复：{names}"
+            raise ValueError(msg)
+        mins = [g.min for g in ordered]
+        if len(set(mins)) != len(mins):
+            msg = f"等级下限重复：{mins}"
+            raise ValueError(msg)
         if not ordered or ordered[-1].min > 0:
             msg = "等级划分必须覆盖 0 分（最低一档的 min 应为 0）"
             raise ValueError(msg)
         return ordered
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, sources: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(k for k in sources if k != "*" and not _known_path(k))
+        if unknown:
+            msg = f"sources 中的字段路径不存在：{unknown}；请写规则字段的路径（如 weights、overshoot.threshold）或 *"
+            raise ValueError(msg)
+        empty = sorted(k for k, v in sources.items() if not v.strip())
+        if empty:
+            msg = f"sources 中的依据为空：{empty}"
+            raise ValueError(msg)
+        return sources
+
+    def source_of(self, *paths: str) -> str | None:
+        """The source note of the most specific of `paths` given (`overshoot.threshold`, then
+        `overshoot`), else of the whole profile (`*`)."""
+        for path in paths:
+            parts = path.split(".")
+            for n in range(len(parts), 0, -1):
+                note = self.sources.get(".".join(parts[:n]))
+                if note:
+                    return note
+        return self.sources.get("*")
 
     def curve_for(self, op: str) -> Curve:
         """The curve used for targets of `op` (falls back to `default`)."""
