@@ -25,6 +25,8 @@ _EXPORTS = {
     "load_rules": "selfeval.rules.loader",
     "RuleSet": "selfeval.rules.model",
     "score": "selfeval.api",
+    "audit": "selfeval.audit.api",
+    "AuditResult": "selfeval.audit.result",
     "write_tables": "selfeval.api",
     "write_workbook": "selfeval.report.excel",
     "write_template": "selfeval.report.template",
@@ -39,6 +41,8 @@ __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:
     from selfeval.api import score, write_tables
+    from selfeval.audit.api import audit
+    from selfeval.audit.result import AuditResult
     from selfeval.declaration import Declaration
     from selfeval.errors import InputError, RuleFileError, SelfevalError
     from selfeval.grammar import parse_expr, parse_values
@@ -53,6 +57,6 @@ if TYPE_CHECKING:
 
 __getattr__ = lazy_getattr(__name__, _EXPORTS)
 
-# `lint` is both a subpackage and its main function: `selfeval.lint` stays the function even after
-# the subpackage is imported (the import system would otherwise rebind it to the module).
-shadow_subpackages(__name__, "lint")
+# `lint` and `audit` are both a subpackage and its main function: `selfeval.lint` stays the function
+# even after the subpackage is imported (the import system would otherwise rebind it to the module).
+shadow_subpackages(__name__, "lint", "audit")

@@ -695,6 +695,9 @@ def whatif_command(
         console.print(f"已写出 [bold]{escape(str(path))}[/]", highlight=False)
 
 
+import selfeval.cli_audit  # noqa: E402,F401  registers `selfeval audit` (the audit journey, issue 14)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
