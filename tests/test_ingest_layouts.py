@@ -142,6 +142,22 @@ def test_combined_target_cases(nature: str | None, value: str | None, unit: str 
     assert combined_targets(frame).rows() == [(text, direction)]
 
 
+def test_combined_targets_of_a_long_table_equal_each_case() -> None:
+    """A long table (cells repeated, so combined once per distinct cell) should give every row
+    exactly what its case gives alone, in the original row order, nulls included."""
+    cases = [c[:4] for c in COMBINE_CASES]
+    rows = [cases[(i * 7) % len(cases)] for i in range(20 * len(cases))]
+    columns = ("nature", "target_text", "measure_unit", "direction")
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row").select(
+        "target_text", "nature", "measure_unit", "direction", pl.int_range(pl.len()).alias("row")
+    )
+    expected = {c[:4]: c[4:] for c in COMBINE_CASES}
+    combined = combined_targets(frame)
+    assert combined.columns == ["target_text", "direction", "row"]
+    assert combined.get_column("row").to_list() == list(range(len(rows)))
+    assert combined.select("target_text", "direction").rows() == [expected[r] for r in rows]
+
+
 # ------------------------------------------------------------------ 指标方向 column, 分值
 
 def test_direction_column() -> None:

@@ -296,7 +296,13 @@ def coerce_report(
         raise InputError(missing_columns_problem(file, missing, frame.columns, sheet))
 
     present = [c for c in raw.columns if c in target]
-    texts = raw.select(pl.col(ROW), *[_text_expr(c, raw.schema[c]).alias(c) for c in present])
+    # A column already numeric in the file (Parquet, typed Excel) is checked as a number; only
+    # text columns are stripped, matched against Excel error values and parsed.
+    as_text = [c for c in present if target[c] == pl.String or not raw.schema[c].is_numeric()]
+    texts = raw.select(
+        pl.col(ROW),
+        *[_text_expr(c, raw.schema[c]).alias(c) if c in as_text else pl.col(c) for c in present],
+    )
     problems: list[Problem] = []
     for column, name in repeated:
         if ROW in frame.columns:
@@ -312,62 +318,101 @@ def coerce_report(
             ))
     # Excel error values: reported, then treated as empty.
     errors = pl.lit(list(EXCEL_ERRORS), dtype=pl.List(pl.String))
-    for name in present:
-        problems += _cell_problems(
-            texts, pl.col(name).str.to_uppercase().is_in(errors), name, written, file, sheet,
-            message="是 Excel 错误值（公式或引用出错）", expected="修正公式或引用后的数值或文本", with_row=False,
-        )
-    if problems:
+    text_present = [c for c in present if c in as_text]
+    flags = _flag_columns(texts, {
+        f"err:{c}": pl.col(c).str.to_uppercase().is_in(errors).fill_null(False) for c in text_present
+    })
+    for name in text_present:
+        if f"err:{name}" in flags:
+            problems += _cell_problems(
+                texts, flags, f"err:{name}", name, written, file, sheet,
+                message="是 Excel 错误值（公式或引用出错）", expected="修正公式或引用后的数值或文本", with_row=False,
+            )
+    if flags:
         texts = texts.with_columns(
-            pl.when(pl.col(c).str.to_uppercase().is_in(errors)).then(None).otherwise(pl.col(c)).alias(c) for c in present
+            pl.when(flags[f"err:{c}"]).then(None).otherwise(pl.col(c)).alias(c) for c in text_present if f"err:{c}" in flags
         )
     if present:
         texts = texts.filter(pl.any_horizontal([pl.col(c).is_not_null() for c in present]))
 
-    exprs: list[pl.Expr] = [pl.col(ROW)]
-    for name in present:
-        dtype = target[name]
-        if dtype == pl.String:
-            exprs.append(pl.col(name))
-            continue
-        number = _number_expr(pl.col(name), percent_is_fraction=name == "fraction")
-        bad = pl.col(name).is_not_null() & (number.is_null() | ~number.is_finite())
-        kind = "数值"
+    # Each numeric column is parsed once; its checks are boolean columns computed in one pass.
+    numeric = [c for c in present if target[c] != pl.String]
+    numbers = texts.select(
+        pl.col(ROW),
+        *[(_number_expr(pl.col(c), percent_is_fraction=c == "fraction") if c in as_text else pl.col(c).cast(pl.Float64)).alias(c)
+          for c in numeric],
+    )
+    checks: dict[str, pl.Expr] = {}
+    kinds: dict[str, str] = {}
+    for name in numeric:
+        dtype, number, seen = target[name], pl.col(name), texts.get_column(name).is_not_null()
+        bad = pl.lit(seen) & (number.is_null() | ~number.is_finite())
+        kinds[name] = "数值"
         if dtype.is_integer():
-            kind = "整数"
+            kinds[name] = "整数"
             limit = 2.0**31 if dtype == pl.Int32 else 2.0**63
             bad = bad | (number.is_finite() & ((number != number.round(0)) | (number.abs() >= limit)))
-        problems += _cell_problems(texts, bad.fill_null(False), name, written, file, sheet,
-                                   message=f"不是{kind}", expected=kind)
-        if name not in PERCENT_COLUMNS:  # `99%` in an amount is not 99 元
-            percent = ~bad.fill_null(False) & pl.col(name).str.contains(r"[%％]$").fill_null(False)
-            problems += _cell_problems(texts, percent, name, written, file, sheet,
-                                       message="是百分数，但此列应为数值（不是比率）", expected=f"{kind}（不带 %）")
+        bad = bad.fill_null(False)
+        checks[f"bad:{name}"] = bad
+        if name not in PERCENT_COLUMNS and name in as_text:  # `99%` in an amount is not 99 元
+            percent = ~bad & pl.lit(texts.get_column(name).str.contains(r"[%％]$").fill_null(False))
+            checks[f"pct:{name}"] = percent
             bad = bad | percent
         if name in NON_NEGATIVE:
-            negative = ~bad.fill_null(False) & (number < 0).fill_null(False)
-            problems += _cell_problems(texts, negative, name, written, file, sheet,
-                                       message="是负数", expected=f"不小于 0 的{kind}")
+            negative = ~bad & (number < 0).fill_null(False)
+            checks[f"neg:{name}"] = negative
             bad = bad | negative
         if name in LIMITS:
             lo, hi = LIMITS[name]
-            outside = ~bad.fill_null(False) & ((number < lo) | (number > hi)).fill_null(False)
-            problems += _cell_problems(texts, outside, name, written, file, sheet,
-                                       message="超出合理范围", expected=f"{lo:g} 到 {hi:g} 之间的{kind}")
+            outside = ~bad & ((number < lo) | (number > hi)).fill_null(False)
+            checks[f"out:{name}"] = outside
             bad = bad | outside
-        exprs.append(pl.when(bad.fill_null(False)).then(None).otherwise(number).cast(dtype, strict=False).alias(name))
+        checks[f"any:{name}"] = bad
+    flagged = _flag_columns(numbers, checks)
+    for name in numeric:
+        kind = kinds[name]
+        for key, message, expected in (
+            ("bad", f"不是{kind}", kind),
+            ("pct", "是百分数，但此列应为数值（不是比率）", f"{kind}（不带 %）"),
+            ("neg", "是负数", f"不小于 0 的{kind}"),
+            ("out", "超出合理范围", "{} 到 {} 之间的{}".format(*(f"{x:g}" for x in LIMITS.get(name, (0, 0))), kind)),
+        ):
+            if f"{key}:{name}" in flagged:
+                problems += _cell_problems(texts, flagged, f"{key}:{name}", name, written, file, sheet,
+                                           message=message, expected=expected)
+    exprs: list[pl.Expr] = [pl.col(ROW)]
+    for name in present:
+        if target[name] == pl.String:
+            exprs.append(pl.col(name))
+            continue
+        value = pl.lit(numbers.get_column(name))
+        if f"any:{name}" in flagged:
+            value = pl.when(flagged[f"any:{name}"]).then(None).otherwise(value)
+        exprs.append(value.cast(target[name], strict=False).alias(name))
     converted = texts.select(exprs)
     return converted.pipe(_conform_keep_row, target), problems
 
 
+def _flag_columns(frame: pl.DataFrame, checks: Mapping[str, pl.Expr]) -> dict[str, pl.Series]:
+    """The checks that flag at least one row, each as a boolean Series over `frame`."""
+    if not checks:
+        return {}
+    flags = frame.select(**checks)
+    hit = flags.select(pl.all().any()).row(0, named=True)
+    return {name: flags.get_column(name) for name, any_hit in hit.items() if any_hit}
+
+
 def _cell_problems(
-    texts: pl.DataFrame, flag: pl.Expr, name: str, written: Mapping[str, str], file: str, sheet: str | None,
-    *, message: str, expected: str, with_row: bool = True,
+    texts: pl.DataFrame, flags: Mapping[str, pl.Series], key: str, name: str, written: Mapping[str, str],
+    file: str, sheet: str | None, *, message: str, expected: str, with_row: bool = True,
 ) -> list[Problem]:
-    """One Problem per flagged cell of column `name` (the first MAX_PROBLEMS_PER_COLUMN, then a summary)."""
-    bad = texts.filter(flag).select(ROW, name)
+    """One Problem per cell of column `name` flagged by `flags[key]` (the first
+    MAX_PROBLEMS_PER_COLUMN, then a summary)."""
+    bad = texts.filter(flags[key]).select(ROW, name)
     if bad.height == 0:
         return []
+    if bad.schema[name] != pl.String:
+        bad = bad.with_columns(_text_expr(name, bad.schema[name]))
     label = column_label(written.get(name), name)
     out = [
         Problem(file=file, sheet=sheet, row=r, column=label, value=v, message=f"{message}（第{r}行）" if with_row else message, expected=expected)
@@ -406,6 +451,8 @@ def key_problems(
                                     message=f"第 {r} 行缺少{schema.LABELS.get(key, key)}", expected=f"每行都填写{labels}"))
     group = [k for k in optional if k in frame.columns and frame[k].is_not_null().any()]
     group += [k for k in keys if k in frame.columns]
+    if not frame.select(pl.struct(group).is_duplicated().any()).item():
+        return problems
     dup = (
         frame.drop_nulls(list(keys))
         .group_by(group, maintain_order=True)

@@ -94,10 +94,21 @@ def combined_targets(frame: pl.DataFrame) -> pl.DataFrame:
         pl.concat_str([sign, value])
     ).otherwise(value)
     text = pl.when(qualitative.fill_null(False)).then(value).otherwise(with_unit(signed, unit))
-    return frame.with_columns(
+    combine = [
         pl.when(value.is_null() | (value == "")).then(pl.col("target_text")).otherwise(text).alias("target_text"),
         pl.coalesce(direction_expr(stated), direction_expr(nature)).alias("direction"),
-    ).drop("nature", "measure_unit", strict=False)
+    ]
+    keys = [c for c in ("target_text", "nature", "measure_unit", "direction") if c in columns]
+    distinct = frame.select(keys).unique()
+    if distinct.height * 4 > frame.height:
+        return frame.with_columns(combine).drop("nature", "measure_unit", strict=False)
+    # Long tables repeat the same few thousand cells: combine each distinct one once.
+    solved = distinct.with_columns(c.alias(f"{c.meta.output_name()}_combined") for c in combine)
+    return (
+        frame.join(solved, on=keys, how="left", nulls_equal=True, maintain_order="left")
+        .with_columns(pl.col("target_text_combined").alias("target_text"), pl.col("direction_combined").alias("direction"))
+        .drop("target_text_combined", "direction_combined", "nature", "measure_unit", strict=False)
+    )
 
 
 # ------------------------------------------------------------------------------ amount units
