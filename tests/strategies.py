@@ -180,18 +180,42 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
         data["curves"] = {"default": draw(curves())}
         for op in draw(st.lists(st.sampled_from(["ge", "le", "eq", "range", "deadline"]), max_size=2, unique=True)):
             data["curves"][op] = draw(curves())
-    overshoot: dict[str, Any] = {"threshold": draw(st.sampled_from([1.2, 1.5, 2.0]))}
+    overshoot: dict[str, Any] = {"threshold": draw(st.sampled_from([1.2, 1.3, 1.5, 2.0]))}
     if draw(st.booleans()):
         overshoot["deduct"] = _curve(draw(st.sampled_from(["linear", "step"])), [(1.5, 0.0), (3.0, draw(st.sampled_from([0.2, 0.5])))])
+    # issue 13: overshoot modes (none/explain/deduct/cap) and a zero-target threshold
+    mode = draw(st.sampled_from([None, None, "none", "explain", "cap"] + (["deduct"] if "deduct" in overshoot else [])))
+    if mode is not None:
+        overshoot["mode"] = mode
+    if mode == "cap":
+        overshoot["cap"] = draw(st.sampled_from([0.0, 0.8, 0.9]))
+    if draw(st.booleans()):
+        overshoot["zero_threshold"] = draw(st.sampled_from([0.5, 1.0, 5.0, 100.0]))
     data["overshoot"] = overshoot
+    data["reverse"] = {"formula": draw(st.sampled_from(["ratio", "deviation"]))}
     data["deadline"] = {"late_penalty_per_month": draw(st.sampled_from([0.0, 0.1, 0.15, 0.25]))}
-    data["execution"] = {
-        "schedule": {"tolerance": draw(st.sampled_from([0.0, 0.0, 5.0])),
-                     "points_per_checkpoint": draw(st.sampled_from([0.0, 0.0, 0.5, 1.25]))},
-    }
+    schedule: dict[str, Any] = {"tolerance": draw(st.sampled_from([0.0, 0.0, 5.0])),
+                                "points_per_checkpoint": draw(st.sampled_from([0.0, 0.0, 0.5, 1.25]))}
+    if draw(st.booleans()):
+        schedule["thresholds"] = draw(st.dictionaries(st.sampled_from(["mar", "jun", "oct"]),
+                                                      st.sampled_from([0.0, 25.0, 40.0, 80.0, 100.0]), max_size=3))
+    data["execution"] = {"schedule": schedule, "cap": draw(st.booleans()),
+                         "zero_budget": draw(st.sampled_from(["unscorable", "full", "zero"]))}
     if draw(st.booleans()):
         data["execution"]["curve"] = draw(curves())
     data["department"] = draw(st.sampled_from(["budget", "mean"]))
+    rounding: dict[str, Any] = {"mode": draw(st.sampled_from(["half_up", "half_up", "truncate"]))}
+    for part in ("indicator", "execution", "total"):
+        if draw(st.integers(0, 2)) == 0:
+            rounding[part] = {"mode": draw(st.sampled_from(["half_up", "truncate"])), "decimals": draw(st.sampled_from([0, 1, 2]))}
+    data["rounding"] = rounding
+    if draw(st.booleans()):
+        data["grades"] = draw(st.sampled_from([
+            [{"grade": "优", "min": 90}, {"grade": "良", "min": 80}, {"grade": "中", "min": 60}, {"grade": "差", "min": 0}],
+            [{"grade": "A", "min": 90}, {"grade": "B", "min": 80}, {"grade": "C", "min": 70}, {"grade": "D", "min": 60},
+             {"grade": "E", "min": 0}],
+            [{"grade": "合格", "min": 60}, {"grade": "不合格", "min": 0}],
+        ]))
     if draw(st.booleans()):
         data["qualitative"] = {"tiers": {
             "达成": {"band": [0.8, 1.0], "default": draw(st.sampled_from([1.0, 0.9])),

@@ -22,6 +22,17 @@ def round_half_up(expr: pl.Expr, decimals: int = 2) -> pl.Expr:
     return (((expr.round(9) * scale).round(9 - decimals) + 0.5).floor() / scale).round(decimals)
 
 
+def truncate(expr: pl.Expr, decimals: int = 2) -> pl.Expr:
+    """Cut off (round toward zero, points are never negative) after dropping binary noise: 9.929 → 9.92."""
+    scale = 10.0**decimals
+    return (((expr.round(9) * scale).round(9 - decimals)).floor() / scale).round(decimals)
+
+
+def round_points(expr: pl.Expr, mode: str, decimals: int) -> pl.Expr:
+    """Points rounded as a rule set says: `half_up` or `truncate` to `decimals` (0 = whole points)."""
+    return truncate(expr, decimals) if mode == "truncate" else round_half_up(expr, decimals)
+
+
 def curve_expr(r: pl.Expr, curve: Curve) -> pl.Expr:
     """The curve applied to a column of ratios (linear: flat beyond the ends; step: 0 below)."""
     pts = curve.points

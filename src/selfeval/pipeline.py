@@ -226,7 +226,8 @@ def stacked_totals(
 
 def fraction_key(rules: RuleSet, params: Params) -> tuple[float, ...]:
     """The parameters an indicator's fraction earned depends on (scenarios equal here share `folded_rows`)."""
-    return (params.late_penalty, params.overshoot_threshold if rules.overshoot.deduct is not None else 0.0)
+    shapes_points = rules.overshoot.effective_mode in ("deduct", "cap")
+    return (params.late_penalty, params.overshoot_threshold if shapes_points else 0.0)
 
 
 def run(declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, rules: RuleSet) -> Frames:

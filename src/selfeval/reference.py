@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from selfeval.grammar_reference import parse_text
@@ -64,6 +64,14 @@ def round_half_up(x: float, decimals: int = 2) -> float:
     """Round half up (never banker's) after dropping binary noise at 9 decimals."""
     exact = Decimal(repr(round(x, 9)))
     return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
+def round_as(x: float, mode: str, decimals: int) -> float:
+    """A rule set's rounding: half up, or truncate (cut off after dropping binary noise)."""
+    if mode != "truncate":
+        return round_half_up(x, decimals)
+    exact = Decimal(repr(round(x, 9)))
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN))
 
 
 @dataclass
@@ -184,13 +192,17 @@ def _months_late(actual: dt.date, target: dt.date) -> int:
     return max(late, 1)
 
 
-def _ratio(op: str, a: float, t: float, t_hi: float | None) -> float:
+def _ratio(op: str, a: float, t: float, t_hi: float | None, reverse: str = "ratio") -> float:
     if op in ("ge", "gt"):
         return 1.0 if t == 0 else a / t
     if op in ("le", "lt"):
         if a <= t:
             return 1.0
-        return 0.0 if t == 0 else t / a
+        if t == 0:
+            return 0.0
+        if reverse == "deviation":  # a ≤ t full; t < a < 2t: 1 − (a − t)/t; a ≥ 2t: 0
+            return max(0.0, 2.0 - a / t)
+        return t / a
     if op == "eq":
         if a == t:
             return 1.0
@@ -247,6 +259,10 @@ def reference_score(
 ) -> ReferenceResult:
     """Score `declaration` against `actuals` and `execution` under `rules`, one row at a time."""
     decimals = rules.rounding.decimals
+    ind_mode, ind_decimals = rules.rounding.of("indicator")
+    exe_mode, exe_decimals = rules.rounding.of("execution")
+    tot_mode, tot_decimals = rules.rounding.of("total")
+    overshoot_mode = rules.overshoot.effective_mode
     findings = _Findings()
 
     units = declaration.units.to_dicts()
@@ -375,7 +391,7 @@ def reference_score(
         out["direction"] = t_op
         fraction: float
         ratio: float | None = None
-        overshoot = False
+        overshoot = zero_over = False
         if t_op == "qualitative":
             # 4. qualitative target: the tier
             tier_col = _text(act.get("tier"))
@@ -451,20 +467,26 @@ def reference_score(
                     elif dim in ("count", "other", "rate") and a_unit != t_unit:
                         fail("UNIT_MISMATCH", "actual_text")
                         continue
-                ratio = _ratio(t_op, a, t, t_hi)
+                ratio = _ratio(t_op, a, t, t_hi, rules.reverse.formula)
+                zero = rules.overshoot.zero_threshold
+                zero_over = zero is not None and t == 0 and a >= zero
             fraction = rules.curve_for(t_op)(ratio)
-            if t_op in ("ge", "gt") and ratio >= rules.overshoot.threshold:
+            if overshoot_mode != "none" and t_op in ("ge", "gt") and (
+                ratio >= rules.overshoot.threshold or zero_over
+            ):
                 overshoot = True
                 fail("OVERSHOOT", "actual_text")
-                if rules.overshoot.deduct is not None:
+                if overshoot_mode == "deduct" and rules.overshoot.deduct is not None:
                     fraction = max(0.0, fraction - rules.overshoot.deduct(ratio))
+                if overshoot_mode == "cap" and rules.overshoot.cap is not None:
+                    fraction = min(fraction, rules.overshoot.cap)
         # §6 points; the evaluator's own score (points, or a fraction on a quantitative row) overrides
         assert weight is not None
-        rule_points = round_half_up(weight * fraction, decimals)
+        rule_points = round_as(weight * fraction, ind_mode, ind_decimals)
         out.update(ratio=ratio, fraction=fraction, status="scored", points=rule_points, rule_points=rule_points)
         given = act.get("points")
         if given is None and t_op != "qualitative" and act.get("fraction") is not None:
-            given = round_half_up(weight * act["fraction"], decimals)
+            given = round_as(weight * act["fraction"], ind_mode, ind_decimals)
         if given is not None:
             if 0.0 <= given <= weight + 1e-9:
                 out["points"] = given
@@ -510,20 +532,27 @@ def reference_score(
         behind = 0
         if usable_budget:
             for cp in CHECKPOINTS:
-                done, plan = row.get(f"executed_by_{cp}"), p.get(f"plan_{cp}")
+                # a rule's monitoring line replaces the declared plan at its checkpoint
+                plan = rules.execution.schedule.thresholds.get(cp, p.get(f"plan_{cp}"))
+                done = row.get(f"executed_by_{cp}")
                 if done is None or plan is None:
                     continue
                 if round(100 * done / year_budget, 6) < plan - rules.execution.schedule.tolerance:
                     behind += 1
                     findings.add("SCHEDULE", unit, project, None, f"executed_by_{cp}")
-        if executed is None or not usable_budget:
+        zero_rule = rules.execution.zero_budget
+        if executed is not None and year_budget == 0 and zero_rule != "unscorable":
+            rate, fraction = None, (1.0 if zero_rule == "full" else 0.0)
+        elif executed is None or not usable_budget:
             findings.add("MISSING_EXECUTION", unit, project, None, "executed")
             continue
-        rate = executed / year_budget
-        points = round_half_up(exec_weight * rules.execution.curve(rate), decimals)
+        else:
+            rate = executed / year_budget
+            fraction = rules.execution.curve(min(rate, 1.0) if rules.execution.cap else rate)
+        points = round_as(exec_weight * fraction, exe_mode, exe_decimals)
         if behind and rules.execution.schedule.points_per_checkpoint:
-            points = round_half_up(
-                max(0.0, points - rules.execution.schedule.points_per_checkpoint * behind), decimals
+            points = round_as(
+                max(0.0, points - rules.execution.schedule.points_per_checkpoint * behind), exe_mode, exe_decimals
             )
         out["execution_rate"], out["execution_points"] = rate, points
 
@@ -536,7 +565,7 @@ def reference_score(
             s = sum(i["points"] for i in inds if i["status"] == "scored" and i["group"] == g)
             out[col] = round_half_up(s, decimals)
         scored = sum(i["points"] for i in inds if i["status"] == "scored")
-        total = round_half_up(scored + (out["execution_points"] or 0.0), decimals)
+        total = round_as(scored + (out["execution_points"] or 0.0), tot_mode, tot_decimals)
         out["total"] = total
         out["complete"] = all(i["status"] == "scored" for i in inds) and out["execution_points"] is not None
         out["grade"] = rules.grade_of(total)
@@ -550,9 +579,9 @@ def reference_score(
             total = None
         elif rules.department == "budget" and budget_sum != 0:
             weighted = sum(r["total"] * p["budget"] for p, r in mine if p["budget"] is not None)
-            total = round_half_up(weighted / budget_sum, decimals)
+            total = round_as(weighted / budget_sum, tot_mode, tot_decimals)
         else:
-            total = round_half_up(sum(r["total"] for _, r in mine) / len(mine), decimals)
+            total = round_as(sum(r["total"] for _, r in mine) / len(mine), tot_mode, tot_decimals)
         result.units[code] = {
             "total": total,
             "grade": None if total is None else rules.grade_of(total),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from selfeval import schema
-from selfeval.expressions import curve_expr, round_half_up
+from selfeval.expressions import curve_expr, round_points
 from selfeval.findings import detect
 from selfeval.ingest.prepare import PROJECT_KEYS, Prepared
 from selfeval.rules.model import RuleSet
@@ -71,7 +71,14 @@ def score_execution(checked: pl.LazyFrame, rules: RuleSet, params: Params) -> pl
     yb = pl.col("year_budget")
     single = pl.col("_n_execution").fill_null(1) <= 1
     scorable = single & pl.col("executed").is_not_null() & yb.is_not_null() & (yb > 0)
+    # a year budget of 0 scores by the rule's zero_budget (unscorable by default)
+    zero_budget = rules.execution.zero_budget
+    zero = (single & pl.col("executed").is_not_null() & (yb == 0)).fill_null(False) if zero_budget != "unscorable" else pl.lit(False)
+    thresholds = rules.execution.schedule.thresholds
     frame = checked.with_columns(
+        # a rule's monitoring line replaces the declared plan at that checkpoint (SCHEDULE quotes it)
+        *[pl.lit(float(v)).alias(f"plan_{c}") for c, v in thresholds.items()],
+    ).with_columns(
         pl.when(scorable).then(pl.col("executed") / yb).otherwise(None).alias("execution_rate"),
         pl.lit(params.execution_weight).alias("execution_weight"),
         *[
@@ -84,12 +91,16 @@ def score_execution(checked: pl.LazyFrame, rules: RuleSet, params: Params) -> pl
         ],
     )
     behind_count = pl.sum_horizontal([pl.col(f"_behind_{c}").cast(pl.Int32) for c in CHECKPOINTS])
-    decimals = rules.rounding.decimals
-    raw = round_half_up(params.execution_weight * curve_expr(pl.col("execution_rate"), rules.execution.curve), decimals)
-    deducted = round_half_up((raw - params.schedule_points * behind_count).clip(lower_bound=0.0), decimals)
+    mode, decimals = rules.rounding.of("execution")
+    rate = pl.col("execution_rate").clip(upper_bound=1.0) if rules.execution.cap else pl.col("execution_rate")
+    fraction = curve_expr(rate, rules.execution.curve)
+    if zero_budget != "unscorable":
+        fraction = pl.when(zero).then(pl.lit(1.0 if zero_budget == "full" else 0.0)).otherwise(fraction)
+    raw = round_points(params.execution_weight * fraction, mode, decimals)
+    deducted = round_points((raw - params.schedule_points * behind_count).clip(lower_bound=0.0), mode, decimals)
     return frame.with_columns(
         (deducted if params.schedule_points > 0 else raw).alias("execution_points"),
-        pl.when(pl.col("execution_rate").is_not_null() | ~single).then(None)
+        pl.when(pl.col("execution_rate").is_not_null() | ~single | zero).then(None)
         .when(pl.col("_has_execution").is_null()).then(pl.lit("no_row"))
         .when(pl.col("executed").is_null()).then(pl.lit("no_executed"))
         .otherwise(pl.lit("bad_budget")).alias("_missing_execution"),
@@ -137,7 +148,7 @@ def project_totals(projects: pl.LazyFrame, rules: RuleSet, params: Params, by: S
     """
     given = set(projects.collect_schema().names())
     computed = {"total", "complete", "grade", *schema.LEVEL1_GROUPS.values()}
-    decimals = rules.rounding.decimals
+    mode, decimals = rules.rounding.of("total")
     return (
         projects.with_columns(
             pl.col("_indicator_points").fill_null(0.0),
@@ -145,7 +156,7 @@ def project_totals(projects: pl.LazyFrame, rules: RuleSet, params: Params, by: S
         )
         .with_columns(
             # the parts are already rounded; rounding the sum only drops float noise
-            (pl.col("_indicator_points") + pl.col("execution_points").fill_null(0.0)).round(decimals).alias("total"),
+            round_points(pl.col("_indicator_points") + pl.col("execution_points").fill_null(0.0), mode, decimals).alias("total"),
             (pl.col("_all_scored").fill_null(True) & pl.col("execution_points").is_not_null()).alias("complete"),
             (pl.col("_total_points") if "_total_points" in given else pl.lit(params.total_points)).alias("_total_points"),
         )
@@ -192,7 +203,7 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
         pl.col("total").count().alias("_totals"),
         pl.len().cast(pl.Int32).alias("projects"),
         pl.col("complete").all().alias("complete"),
-    ).with_columns(round_half_up(mean, rules.rounding.decimals).alias("total"))
+    ).with_columns(round_points(mean, *rules.rounding.of("total")).alias("total"))
     declared = units.lazy().select(schema.UNITS.names())
     if key == "_uid":
         declared = declared.join(unit_index(units).lazy(), on="unit_code", how="left", maintain_order="left")

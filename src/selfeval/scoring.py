@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from selfeval import schema
-from selfeval.expressions import curve_expr, num_text, round_half_up
+from selfeval.expressions import curve_expr, num_text, round_points
 from selfeval.rules.model import LEVEL1_GROUPS, QUANT_OPS, RuleSet
 from selfeval.scenarios import Params
 
@@ -75,18 +75,30 @@ def _to_days(value: pl.Expr, unit: pl.Expr) -> pl.Expr:
     return value * unit.replace_strict(DAYS_PER, default=1.0, return_dtype=pl.Float64)
 
 
-def ratio_expr(params: Params) -> pl.Expr:
-    """Achievement ratio r per op (docs/scoring.md §5); null for qualitative/unscorable rows."""
-    t_op = pl.col("target_op")
+def _base_values() -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """(actual, target, target_hi) in one base unit: durations in days when both carry a unit."""
     duration = pl.col("target_dimension") == "duration"
     both_units = pl.col("target_unit").is_not_null() & pl.col("actual_unit").is_not_null()
     convert = duration & both_units
     a = pl.when(convert).then(_to_days(pl.col("actual_value"), pl.col("actual_unit"))).otherwise(pl.col("actual_value"))
     t = pl.when(convert).then(_to_days(pl.col("target_value"), pl.col("target_unit"))).otherwise(pl.col("target_value"))
     hi = pl.when(convert).then(_to_days(pl.col("target_value_hi"), pl.col("target_unit"))).otherwise(pl.col("target_value_hi"))
+    return a, t, hi
+
+
+def ratio_expr(params: Params, rules: RuleSet | None = None) -> pl.Expr:
+    """Achievement ratio r per op (docs/scoring.md §5); null for qualitative/unscorable rows.
+
+    le/lt (反向指标) follow `rules.reverse.formula`: t/a (default) or the published deviation
+    formula 1 − (a − t)/t, 0 from a ≥ 2t.
+    """
+    t_op = pl.col("target_op")
+    a, t, hi = _base_values()
     big, small = pl.max_horizontal(a, t), pl.min_horizontal(a, t)
     ge = pl.when(t == 0).then(1.0).otherwise(a / t)
-    le = pl.when(a <= t).then(1.0).when(t == 0).then(0.0).otherwise(t / a)
+    reverse = rules.reverse.formula if rules is not None else "ratio"
+    over = (2.0 - a / t).clip(lower_bound=0.0) if reverse == "deviation" else t / a
+    le = pl.when(a <= t).then(1.0).when(t == 0).then(0.0).otherwise(over)
     eq = pl.when(a == t).then(1.0).when(big <= 0).then(0.0).otherwise(small / big)
     rng = (
         pl.when((a >= t) & (a <= hi)).then(1.0)
@@ -110,8 +122,18 @@ def ratio_expr(params: Params) -> pl.Expr:
     )
 
 
-def overshoot_expr(params: Params) -> pl.Expr:
-    return (pl.col("target_op").is_in(["ge", "gt"]) & (pl.col("ratio") >= params.overshoot_threshold)).fill_null(False)
+def overshoot_expr(params: Params, rules: RuleSet | None = None) -> pl.Expr:
+    """OVERSHOOT: a ge/gt target with r ≥ the threshold, or a zero target whose actual reaches
+    `overshoot.zero_threshold`; never under mode `none`."""
+    if rules is not None and rules.overshoot.effective_mode == "none":
+        return pl.lit(False)
+    ge = pl.col("target_op").is_in(["ge", "gt"])
+    over = ge & (pl.col("ratio") >= params.overshoot_threshold)
+    zero = rules.overshoot.zero_threshold if rules is not None else None
+    if zero is not None:
+        a, t, _ = _base_values()
+        over = over | (ge & pl.col("ratio").is_not_null() & (t == 0) & (a >= zero))
+    return over.fill_null(False)
 
 
 def fraction_expr(rules: RuleSet) -> pl.Expr:
@@ -121,9 +143,12 @@ def fraction_expr(rules: RuleSet) -> pl.Expr:
     for op in QUANT_OPS:
         if op in rules.curves:
             by_curve = pl.when(t_op == op).then(curve_expr(r, rules.curves[op])).otherwise(by_curve)
-    if rules.overshoot.deduct is not None:
+    mode = rules.overshoot.effective_mode
+    if mode == "deduct" and rules.overshoot.deduct is not None:
         deduct = curve_expr(r, rules.overshoot.deduct)
         by_curve = pl.when(pl.col("_overshoot")).then((by_curve - deduct).clip(lower_bound=0.0)).otherwise(by_curve)
+    elif mode == "cap" and rules.overshoot.cap is not None:
+        by_curve = pl.when(pl.col("_overshoot")).then(by_curve.clip(upper_bound=rules.overshoot.cap)).otherwise(by_curve)
     tier_default = pl.col("_tier").replace_strict(
         {k: t.default for k, t in rules.qualitative.tiers.items()}, default=None, return_dtype=pl.Float64
     )
@@ -138,8 +163,8 @@ def score_cases(cases: pl.DataFrame, rules: RuleSet, params: Params) -> pl.DataF
     """Per case (in `_case` order): ratio, overshoot and the fraction of the weight earned."""
     return (
         cases.lazy()
-        .with_columns(ratio_expr(params).alias("ratio"))
-        .with_columns(overshoot_expr(params).alias("_overshoot"))
+        .with_columns(ratio_expr(params, rules).alias("ratio"))
+        .with_columns(overshoot_expr(params, rules).alias("_overshoot"))
         .select("ratio", "_overshoot", fraction_expr(rules).alias("_fraction"))
         .collect(engine="in-memory")
     )
@@ -152,12 +177,12 @@ def weigh(rows: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
     row — replaces the rule's points when it lies within 0 … weight; `_override` marks every
     row where it differs from the rule's or can't be used (an OVERRIDE finding asks why).
     """
-    decimals = rules.rounding.decimals
+    mode, decimals = rules.rounding.of("indicator")
     weight, rule = pl.col("_weight"), pl.col("rule_points")
     given = pl.coalesce(
         pl.col("_given_points"),
         pl.when((pl.col("target_op") != "qualitative") & pl.col("fraction").is_not_null())
-        .then(round_half_up(weight * pl.col("fraction"), decimals)),
+        .then(round_points(weight * pl.col("fraction"), mode, decimals)),
     )
     scored = pl.col("_problem").is_null()
     usable = scored & given.is_not_null() & (given >= 0.0) & (given <= weight + 1e-9)
@@ -165,7 +190,7 @@ def weigh(rows: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
         weight_expr(rules, params).alias("_weight"),
         pl.lit(params.overshoot_threshold).alias("_overshoot_threshold"),  # quoted by OVERSHOOT
     ).with_columns(
-        round_half_up(weight * pl.col("_fraction"), decimals).alias("rule_points"),
+        round_points(weight * pl.col("_fraction"), mode, decimals).alias("rule_points"),
         given.alias("_given"),
     ).with_columns(
         pl.when(usable).then(pl.col("_given")).otherwise(rule).alias("points"),

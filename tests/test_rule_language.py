@@ -1,0 +1,192 @@
+"""Rule-language fields of issue 13, each on a tiny project, against points worked out by hand.
+
+Every case is scored by the pipeline and by the plain-Python reference; both must give the
+hand-computed numbers written in the case (never numbers the code produced).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import pytest
+
+import selfeval
+from selfeval import schema
+from selfeval.declaration import Declaration
+from selfeval.errors import RuleFileError
+from selfeval.reference import reference_score
+from selfeval.rules.loader import rules_from_mapping
+
+# (level1, level2, level3, target_text, weight): 产出 50 / 效益 30 / 满意度 10 + 执行 10 = 100
+THREE_ROWS = [
+    ("产出指标", "成本指标", "成本", "≤5万元"),
+    ("效益指标", "社会效益指标", "覆盖率", "≥90%"),
+    ("满意度指标", "服务对象满意度指标", "满意度", "≥90%"),
+]
+
+
+def _declaration(rows: list[tuple[str, str, str, str]], *, budget: float = 10000.0) -> Declaration:
+    units = schema.conform(pl.DataFrame({"unit_code": ["U"], "unit_name": ["测试单位"], "year": [2025]}), schema.UNITS)
+    projects = schema.conform(
+        pl.DataFrame({"unit_code": ["U"], "project_code": ["P"], "project_name": ["测试项目"], "budget": [budget],
+                      "plan_mar": [25.0], "plan_jun": [50.0], "plan_oct": [75.0], "plan_dec": [100.0]}),
+        schema.PROJECTS,
+    )
+    n = len(rows)
+    indicators = schema.conform(
+        pl.DataFrame({
+            "unit_code": ["U"] * n, "project_code": ["P"] * n, "seq": list(range(1, n + 1)),
+            "indicator_id": [f"P-{i:02d}" for i in range(1, n + 1)],
+            "level1": [r[0] for r in rows], "level2": [r[1] for r in rows], "level3": [r[2] for r in rows],
+            "target_text": [r[3] for r in rows], "weight": [None] * n,
+        }, schema_overrides={"weight": pl.Float64}),
+        schema.INDICATORS,
+    )
+    return Declaration(units, projects, indicators)
+
+
+def _actuals(texts: list[str]) -> pl.DataFrame:
+    n = len(texts)
+    return schema.conform(
+        pl.DataFrame({"project_code": ["P"] * n, "seq": list(range(1, n + 1)), "actual_text": texts,
+                      "deviation_reason": ["说明"] * n}),
+        schema.ACTUALS,
+    )
+
+
+def _execution(executed: float, year_budget: float = 10000.0, by_jun: float | None = None) -> pl.DataFrame:
+    return schema.conform(
+        pl.DataFrame({"project_code": ["P"], "year_budget": [year_budget], "executed": [executed],
+                      "executed_by_jun": [by_jun]}, schema_overrides={"executed_by_jun": pl.Float64}),
+        schema.EXECUTION,
+    )
+
+
+def _both(decl: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """(pipeline, reference) as {points per seq, execution, total, grade, findings}."""
+    rules = rules_from_mapping({"name": "case", **data})
+    got = selfeval.score(decl, actuals, execution, rules)
+    ref = reference_score(decl, actuals, execution, rules)
+    project = got.project_scores.row(0, named=True)
+    ref_project = ref.projects[("U", "P")]
+    return [
+        {"points": got.indicator_scores.sort("seq")["points"].to_list(), "execution": project["execution_points"],
+         "total": project["total"], "grade": project["grade"], "codes": sorted(got.findings["code"].to_list())},
+        {"points": [ref.indicators[("U", "P", s)]["points"] for s in range(1, decl.indicators.height + 1)],
+         "execution": ref_project["execution_points"], "total": ref_project["total"], "grade": ref_project["grade"],
+         "codes": sorted(f[0] for f in ref.findings)},
+    ]
+
+
+# (id, rule mapping, actual texts, executed, expected points per seq, execution points, total)
+CASES = [
+    # t/a (default): 5万 / 6万 = 0.8333 → 50 × 0.8333 = 41.67
+    ("reverse-ratio", {}, ["6万元", "90%", "90%"], 10000.0, [41.67, 30.0, 10.0], 10.0, 91.67),
+    # published formula: 1 − (6 − 5)/5 = 0.8 → 40.00
+    ("reverse-deviation", {"reverse": {"formula": "deviation"}}, ["6万元", "90%", "90%"], 10000.0, [40.0, 30.0, 10.0], 10.0, 90.0),
+    # a ≥ 2t → 0 under the published formula (t/a would give 0.5 → 25)
+    ("reverse-deviation-2t", {"reverse": {"formula": "deviation"}}, ["10万元", "90%", "90%"], 10000.0, [0.0, 30.0, 10.0], 10.0, 50.0),
+    # 144% / 90% = 1.6 ≥ 1.5, cap 0.8 → 30 × 0.8 = 24
+    ("overshoot-cap", {"overshoot": {"mode": "cap", "cap": 0.8}}, ["5万元", "144%", "90%"], 10000.0, [50.0, 24.0, 10.0], 10.0, 94.0),
+    # 117% / 90% = 1.3 ≥ 1.3: explain → score unchanged
+    ("overshoot-explain-130", {"overshoot": {"mode": "explain", "threshold": 1.3}}, ["5万元", "117%", "90%"], 10000.0,
+     [50.0, 30.0, 10.0], 10.0, 100.0),
+    # truncate: 9876 / 10000 × 10 = 9.876 → 9.87; 88/90 × 30 = 29.3333 → 29.33
+    ("truncate", {"rounding": {"mode": "truncate"}}, ["5万元", "88%", "90%"], 9876.0, [50.0, 29.33, 10.0], 9.87, 99.2),
+    # whole points per indicator (half up), execution truncated to 1 decimal: 29.33 → 29; 9.876 → 9.8
+    ("whole-points", {"rounding": {"indicator": {"decimals": 0}, "execution": {"mode": "truncate", "decimals": 1}}},
+     ["5万元", "88%", "90%"], 9876.0, [50.0, 29.0, 10.0], 9.8, 98.8),
+    # execution above 100 %: curve falls to 0.5 at 150 %; rate 1.2 → 1 − 0.5 × 0.2/0.5 = 0.8 → 8
+    ("execution-uncapped", {"execution": {"curve": {"points": [[0, 0], [1, 1], [1.5, 0.5]]}}}, ["5万元", "90%", "90%"],
+     12000.0, [50.0, 30.0, 10.0], 8.0, 98.0),
+    # the same with cap: rate read as 100 % → 10
+    ("execution-capped", {"execution": {"cap": True, "curve": {"points": [[0, 0], [1, 1], [1.5, 0.5]]}}},
+     ["5万元", "90%", "90%"], 12000.0, [50.0, 30.0, 10.0], 10.0, 100.0),
+]
+
+
+@pytest.mark.parametrize(("data", "texts", "executed", "points", "execution", "total"),
+                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_rule_field_hand_computed(data: dict, texts: list[str], executed: float, points: list[float],
+                                  execution: float, total: float) -> None:
+    """It should give the hand-computed points, execution points and total under each new field (pipeline and reference)."""
+    for side in _both(_declaration(THREE_ROWS), _actuals(texts), _execution(executed), data):
+        assert (side["points"], side["execution"], side["total"]) == (points, execution, total)
+
+
+@pytest.mark.parametrize(("mode", "codes"), [(None, ["OVERSHOOT"]), ("explain", ["OVERSHOOT"]), ("none", [])])
+def test_overshoot_finding_by_mode(mode: str | None, codes: list[str]) -> None:
+    """It should flag 144% against ≥90% (r = 1.6) unless the mode is `none`, points unchanged."""
+    data = {"overshoot": {"mode": mode}} if mode else {}
+    for side in _both(_declaration(THREE_ROWS), _actuals(["5万元", "144%", "90%"]), _execution(10000.0), data):
+        assert side["codes"] == codes
+        assert side["points"] == [50.0, 30.0, 10.0]
+
+
+@pytest.mark.parametrize(("zero_threshold", "codes"), [(None, []), (5.0, []), (3.0, ["OVERSHOOT"])])
+def test_zero_target_threshold(zero_threshold: float | None, codes: list[str]) -> None:
+    """It should flag a ≥0 target only when the actual reaches `overshoot.zero_threshold` (3次 ≥ 3)."""
+    rows = [("产出指标", "数量指标", "事故", "≥0次"), *THREE_ROWS[1:]]
+    data = {"overshoot": {"zero_threshold": zero_threshold}} if zero_threshold else {}
+    for side in _both(_declaration(rows), _actuals(["3次", "90%", "90%"]), _execution(10000.0), data):
+        assert side["codes"] == codes
+
+
+@pytest.mark.parametrize(("zero_budget", "execution", "codes"),
+                         [("unscorable", None, ["MISSING_EXECUTION"]), ("full", 10.0, []), ("zero", 0.0, [])])
+def test_zero_budget(zero_budget: str, execution: float | None, codes: list[str]) -> None:
+    """It should score a year budget of 0 as the rule says: unscorable (today), full or zero points."""
+    data = {"execution": {"zero_budget": zero_budget}}
+    for side in _both(_declaration(THREE_ROWS, budget=0.0), _actuals(["5万元", "90%", "90%"]),
+                      _execution(0.0, year_budget=0.0), data):
+        assert (side["execution"], side["codes"]) == (execution, codes)
+
+
+@pytest.mark.parametrize(("thresholds", "codes"), [({}, ["SCHEDULE"]), ({"jun": 40.0}, []), ({"jun": 60.0}, ["SCHEDULE"])])
+def test_checkpoint_thresholds(thresholds: dict, codes: list[str]) -> None:
+    """It should compare 6月底 45% with the rule's line when it has one (40 %: on time), else with the plan (50 %)."""
+    data = {"execution": {"schedule": {"thresholds": thresholds}}}
+    for side in _both(_declaration(THREE_ROWS), _actuals(["5万元", "90%", "90%"]), _execution(10000.0, by_jun=4500.0), data):
+        assert side["codes"] == codes
+
+
+def test_named_grade_bands() -> None:
+    """It should grade 91.67 with five named bands A ≥ 95, B ≥ 90, C ≥ 80, D ≥ 60, E."""
+    data = {"grades": [{"grade": "A", "min": 95}, {"grade": "B", "min": 90}, {"grade": "C", "min": 80},
+                       {"grade": "D", "min": 60}, {"grade": "E", "min": 0}]}
+    for side in _both(_declaration(THREE_ROWS), _actuals(["6万元", "90%", "90%"]), _execution(10000.0), data):
+        assert (side["total"], side["grade"]) == (91.67, "B")
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"sources": {"overshoot.limit": "某文件"}}, "sources"),
+        ({"sources": {"weights": " "}}, "sources"),
+        ({"overshoot": {"mode": "cap"}}, "overshoot"),
+        ({"overshoot": {"mode": "deduct"}}, "overshoot"),
+        ({"overshoot": {"cap": float("nan"), "mode": "cap"}}, "overshoot.cap"),
+        ({"execution": {"schedule": {"thresholds": {"aug": 60}}}}, "execution.schedule.thresholds.aug"),
+        ({"execution": {"schedule": {"thresholds": {"jun": 140}}}}, "execution.schedule.thresholds"),
+        ({"rounding": {"mode": "banker"}}, "rounding.mode"),
+        ({"grades": [{"grade": "优", "min": 90}, {"grade": "优", "min": 0}]}, "grades"),
+        ({"reverse": {"formula": "inverse"}}, "reverse.formula"),
+    ],
+)
+def test_bad_new_fields_named(data: dict, field: str) -> None:
+    """It should reject a bad new field with one line naming the file and the field path."""
+    with pytest.raises(RuleFileError) as err:
+        rules_from_mapping({"name": "bad", **data}, source="省.yaml")
+    message = str(err.value)
+    assert "\n" not in message
+    assert message.startswith("省.yaml")
+    assert field in message
+
+
+def test_source_of_most_specific() -> None:
+    """It should find the note of the most specific path given, then the profile's `*` note."""
+    rules = rules_from_mapping({"name": "s", "sources": {"*": "甲", "overshoot": "乙", "overshoot.threshold": "丙"}})
+    assert rules.source_of("overshoot.threshold") == "丙"
+    assert rules.source_of("overshoot.mode") == "乙"
+    assert rules.source_of("rounding") == "甲"
