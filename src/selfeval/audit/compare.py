@@ -106,6 +106,7 @@ def _project_frame(claims: Claims, frames: Frames, indicators: pl.DataFrame, rul
     sums = indicators.group_by("_form").agg(
         pl.col("claimed_points").sum().alias("_points_sum"),
         pl.col("claimed_points").is_not_null().any().alias("_any_points"),
+        (pl.col("claimed_points").is_null() & ~pl.col("_points_blank")).any().alias("_points_unreadable"),
         pl.col("claimed_weight").sum().alias("_weights_sum"),
         (pl.col("claimed_weight").is_not_null().all() & (pl.len() > 0)).alias("_weights_complete"),
     )
@@ -116,7 +117,9 @@ def _project_frame(claims: Claims, frames: Frames, indicators: pl.DataFrame, rul
     frame = claims.projects.join(sums, on="_form", how="left").join(scores, on=["unit_code", "project_code"], how="left")
     # a duplicate copy is not recomputed: only the duplicate check reads it
     recomputed = pl.col("_dup_rank") == 0
-    parts = pl.when(pl.col("_any_points") | pl.col("claimed_execution_points").is_not_null()).then(
+    # a printed part that is not a number (its own finding) leaves the sum unknown
+    parts = pl.when(~pl.col("_points_unreadable").fill_null(False)
+                    & (pl.col("_any_points") | pl.col("claimed_execution_points").is_not_null())).then(
         pl.col("_points_sum").fill_null(0.0) + pl.col("claimed_execution_points").fill_null(0.0))
     return frame.with_columns(
         pl.lit(rules.audit.tolerance).alias("_tol"),

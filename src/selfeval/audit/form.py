@@ -146,7 +146,8 @@ def _label_value(grid: Grid, r0: int, r1: int, labels: tuple[str, ...]) -> Locat
 
 def find_forms(grid: Grid) -> list[Form]:
     """Every self-evaluation form in `grid`, in order (none when the grid holds no form)."""
-    anchors = [r for r in range(len(grid.cells)) if _is_indicator_header(_row_words(grid, r))]
+    headers = [r for r in range(len(grid.cells)) if _is_indicator_header(_row_words(grid, r))]
+    anchors = [r for r in headers if r - 1 not in headers]  # a second header row (指标性质 | 指标值 …) belongs to the first
     forms: list[Form] = []
     start = 0
     for k, anchor in enumerate(anchors):

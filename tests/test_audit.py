@@ -1,0 +1,182 @@
+"""Auditing submitted self-evaluations (issue 14): each finding kind by a small hand-made submission.
+
+Every expected number is computed by hand in `audit_fixtures.clean_form`'s docstring or beside the
+case; the audit must report exactly the listed codes (no more: precision; no fewer: recall).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from audit_fixtures import CLEAN_TOTAL, changed, changed_indicator, clean_form
+from selfeval.audit.api import audit
+from selfeval.audit.forms_writer import write_docx, write_xlsx
+
+
+def codes(result: Any) -> list[str]:
+    return sorted(result.findings.get_column("code").to_list())
+
+
+def _f(**kw: Any) -> dict[str, Any]:
+    return changed(clean_form(), **kw)
+
+
+def _i(index: int, total: float | None = None, grade: str | None = None, **kw: Any) -> dict[str, Any]:
+    form = changed_indicator(clean_form(), index, **kw)
+    if total is not None:
+        form["total"] = total
+    if grade is not None:
+        form["grade"] = grade
+    return form
+
+
+# (id, submitted form, expected codes, {code: the rule's value as the finding states it})
+CASES = [
+    # 98 printed under parts adding up to 97 (25 + 22.5 + 30 + 10 + 9.5)
+    ("total-not-sum", _f(total=98.0), ["AUDIT_TOTAL_RULE", "AUDIT_TOTAL_SUM"], {"AUDIT_TOTAL_SUM": "97"}),
+    # 95% of ≥95% met, scored 17.5 of 25 with no reason; total 97 − 7.5 = 89.5 → 良 (consistent)
+    ("met-deducted", _i(0, points=17.5, total=89.5, grade="良"), ["AUDIT_MET_DEDUCTED", "AUDIT_TOTAL_RULE"],
+     {"AUDIT_MET_DEDUCTED": "25", "AUDIT_TOTAL_RULE": "97"}),
+    # 满意度 scored 12 of its 10; total 99
+    ("above-weight", _i(3, points=12, total=99.0), ["AUDIT_ABOVE_WEIGHT", "AUDIT_TOTAL_RULE"], {"AUDIT_ABOVE_WEIGHT": "10"}),
+    # 分值 35 + 25 + 30 + 10 + 10 = 110; points as the 分值 give: 35 + 22.5 + 30 + 10 + 9.5 = 107
+    ("weights-110", _i(0, weight=35, points=35, total=107.0), ["AUDIT_WEIGHTS_LEVEL1", "AUDIT_WEIGHTS_TOTAL"],
+     {"AUDIT_WEIGHTS_TOTAL": "100", "AUDIT_WEIGHTS_LEVEL1": "50"}),
+    # a rate of 0 printed on a project that spent 95,000 of 100,000
+    ("rate-zero", _f(execution_rate=0.0), ["AUDIT_RATE"], {"AUDIT_RATE": "95%"}),
+    # total 97 is 优, printed 良
+    ("grade-band", _f(grade="良"), ["AUDIT_GRADE"], {"AUDIT_GRADE": "优"}),
+    # 18 of ≥20 次 is 22.5, given the full 25; total 99.5
+    ("unmet-full", _i(1, points=25, total=99.5), ["AUDIT_TOTAL_RULE", "AUDIT_UNMET_FULL"], {"AUDIT_UNMET_FULL": "22.5"}),
+    # 部分达成 band 0.6–0.8 × 30 = 18–24, given 30 (reason given); the rule's default 0.7 × 30 = 21 → total 88
+    ("tier-band", _i(2, actual="部分达成", reason="部分村庄未完成", points=30), ["AUDIT_TIER_BAND", "AUDIT_TOTAL_RULE"],
+     {"AUDIT_TIER_BAND": "18–24", "AUDIT_TOTAL_RULE": "88"}),
+    # 18 of ≥20 次 = 22.5, given 20 with no reason (the shortfall also needs one); total 94.5
+    ("points-differ", _i(1, points=20, reason=None, total=94.5), ["AUDIT_POINTS", "AUDIT_TOTAL_RULE", "MISSING_REASON"],
+     {"AUDIT_POINTS": "22.5"}),
+    ("points-explained", _i(1, points=20, total=94.5), ["AUDIT_POINTS_EXPLAINED", "AUDIT_TOTAL_RULE"],
+     {"AUDIT_POINTS_EXPLAINED": "22.5"}),
+    # execution 95% × 10 = 9.5, printed 10; total 97.5
+    ("execution-points", _f(execution_points=10, total=97.5), ["AUDIT_EXECUTION_POINTS", "AUDIT_TOTAL_RULE"],
+     {"AUDIT_EXECUTION_POINTS": "9.5"}),
+    # executed 105,000 of 100,000: rate 105%, points min(1.05, 1) × 10 = 10; total 25 + 22.5 + 30 + 10 + 10 = 97.5
+    ("overspent", _f(executed=105000.0, execution_rate=1.05, execution_points=10, total=97.5), ["AUDIT_OVERSPENT"], {}),
+    # 80,000 + 10,000 ≠ 100,000
+    ("funds-parts", _f(other={"budget": 10000.0}), ["AUDIT_FUNDS_PARTS"], {}),
+    ("missing-reason", _i(1, reason=None), ["MISSING_REASON"], {}),
+    ("not-a-number", _i(0, points="二十五"), ["AUDIT_NOT_A_NUMBER"], {}),
+    # no points printed for row 1: parts 72 → total 72 (中), the rule gives 97
+    ("points-missing", _i(0, points=None, total=72.0, grade="中"), ["AUDIT_POINTS_MISSING", "AUDIT_TOTAL_RULE"],
+     {"AUDIT_POINTS_MISSING": "25"}),
+    # the level-1 label says 40 points, its 分值 add up to 25 + 25 = 50
+    ("label-points", changed_indicator(changed_indicator(clean_form(), 0, level1="产出指标（40分）"), 1, level1="产出指标（40分）"),
+     ["AUDIT_WEIGHTS_LEVEL1"], {}),
+    # 部分达成 given 24 = 0.8 × 30, inside its band, with a reason: 25 + 22.5 + 24 + 10 + 9.5 = 91 → accepted
+    ("tier-in-band", _i(2, actual="部分达成", reason="部分村庄未完成", points=24, total=91.0), [], {}),
+    ("label-points-agree", changed_indicator(changed_indicator(clean_form(), 0, level1="产出指标（50分）"), 1,
+                                             level1="产出指标（50分）"), [], {}),
+]
+
+
+@pytest.mark.parametrize(("form", "expected", "rule_values"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_each_error_class_is_flagged_exactly(tmp_path: Path, form: dict, expected: list[str], rule_values: dict) -> None:
+    """It should report exactly the expected codes for a submission with one error, quoting the rule's value."""
+    path = write_xlsx(tmp_path / "单位.xlsx", [clean_form("P0", "无误项目"), form])
+    result = audit(path)
+    assert codes(result) == sorted(expected)
+    assert set(result.findings.get_column("project_code")) <= {form["project_code"]}
+    for code, value in rule_values.items():
+        assert result.findings.filter(pl.col("code") == code).get_column("expected").to_list() == [value]
+
+
+@pytest.mark.parametrize(("layout", "amount_unit", "stacked"), [
+    ("central", "元", False), ("central", "万元", False), ("provincial", "元", False), ("central", "元", True),
+    ("provincial", "万元", True),
+])
+def test_clean_submissions_of_every_layout_have_no_finding(tmp_path: Path, layout: str, amount_unit: str, stacked: bool) -> None:
+    """It should read every layout (元/万元, provincial split target, stacked) and find nothing in clean forms."""
+    path = write_xlsx(tmp_path / "s.xlsx", [clean_form("P1", "一号"), clean_form("P2", "二号")], layout=layout,
+                      amount_unit=amount_unit, stacked=stacked)
+    result = audit(path)
+    assert codes(result) == []
+    summary = result.summary.sort("project_code")
+    assert summary.get_column("claimed_total").to_list() == [CLEAN_TOTAL, CLEAN_TOTAL]
+    assert summary.get_column("total").to_list() == [CLEAN_TOTAL, CLEAN_TOTAL]
+    assert summary.get_column("grade").to_list() == ["优", "优"]
+    assert result.projects.sort("project_code").get_column("year_budget").to_list() == [100000.0, 100000.0]
+
+
+def test_finding_names_file_sheet_row_and_cell(tmp_path: Path) -> None:
+    """It should locate a grade error at the 自评等级 cell: rows 1–13 header and funds, 14–17 indicators, 18 总分, 19 等级, column G."""
+    path = write_xlsx(tmp_path / "单位.xlsx", [clean_form("P1", "一号"), changed(clean_form("P2", "二号"), grade="差")],
+                      sheet_names=["一号", "二号"])
+    found = audit(path).findings.row(0, named=True)
+    assert (found["code"], found["file"], found["sheet"], found["row"], found["cell"], found["column"]) == (
+        "AUDIT_GRADE", str(path), "二号", 19, "G19", "自评等级")
+    assert found["value"] == "差"
+
+
+def test_stacked_forms_locate_the_second_project(tmp_path: Path) -> None:
+    """It should locate an error of the second of two forms stacked on one sheet below the first (19 rows + 3 blank)."""
+    path = write_xlsx(tmp_path / "s.xlsx", [clean_form("P1", "一号"), changed(clean_form("P2", "二号"), grade="差")], stacked=True)
+    found = audit(path).findings.row(0, named=True)
+    assert (found["code"], found["project_code"], found["cell"]) == ("AUDIT_GRADE", "P2", "G41")
+
+
+def test_docx_submission(tmp_path: Path) -> None:
+    """It should audit a Word submission: clean tables pass, a wrong total is found at its table cell."""
+    clean = audit(write_docx(tmp_path / "ok.docx", [clean_form("P1", "一号"), clean_form("P2", "二号")]))
+    assert codes(clean) == []
+    assert clean.summary.get_column("total").to_list() == [CLEAN_TOTAL, CLEAN_TOTAL]
+    bad = audit(write_docx(tmp_path / "bad.docx", [changed(clean_form("P1", "一号"), total=98.0)]))
+    assert codes(bad) == ["AUDIT_TOTAL_RULE", "AUDIT_TOTAL_SUM"]
+    total = bad.findings.filter(pl.col("code") == "AUDIT_TOTAL_SUM").row(0, named=True)
+    assert (total["sheet"], total["cell"]) == ("第 1 个表格", "第18行第7列")
+
+
+def test_provincial_variant_with_an_error(tmp_path: Path) -> None:
+    """It should combine 指标性质 | 指标值 | 度量单位 and still find a met target deducted."""
+    form = _i(0, points=20, total=92.0)
+    result = audit(write_xlsx(tmp_path / "p.xlsx", [form], layout="provincial", amount_unit="万元"))
+    assert codes(result) == ["AUDIT_MET_DEDUCTED", "AUDIT_TOTAL_RULE"]
+
+
+def test_folder_with_a_broken_file_audits_the_others(tmp_path: Path) -> None:
+    """It should name a broken file and a file with no form, and audit the good ones."""
+    folder = tmp_path / "county"
+    folder.mkdir()
+    write_xlsx(folder / "a.xlsx", [clean_form("PA", "甲")])
+    write_xlsx(folder / "b.xlsx", [changed(clean_form("PB", "乙"), grade="中")])
+    (folder / "broken.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    pl.DataFrame({"名称": ["x"], "数量": [1]}).write_excel(folder / "notes.xlsx")
+    result = audit(folder)
+    by_file = dict(result.files.select(pl.col("file").str.extract(r"([^/]+)$"), "status").iter_rows())
+    assert by_file == {"a.xlsx": "已审核", "b.xlsx": "已审核", "broken.xlsx": "无法读取", "notes.xlsx": "无自评表"}
+    assert codes(result) == ["AUDIT_GRADE", "AUDIT_NO_FORM", "AUDIT_UNREADABLE"]
+    unreadable = result.findings.filter(pl.col("code") == "AUDIT_UNREADABLE").row(0, named=True)
+    assert unreadable["file"].endswith("broken.xlsx") and "broken.xlsx" in unreadable["message"]
+    assert result.summary.height == 2
+
+
+def test_same_project_twice_counts_the_first(tmp_path: Path) -> None:
+    """It should audit a project code submitted twice once (the first file) and name the copy."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_xlsx(folder / "1.xlsx", [clean_form("PX", "重复项目")])
+    write_xlsx(folder / "2.xlsx", [changed(clean_form("PX", "重复项目"), total=50.0)])
+    result = audit(folder)
+    assert codes(result) == ["AUDIT_DUPLICATE_PROJECT"]
+    dup = result.findings.row(0, named=True)
+    assert dup["file"].endswith("2.xlsx") and str(folder / "1.xlsx") in dup["message"]
+    assert result.summary.filter(~pl.col("duplicate")).get_column("total").to_list() == [CLEAN_TOTAL]
+
+
+def test_year_is_read_from_the_form(tmp_path: Path) -> None:
+    """It should read the year of `（2025年度）` so a deadline target `2025年12月` scores (met by `2025年11月`)."""
+    form = changed_indicator(clean_form(), 3, level1="满意度指标", target="2025年12月", actual="2025年11月")
+    result = audit(write_xlsx(tmp_path / "y.xlsx", [form]))
+    assert codes(result) == []
