@@ -5,6 +5,8 @@
 - `selfeval score` of the seed declaration (45 indicators) with a ≈1 GiB actuals CSV: the
   sample's 45 rows first, then ≈13 M rows of other units' indicators (`selfeval synth` actuals,
   their project codes made distinct per copy). Size: SELFEVAL_BENCH_CSV_MB (default 1024).
+- `selfeval bulk` on a folder of canonical tables: the seed declaration's units/projects/indicators
+  and that same ≈1 GiB actuals CSV.
 - `selfeval bulk` on a `selfeval synth` dataset of ≈10 M indicators (≈176,000 units). Size:
   SELFEVAL_BENCH_MEMORY_UNITS (default 176000).
 
@@ -97,6 +99,30 @@ def test_score_with_1gib_actuals_csv(benchmark, big_actuals, tmp_path: Path) -> 
     benchmark.extra_info.update(csv_mib=size, rows=rows, seconds=elapsed, peak_rss_gib=rss, exit_code=code)
     print(
         f"\nscore: seed declaration (45 indicators), actuals CSV {size:,.0f} MiB, {rows:,} rows"
+        f"\n{elapsed:.1f} s, peak RSS {rss:.2f} GiB (child process), exit {code}"
+        f"\n[load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
+    )
+    assert code in (0, 1), output[-2000:]
+    if ASSERT and CSV_MB >= 1024:
+        assert rss < TARGET_GIB
+
+
+def test_bulk_tables_folder_with_1gib_actuals_csv(benchmark, big_actuals, tmp_path: Path) -> None:
+    """`selfeval bulk` on a canonical-tables folder whose actuals CSV is ≈1 GiB; report the peak RSS."""
+    from selfeval.ingest import read_declared
+    from selfeval.ingest.tables import write_declared
+
+    path, rows = big_actuals
+    folder = tmp_path / "tables"
+    write_declared(read_declared(SAMPLES / "seed_targets_2025.txt"), folder, "csv")
+    (folder / "actuals.csv").symlink_to(path)
+    (folder / "execution.csv").write_bytes((SAMPLES / "execution_sample.csv").read_bytes())
+    args = ["bulk", str(folder), "--out", str(tmp_path / "out")]
+    elapsed, rss, code, output = benchmark.pedantic(run_cli, args=(args, tmp_path / "bulk_tables.log"), rounds=1, iterations=1)
+    size = path.stat().st_size / 1024**2
+    benchmark.extra_info.update(csv_mib=size, rows=rows, seconds=elapsed, peak_rss_gib=rss, exit_code=code)
+    print(
+        f"\nbulk: tables folder (seed declaration), actuals CSV {size:,.0f} MiB, {rows:,} rows"
         f"\n{elapsed:.1f} s, peak RSS {rss:.2f} GiB (child process), exit {code}"
         f"\n[load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
     )
