@@ -696,6 +696,7 @@ def whatif_command(
 
 
 import selfeval.cli_audit  # noqa: E402,F401  registers `selfeval audit` (the audit journey, issue 14)
+import selfeval.cli_rules  # noqa: E402,F401  registers `selfeval rules diff` (rule profiles, issue 13)
 
 
 def main() -> None:

@@ -212,30 +212,7 @@ def load_rules(name_or_path: str | Path | RuleSet = DEFAULT_RULES, *, rules_dirs
 
 
 def describe_rules(rules: RuleSet) -> list[tuple[str, str]]:
-    """(项目, 内容) rows describing a rule set, for `rules show` and the 计算说明 sheet."""
-    rows = [
-        ("规则集", rules.name),
-        ("名称", rules.title or rules.name),
-        ("文件", rules.source or "（内存）"),
-        ("SHA-256", rules.sha256 or "—"),
-        ("满分", f"{rules.total_points:g}"),
-    ]
-    rows += [(f"权重·{k}", f"{v:g}") for k, v in rules.weights.items()]
-    rows += [("一级指标别名", "；".join(f"{k}→{v}" for k, v in rules.aliases.items()) or "—")]
-    rows += [("缺失一级指标权重转移", "；".join(f"{k}→{v}" for k, v in rules.missing_transfer.items()) or "—")]
-    rows += [("权重分配", {"per_indicator": "按指标平均（per_indicator）", "per_level2": "先按二级指标平均再按指标平均（per_level2）"}[rules.split])]
-    rows += [(f"计分曲线·{op}", c.describe()) for op, c in rules.curves.items()]
-    rows += [("超额完成阈值", f"r ≥ {rules.overshoot.threshold:g}")]
-    rows += [("超额扣分曲线", rules.overshoot.deduct.describe() if rules.overshoot.deduct else "不扣分")]
-    rows += [("逾期每月扣减比例", f"{rules.deadline.late_penalty_per_month:g}")]
-    rows += [
-        (f"定性档次·{name}", f"区间 {t.band[0]:g}–{t.band[1]:g}，默认 {t.default:g}；关键词：{'、'.join(t.words)}")
-        for name, t in rules.qualitative.tiers.items()
-    ]
-    rows += [("执行率曲线", rules.execution.curve.describe())]
-    rows += [("支出进度容差（百分点）", f"{rules.execution.schedule.tolerance:g}")]
-    rows += [("支出进度每滞后节点扣分", f"{rules.execution.schedule.points_per_checkpoint:g}")]
-    rows += [("等级", "；".join(f"{g.grade} ≥ {g.min:g}" for g in rules.grades))]
-    rows += [("部门整体得分", {"budget": "按预算数加权平均", "mean": "简单平均"}[rules.department])]
-    rows += [("舍入", f"四舍五入（half up）保留 {rules.rounding.decimals} 位小数")]
-    return rows
+    """(项目, 内容) rows describing a rule set (see `selfeval.rules.describe`)."""
+    from selfeval.rules.describe import describe_rules as rows
+
+    return rows(rules)
