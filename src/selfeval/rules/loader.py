@@ -98,10 +98,14 @@ def _decoded(data: bytes) -> str:
         return data.decode("gb18030")
 
 
+# libyaml's safe loader when PyYAML was built with it (≈10× faster; same documents, same errors).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_yaml_mapping(path: Path, error: type[Exception] = RuleFileError, what: str = "规则文件") -> dict[str, Any]:
     """A YAML file's top-level mapping (safe loader); any problem raises `error` naming the file."""
     try:
-        data = yaml.safe_load(_decoded(path.read_bytes()))
+        data = yaml.load(_decoded(path.read_bytes()), Loader=SAFE_LOADER)  # noqa: S506 — a safe loader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" 第 {mark.line + 1} 行" if mark is not None else ""
