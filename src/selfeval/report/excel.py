@@ -406,7 +406,12 @@ def _completion_summary(project: dict[str, Any], rows: list[dict[str, Any]]) -> 
     return "".join(parts)
 
 
-def _write_project(wb: xlsxwriter.Workbook, fm: Formats, name: str, view: UnitView, project: dict[str, Any]) -> None:
+def _write_project(
+    wb: xlsxwriter.Workbook, fm: Formats, name: str, view: UnitView, project: dict[str, Any], rules: RuleSet | None = None
+) -> None:
+    """One project's 自评表; with `rules`, every 得分 carries its trace as a cell comment (report/trace.py)."""
+    from selfeval.report.trace import COMMENT_OPTIONS, execution_trace, indicator_trace, total_trace
+
     ws = wb.add_worksheet(name)
     widths = PROJECT_WIDTHS
     for i, w in enumerate(widths):
@@ -449,6 +454,8 @@ def _write_project(wb: xlsxwriter.Workbook, fm: Formats, name: str, view: UnitVi
     put_number(ws, r, 5, project.get("execution_weight"), points)
     put_number(ws, r, 6, project.get("execution_rate"), rate)
     put_number(ws, r, 7, project.get("execution_points"), fm.cell(num_format=POINTS, align="center", bold=True))
+    if rules is not None:
+        ws.write_comment(r, 7, execution_trace(project, rules), COMMENT_OPTIONS)
     ws.set_row(r, 22)
     for offset, (text, field) in enumerate([("其中：财政资金", "fiscal_funds"), ("其他资金", "other_funds")], start=1):
         put_text(ws, r + offset, 1, text, centre)
@@ -490,6 +497,8 @@ def _write_project(wb: xlsxwriter.Workbook, fm: Formats, name: str, view: UnitVi
             put_number(ws, at, 6, row["points"], points)
         else:
             put_text(ws, at, 6, "未评分", unscored_fmt)
+        if rules is not None:
+            ws.write_comment(at, 6, indicator_trace(row, rules), COMMENT_OPTIONS)
         put_text(ws, at, 7, row["deviation_reason"], cell)
         ws.set_row(at, row_height([(row["level2"], widths[1]), (row["level3"], widths[2]), (row["target_text"], widths[3]),
                                    (row["actual_text"], widths[4]), (row["deviation_reason"], widths[7])]))
@@ -505,6 +514,8 @@ def _write_project(wb: xlsxwriter.Workbook, fm: Formats, name: str, view: UnitVi
     # totals
     merge_text(ws, r, 0, r, 5, "总分", label)
     put_number(ws, r, 6, project.get("total"), fm.cell(num_format=POINTS, align="center", bold=True))
+    if rules is not None:
+        ws.write_comment(r, 6, total_trace(project, rows, rules), COMMENT_OPTIONS)
     weights = [row["weight"] for row in rows if not _blank(row["weight"])]
     full_points = sum(weights) + (project.get("execution_weight") or 0.0)
     put_text(ws, r, 7, f"满分 {full_points:g} 分（含预算执行率 {_fmt_num(project.get('execution_weight'), '{:g}')} 分）", cell)
@@ -728,26 +739,54 @@ def method_rows(rules: RuleSet) -> list[tuple[str, str]]:
              else "一级指标的分值先在其二级指标间平均分配，再在二级指标内的三级指标间平均分配")
     transfer = "".join(f"；项目没有{k}的，其分值并入{v}" for k, v in rules.missing_transfer.items())
     overshoot = rules.overshoot
-    deduct = (f"，并扣减 分值 × 扣分曲线(r)，扣分曲线为 {curve_text(overshoot.deduct)}" if overshoot.deduct
+    mode = overshoot.effective_mode
+    deduct = (f"，并扣减 分值 × 扣分曲线(r)，扣分曲线为 {curve_text(overshoot.deduct)}" if mode == "deduct" and overshoot.deduct
+              else f"，得分不超过分值的 {overshoot.cap:g} 倍" if mode == "cap" and overshoot.cap is not None
               else "，不扣分")
+    zero = (f"；指标值为 0 的正向指标完成值达到 {overshoot.zero_threshold:g} 的同样处理" if overshoot.zero_threshold is not None
+            else "")
+    overshoot_text = ("不检查超额完成。" if mode == "none"
+                      else f"正向指标 r ≥ {overshoot.threshold:g}（完成值达到指标值的 {overshoot.threshold:g} 倍）的，列入问题清单并须说明原因{deduct}{zero}。")
+    reverse = ("反向指标（≤、<）达到即 r = 1，否则 r = 指标值 ÷ 实际值" if rules.reverse.formula == "ratio"
+               else "反向指标（≤、<）达到即 r = 1，超过时 r = 1 − (实际值 − 指标值) ÷ 指标值，达到指标值 2 倍及以上 r = 0")
     tiers = "；".join(f"{name} {t.band[0]:g}–{t.band[1]:g}（默认 {t.default:g}）" for name, t in rules.qualitative.tiers.items())
     schedule = rules.execution.schedule
     behind = f"低于计划超过 {schedule.tolerance:g} 个百分点" if schedule.tolerance > 0 else "低于计划"
     late_spending = f"3月底、6月底、10月底累计执行进度{behind}的，列入问题清单，" + (
         f"每个节点扣 {schedule.points_per_checkpoint:g} 分" if schedule.points_per_checkpoint > 0 else "不扣分")
     decimals = _rounding_text(rules.rounding.decimals)
+    parts = {part: rules.rounding.of(part) for part in ("indicator", "execution", "total")}
+    if all(p == (rules.rounding.mode, rules.rounding.decimals) for p in parts.values()) and rules.rounding.mode == "half_up":
+        rounding = f"每个得分先去除二进制误差（保留 9 位），再四舍五入（half up）{decimals}；总分为各得分之和，同样{decimals}。"
+    else:
+        words = {"half_up": "四舍五入（half up）", "truncate": "截尾（舍去）"}
+        names = {"indicator": "指标得分", "execution": "执行率得分", "total": "总分（各得分之和）与部门整体得分"}
+        rounding = "每个得分先去除二进制误差（保留 9 位），再" + "；".join(
+            f"{names[part]}{words[m]}{_rounding_text(d)}" for part, (m, d) in parts.items()) + "。"
+    total_mode, total_decimals = parts["total"]
+    department_rounding = ("四舍五入" if total_mode == "half_up" else "截尾") + _rounding_text(total_decimals)
+    execution_extra = "".join([
+        "；执行率超过 100% 的按 100% 计" if rules.execution.cap else "",
+        {"unscorable": "", "full": "；全年预算数为 0 的记满分", "zero": "；全年预算数为 0 的记 0 分"}[rules.execution.zero_budget],
+    ])
+    lines = schedule.thresholds
+    plan_words = ("、".join(f"{ {'mar': 3, 'jun': 6, 'oct': 10}[c]}月底不低于 {v:g}%" for c, v in lines.items()) + "（其余节点按申报的支出计划）"
+                  if lines else "")
+    if plan_words:
+        late_spending = f"支出进度监控线：{plan_words}；累计执行进度{behind.replace('计划', '监控线或计划')}的，列入问题清单，" + (
+            f"每个节点扣 {schedule.points_per_checkpoint:g} 分" if schedule.points_per_checkpoint > 0 else "不扣分")
     return [
         ("分值", f"满分 {rules.total_points:g} 分：{weights}；目标表未列明指标分值的，{split}{transfer}。"),
-        ("完成比例 r", "正向指标（≥、>）r = 实际值 ÷ 指标值；反向指标（≤、<）达到即 r = 1，否则 r = 指标值 ÷ 实际值；"
+        ("完成比例 r", f"正向指标（≥、>）r = 实际值 ÷ 指标值；{reverse}；"
                      "等值指标 r = 较小值 ÷ 较大值；区间指标在区间内 r = 1；时限指标按期完成 r = 1，"
                      f"逾期 r = 1 − {late:g} × 逾期月数（不低于 0）。"),
         ("指标得分", score),
-        ("超额完成", f"正向指标 r ≥ {overshoot.threshold:g}（完成值达到指标值的 {overshoot.threshold:g} 倍）的，列入问题清单{deduct}。"),
+        ("超额完成", overshoot_text),
         ("定性指标", f"按档次记分（得分比例区间）：{tiers}；可填写档内得分比例。"),
         ("预算执行率", f"执行率 = 全年执行数 ÷ 全年预算数；得分 = 执行率分值（{rules.weights.get(EXECUTION_KEY, 0):g} 分）"
-                     f"× 执行率曲线，执行率曲线为 {curve_text(rules.execution.curve, '执行率')}；{late_spending}。"),
-        ("舍入", f"每个得分先去除二进制误差（保留 9 位），再四舍五入（half up）{decimals}；总分为各得分之和，同样{decimals}。"),
-        ("部门整体", f"部门整体得分为各项目总分{department_text(rules)}，四舍五入{decimals}。"),
+                     f"× 执行率曲线，执行率曲线为 {curve_text(rules.execution.curve, '执行率')}{execution_extra}；{late_spending}。"),
+        ("舍入", rounding),
+        ("部门整体", f"部门整体得分为各项目总分{department_text(rules)}，{department_rounding}。"),
         ("等级", grades_text(rules) + "（分数线含本数）。"),
         ("未能评分", "缺少或无法解析实际完成值、计量口径不一致的指标不得分，并在问题清单中列出，项目标记为不完整。"),
     ]
@@ -904,7 +943,7 @@ def write_workbook(
         fm = Formats(wb)
         _write_summary(wb, fm, view, sheet_of, result.rules, department_method)
         for project, name in zip(view.projects, names):
-            _write_project(wb, fm, name, view, project)
+            _write_project(wb, fm, name, view, project, result.rules)
         _write_department(wb, fm, view, department_method)
         _write_findings(wb, fm, view)
         _write_method(wb, fm, result, view, when)

@@ -1,0 +1,109 @@
+"""Score traces: the text of the comment on every 得分 cell of the workbook (issue 13).
+
+A trace says how the number was obtained — the formula with its inputs (the indicator row's
+`explain`, made by the scoring stage), the rule clause that applied, the rounding, and the
+clause's source as the rule file cites it — so a unit can check each score by hand.
+Plain Python over the few rows of one project sheet; nothing here computes a score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from selfeval.rules.describe import REVERSE_FORMULAS, ROUND_MODES, curve_samples, grades_words, overshoot_words
+from selfeval.rules.model import EXECUTION_KEY, RuleSet
+
+OP_CLAUSES = {"ge": "正向指标", "gt": "正向指标", "le": "反向指标", "lt": "反向指标", "eq": "等值指标", "range": "区间指标",
+              "deadline": "时限指标", "qualitative": "定性指标"}
+
+
+def _rounding(rules: RuleSet, part: str) -> str:
+    mode, decimals = rules.rounding.of(part)  # type: ignore[arg-type]
+    return f"{ROUND_MODES[mode]}{'取整数' if decimals == 0 else f'保留 {decimals} 位小数'}"
+
+
+def _sources(rules: RuleSet, *paths: str) -> str:
+    """The distinct source notes of `paths` (each its most specific note), else the profile's `*` note."""
+    notes = []
+    for path in paths:
+        note = rules.source_of(path)
+        if note and note not in notes:
+            notes.append(note)
+    return "；".join(notes) or "规则文件未注明依据"
+
+
+def _clause(row: dict[str, Any], rules: RuleSet) -> tuple[str, tuple[str, ...]]:
+    """(the rule clause in words, the rule fields it comes from) for an indicator row."""
+    op = row.get("direction") or row.get("target_op") or ""  # the op the target was scored by
+    kind = OP_CLAUSES.get(op, "指标")
+    curve = rules.curve_for(op)
+    if op == "qualitative":
+        tiers = "；".join(f"{n} {t.band[0]:g}–{t.band[1]:g}（默认 {t.default:g}）" for n, t in rules.qualitative.tiers.items())
+        return f"{kind}按档次记分：{tiers}", ("qualitative.tiers", "weights")
+    parts = [f"{kind}：计分曲线 {curve.describe()}"]
+    fields: tuple[str, ...] = (f"curves.{op}", "weights")
+    if op in ("le", "lt"):
+        parts.append(f"反向指标 {REVERSE_FORMULAS[rules.reverse.formula]}")
+        fields = ("reverse", *fields)
+    if op == "deadline":
+        parts.append(f"逾期每月扣减 {rules.deadline.late_penalty_per_month:g}")
+        fields = ("deadline", *fields)
+    ratio = row.get("ratio")
+    if op in ("ge", "gt") and ratio is not None and ratio >= rules.overshoot.threshold:
+        parts.append(f"超额完成：{overshoot_words(rules)}")
+        fields = ("overshoot", *fields)
+    return "；".join(parts), fields
+
+
+def indicator_trace(row: dict[str, Any], rules: RuleSet) -> str:
+    """The comment on an indicator's 得分: formula and inputs, rule clause, rounding, source."""
+    lines = [str(row.get("explain") or "")]
+    if row.get("status") != "scored":
+        return lines[0]
+    clause, fields = _clause(row, rules)
+    weight = row.get("weight")
+    lines.append(f"分值 {weight:g}" if isinstance(weight, (int, float)) else "分值 —")
+    lines.append(f"规则：{clause}；得分{_rounding(rules, 'indicator')}")
+    lines.append(f"依据：{_sources(rules, *fields)}")
+    return "\n".join(lines)
+
+
+def execution_trace(project: dict[str, Any], rules: RuleSet) -> str:
+    """The comment on a project's 预算执行率 得分."""
+    executed, budget, rate = project.get("executed"), project.get("year_budget"), project.get("execution_rate")
+    weight, points = project.get("execution_weight"), project.get("execution_points")
+    curve = rules.execution.curve
+    if points is None:
+        head = "预算执行率未能评分（缺少全年执行数或全年预算数无效），见问题清单"
+    elif rate is None:
+        head = f"全年预算数为 0：按规则{'记满分' if rules.execution.zero_budget == 'full' else '记 0 分'} → {points:g}"
+    else:
+        used = min(rate, 1.0) if rules.execution.cap else rate
+        head = (f"执行率 = 全年执行数 {executed:,.2f} ÷ 全年预算数 {budget:,.2f} = {rate:.2%} → "
+                f"{weight:g} × 执行率曲线({used:.4g}) = {weight * curve(used):.4f} → {points:g}")
+    schedule = rules.execution.schedule
+    lines = [head, f"规则：执行率曲线 {curve.describe()}（取样 {curve_samples(curve)}）；得分{_rounding(rules, 'execution')}"]
+    if schedule.points_per_checkpoint:
+        lines.append(f"支出进度每滞后一个节点扣 {schedule.points_per_checkpoint:g} 分")
+    lines.append(f"依据：{_sources(rules, f'weights.{EXECUTION_KEY}', 'execution')}")
+    return "\n".join(lines)
+
+
+def total_trace(project: dict[str, Any], rows: list[dict[str, Any]], rules: RuleSet) -> str:
+    """The comment on a project's 总分."""
+    scored = [r["points"] for r in rows if r.get("status") == "scored" and r.get("points") is not None]
+    execution = project.get("execution_points")
+    parts = " + ".join(f"{p:g}" for p in [*scored, *([execution] if execution is not None else [])]) or "0"
+    total = project.get("total")
+    lines = [f"总分 = 各指标得分 + 预算执行率得分 = {parts} = {total:g}" if total is not None else "总分未能计算",
+             f"总分{_rounding(rules, 'total')}；等级：{grades_words(rules)}",
+             f"依据：{_sources(rules, 'grades', 'rounding')}"]
+    if project.get("complete") is False:
+        lines.insert(1, "有指标或预算执行未能评分，总分不完整，见问题清单")
+    return "\n".join(lines)
+
+
+COMMENT_OPTIONS = {"author": "selfeval", "x_scale": 3.2, "y_scale": 2.4, "font_name": "SimSun", "font_size": 9}
+
+
+__all__ = ["COMMENT_OPTIONS", "execution_trace", "indicator_trace", "total_trace"]

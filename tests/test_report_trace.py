@@ -1,0 +1,130 @@
+"""Score traces in the workbook (issue 13): a comment on every 得分 with formula, inputs, clause and source;
+计算说明 lists the profile's sources; LibreOffice reads the comments."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import selfeval
+from selfeval.report.excel import write_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "samples" / "seed_targets_2025.txt"
+ACTUALS = ROOT / "samples" / "actuals_sample.csv"
+EXECUTION = ROOT / "samples" / "execution_sample.csv"
+RIVER = "13022925P00016410007L"  # 河渠清理及河长制: 达标率 88% vs ≥90% → 12.22 (SPEC.md §5.7)
+
+
+def _workbook(tmp_path: Path, rules: str) -> Path:
+    result = selfeval.score(SEED, ACTUALS, EXECUTION, rules)
+    return write_workbook(result, tmp_path / f"{rules}.xlsx")
+
+
+def _score_cells(path: Path) -> dict[str, dict[str, object]]:
+    """Per project sheet (by 项目编码): the indicator 得分 cells' (value, comment) and the 执行率/总分 comments."""
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        code = next((c.value.split("：", 1)[1] for row in ws.iter_rows(max_row=4) for c in row
+                     if isinstance(c.value, str) and c.value.startswith("项目编码：")), None)
+        if code is None:
+            continue
+        header = next(c.row for row in ws.iter_rows() for c in row if c.value == "偏差原因分析及改进措施")
+        total_row = next(c.row for row in ws.iter_rows(min_row=header) for c in row if c.value == "总分")
+        funds = next(c.row for row in ws.iter_rows() for c in row if c.value == "年度资金总额")
+        out[code] = {
+            "indicators": [(ws.cell(r, 7).value, ws.cell(r, 7).comment.text if ws.cell(r, 7).comment else None)
+                           for r in range(header + 1, total_row)],
+            "execution": ws.cell(funds, 8).comment.text if ws.cell(funds, 8).comment else None,
+            "total": ws.cell(total_row, 7).comment.text if ws.cell(total_row, 7).comment else None,
+        }
+    return out
+
+
+def test_every_score_has_its_trace(tmp_path: Path) -> None:
+    """It should put a comment on every indicator 得分, the 执行率 得分 and the 总分 of every project sheet."""
+    cells = _score_cells(_workbook(tmp_path, "mof-2020"))
+    assert len(cells) == 5
+    for sheet in cells.values():
+        assert len(sheet["indicators"]) == 9
+        assert all(comment for _, comment in sheet["indicators"])
+        assert sheet["execution"] and sheet["total"]
+
+
+def test_trace_of_a_shortfall(tmp_path: Path) -> None:
+    """It should trace 88% against ≥90% to 12.5 × 88/90 = 12.22 with the clause and 财预〔2020〕10号."""
+    value, comment = _score_cells(_workbook(tmp_path, "mof-2020"))[RIVER]["indicators"][0]
+    assert value == 12.22
+    assert "88%" in comment and "90" in comment and "0.9778" in comment and "12.22" in comment
+    assert "规则：正向指标" in comment and "四舍五入" in comment
+    assert "依据：" in comment and "财预〔2020〕10号" in comment
+
+
+def test_trace_follows_the_profile(tmp_path: Path) -> None:
+    """It should trace the execution points with the profile's truncation and cite the profile's source."""
+    cells = _score_cells(_workbook(tmp_path, "neimenggu-2022"))
+    # 19850 / 20000 × 10 = 9.925 → truncated 9.92 (half up would give 9.93)
+    execution = cells["13022925P00JXC419898U"]["execution"]
+    assert "99.25%" in execution and "9.92" in execution and "截尾" in execution
+    assert "内财监〔2019〕1343号" in execution or "乌拉特中旗" in execution
+    total = cells["13022925P00JXC419898U"]["total"]
+    assert "99.92" in total
+
+
+def test_method_sheet_lists_sources(tmp_path: Path) -> None:
+    """It should list the profile's sources in 计算说明."""
+    wb = openpyxl.load_workbook(_workbook(tmp_path, "sichuan-2023"))
+    rows = {r[0]: r[1] for r in wb["计算说明"].iter_rows(values_only=True) if r[0]}
+    assert "510000_0013zp" in rows["依据·整个规则集"]
+    assert "偏离度公式" in rows["依据·反向指标"]
+    assert "偏离度公式" in rows["反向指标计分"]
+
+
+def test_libreoffice_reads_the_comments(tmp_path: Path) -> None:
+    """It should keep every trace when LibreOffice opens the workbook (converted to .ods, comments are annotations)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        assert not os.environ.get("CI"), "CI must run the render check: .ci/run installs LibreOffice"
+        pytest.skip("LibreOffice not installed: `soffice`/`libreoffice` not on PATH (apt-get install libreoffice-calc)")
+    workbook = _workbook(tmp_path, "mof-2020")
+    expected = sum(len(s["indicators"]) + 2 for s in _score_cells(workbook).values())
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path / 'lo-profile'}", "--headless", "--norestore",
+         "--convert-to", "ods", "--outdir", str(tmp_path / "ods"), str(workbook)],
+        capture_output=True, text=True, timeout=180, env=env, check=False,
+    )
+    ods = tmp_path / "ods" / "mof-2020.ods"
+    assert ods.exists(), done.stdout + done.stderr
+    content = zipfile.ZipFile(ods).read("content.xml").decode("utf-8")
+    assert content.count("<office:annotation") >= expected
+    assert "依据：财预〔2020〕10号" in content and "12.5 × 0.9778 = 12.22" in content
+
+
+METHOD_CASES = [  # (rule changes, 计算说明 · 计分方法 row, text it must hold, text it must not hold)
+    ({"reverse": {"formula": "deviation"}}, "完成比例 r", "2 倍及以上 r = 0", "r = 指标值 ÷ 实际值"),
+    ({"overshoot": {"mode": "none"}}, "超额完成", "不检查超额完成", "r ≥ 1.5"),
+    ({"overshoot": {"mode": "cap", "cap": 0.8}}, "超额完成", "不超过分值的 0.8 倍", "不扣分"),
+    ({"overshoot": {"zero_threshold": 2}}, "超额完成", "指标值为 0 的正向指标完成值达到 2", "扣分曲线"),
+    ({"rounding": {"execution": {"mode": "truncate"}}}, "舍入", "执行率得分截尾（舍去）保留 2 位小数", "同样"),
+    ({"rounding": {"mode": "truncate", "decimals": 1}}, "部门整体", "截尾保留 1 位小数", "四舍五入"),
+    ({"execution": {"schedule": {"thresholds": {"jun": 40}}}}, "预算执行率", "6月底不低于 40%", "3月底、6月底、10月底累计"),
+    ({"execution": {"zero_budget": "full", "cap": True}}, "预算执行率", "全年预算数为 0 的记满分", "记 0 分"),
+]
+
+
+@pytest.mark.parametrize(("changes", "row", "present", "absent"), METHOD_CASES)
+def test_method_text_covers_new_fields(changes: dict, row: str, present: str, absent: str) -> None:
+    """It should describe the reverse formula, overshoot mode, rounding per part and execution rules in 计算说明."""
+    from selfeval.report.excel import method_rows
+    from selfeval.rules.loader import rules_from_mapping
+
+    text = dict(method_rows(rules_from_mapping({"name": "m", **changes})))[row]
+    assert present in text and absent not in text, text
