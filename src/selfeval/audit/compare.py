@@ -90,6 +90,7 @@ def _group_frame(indicators: pl.DataFrame, claims: Claims, rules: RuleSet) -> pl
     claimed = indicators.filter(pl.col("level1_group").is_not_null()).group_by(
         "_form", "unit_code", "project_code", "project_name", "level1_group").agg(
         pl.col("claimed_weight").sum().alias("_claimed_sum"),
+        pl.max_horizontal(pl.lit(rules.audit.tolerance), 0.005 * pl.len()).alias("_wtol"),
         pl.col("seq").min().alias("_seq"),
         pl.col("level1").first().alias("level1"),
         pl.when(pl.col("level1").n_unique() == 1).then(level1_points(pl.col("level1").first())).alias("_label_points"),
@@ -108,6 +109,8 @@ def _project_frame(claims: Claims, frames: Frames, indicators: pl.DataFrame, rul
         pl.col("claimed_points").is_not_null().any().alias("_any_points"),
         (pl.col("claimed_points").is_null() & ~pl.col("_points_blank")).any().alias("_points_unreadable"),
         pl.col("claimed_weight").sum().alias("_weights_sum"),
+        # each 分值 printed to 2 decimals (16.67 for 50/3) may be off by 0.005: a sum of n is allowed n × 0.005
+        pl.max_horizontal(pl.lit(rules.audit.tolerance), 0.005 * (pl.len() + 1)).alias("_wtol"),
         (pl.col("claimed_weight").is_not_null().all() & (pl.len() > 0)).alias("_weights_complete"),
     )
     scores = frames.project_scores.select(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from selfeval.audit.grid import Grid
@@ -59,12 +60,22 @@ def norm(value: Any) -> str:
     """A cell as a header word: NFKC, no whitespace."""
     if value is None:
         return ""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(value)))
+    return _norm_text(value if isinstance(value, str) else str(value))
+
+
+@lru_cache(maxsize=65536)
+def _norm_text(text: str) -> str:  # merged cells repeat their text: each distinct text is normalized once
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 def header_word(value: Any) -> str:
     """A header without a trailing unit or note in brackets (`分值（分）` → 分值)."""
-    return _BRACKETED.sub("", norm(value))
+    return _header_text(norm(value))
+
+
+@lru_cache(maxsize=65536)
+def _header_text(text: str) -> str:
+    return _BRACKETED.sub("", text)
 
 
 @dataclass

@@ -158,6 +158,7 @@ def write_xlsx(path: str | Path, forms: list[FormSpec], *, layout: str = "centra
 def write_docx(path: str | Path, forms: list[FormSpec], *, amount_unit: str = "元") -> Path:
     """Write `forms` as a Word document: a heading and a central-layout table per form (atomically)."""
     import docx
+    from docx.table import _Cell
 
     from selfeval.atomic import atomic_path
 
@@ -166,19 +167,20 @@ def write_docx(path: str | Path, forms: list[FormSpec], *, amount_unit: str = "�
         document.add_paragraph(f"{form['project_name']}项目支出绩效自评表")
         cells, merges, ncols = _rows(form, "central", amount_unit)
         table = document.add_table(rows=len(cells), cols=ncols)
-        for r1, c1, r2, c2 in merges:
-            if (r1, c1) != (r2, c2):
-                table.cell(r1, c1).merge(table.cell(r2, c2))
+        # cells addressed through their <w:tc> elements, captured before any merge (table.cell() re-walks the grid each call)
+        tcs = [list(tr.tc_lst) for tr in table._tbl.tr_lst]
         covered = {(r, c) for r1, c1, r2, c2 in merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
                    if (r, c) != (r1, c1)}
         for r, values in enumerate(cells):
             for c, value in enumerate(values):
                 if value is None or (r, c) in covered:
                     continue
-                cell = table.cell(r, c)
                 if isinstance(value, float) and (r, c) == (6, 6) and value <= 1.5:
                     value = f"{value * 100:.2f}%"
-                cell.text = value if isinstance(value, str) else f"{value:g}"
+                _Cell(tcs[r][c], table).text = value if isinstance(value, str) else f"{value:g}"
+        for r1, c1, r2, c2 in merges:
+            if (r1, c1) != (r2, c2):
+                _Cell(tcs[r1][c1], table).merge(_Cell(tcs[r2][c2], table))
     with atomic_path(path) as tmp:
         document.save(str(tmp))
     return Path(path)

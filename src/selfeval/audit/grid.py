@@ -14,6 +14,7 @@ Nothing here interprets the cells; `form.py` finds the self-evaluation forms in 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,30 +61,78 @@ def read_grids(path: str | Path) -> list[Grid]:
 
 
 def _xlsx_grids(file: str) -> list[Grid]:
+    """Values and number formats read in openpyxl's read-only mode (a stream, ≈ 8× faster than the full
+    model), merged ranges from each sheet's `<mergeCell>` elements."""
+    import zipfile
+
     from openpyxl import load_workbook
 
     from selfeval.ingest.detect import check_package
 
     check_package(file)  # a "zip bomb" is refused before openpyxl inflates it
     try:
-        workbook = load_workbook(file, data_only=True)
+        workbook = load_workbook(file, data_only=True, read_only=True)
     except Exception as exc:  # openpyxl raises assorted errors on a damaged package
         raise InputError(Problem(file=file, message=f"无法打开 Excel 工作簿：{exc}", expected="有效的 .xlsx 文件")) from None
     grids = []
     try:
-        for ws in workbook.worksheets:
-            cells = [[c.value for c in row] for row in ws.iter_rows()]
-            formats = [[c.number_format for c in row] for row in ws.iter_rows()]
-            for merged in ws.merged_cells.ranges:
-                top = ws.cell(merged.min_row, merged.min_col)
-                for r in range(merged.min_row - 1, min(merged.max_row, len(cells))):
-                    for c in range(merged.min_col - 1, min(merged.max_col, len(cells[r]))):
-                        cells[r][c] = top.value
-                        formats[r][c] = top.number_format
-            grids.append(Grid(file=file, sheet=ws.title, cells=cells, formats=formats))
+        with zipfile.ZipFile(file) as archive:
+            for ws in workbook.worksheets:
+                if not hasattr(ws, "iter_rows"):  # a chart sheet holds no cells
+                    continue
+                ws.reset_dimensions()  # a wrong stored dimension must not cut rows off
+                cells: list[list[Any]] = []
+                formats: list[list[str | None]] = []
+                for row in ws.iter_rows():
+                    cells.append([getattr(c, "value", None) for c in row])
+                    formats.append([getattr(c, "number_format", None) for c in row])
+                part = getattr(ws, "_worksheet_path", None)
+                for r1, c1, r2, c2 in (_merged_ranges(archive, part) if part else []):
+                    _fill_merge(cells, formats, r1, c1, r2, c2)
+                grids.append(Grid(file=file, sheet=ws.title, cells=cells, formats=formats))
+    except (zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise InputError(Problem(file=file, message=f"无法读取 Excel 工作簿：{exc}", expected="有效的 .xlsx 文件")) from None
     finally:
         workbook.close()
     return grids
+
+
+_MERGE = re.compile(rb'<(?:\w{1,32}:)?mergeCell\s+ref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n - 1
+
+
+def _merged_ranges(archive: Any, part: str, block: int = 1 << 20) -> list[tuple[int, int, int, int]]:
+    """(r1, c1, r2, c2), 0-based, of every `<mergeCell ref="A1:B2"/>` of a sheet part, read a block at a time."""
+    out: set[tuple[int, int, int, int]] = set()
+    tail = b""
+    with archive.open(part.lstrip("/")) as stream:
+        while chunk := stream.read(block):
+            data = tail + chunk
+            for m in _MERGE.finditer(data):
+                out.add((int(m.group(2)) - 1, _col_index(m.group(1)), int(m.group(4)) - 1, _col_index(m.group(3))))
+            tail = data[-128:]
+    return sorted(out)
+
+
+def _fill_merge(cells: list[list[Any]], formats: list[list[str | None]], r1: int, c1: int, r2: int, c2: int) -> None:
+    """Every cell of a merged range reads its top-left value and format."""
+    if r1 >= len(cells) or c1 >= len(cells[r1]):
+        return
+    value, fmt = cells[r1][c1], formats[r1][c1]
+    for r in range(r1, min(r2 + 1, len(cells))):
+        row, frow = cells[r], formats[r]
+        if len(row) <= c2:  # a short (ragged) row is padded to the range
+            row.extend([None] * (c2 + 1 - len(row)))
+            frow.extend([None] * (c2 + 1 - len(frow)))
+        for c in range(c1, c2 + 1):
+            row[c] = value
+            frow[c] = fmt
 
 
 def _xls_grids(file: str) -> list[Grid]:
@@ -129,23 +178,30 @@ def _docx_grids(file: str) -> list[Grid]:
         document = docx.Document(file)
     except Exception as exc:  # python-docx raises assorted errors on a damaged package
         raise InputError(Problem(file=file, message=f"无法打开 Word 文档：{exc}", expected="可用 Word 打开的 .docx 文件")) from None
-    grids = []
-    for t, table in enumerate(_tables(document), start=1):
-        # row.cells repeats a merged cell over every grid column (and down every row) it covers
-        cells = [[(cell.text.strip() or None) for cell in row.cells] for row in table.rows]
-        grids.append(Grid(file=file, sheet=f"第 {t} 个表格", cells=cells, kind="table"))
-    return grids
+    return [Grid(file=file, sheet=f"第 {t} 个表格", cells=_docx_cells(table), kind="table")
+            for t, table in enumerate(document.tables, start=1)]
 
 
-def _tables(document: Any) -> list[Any]:
-    """Every table of the document body in order, tables nested in a cell included after it."""
-    out = []
-    for table in document.tables:
-        out.append(table)
-        for row in table.rows:
-            for cell in row.cells:
-                out.extend(cell.tables)
-    return out
+def _docx_cells(table: Any) -> list[list[Any]]:
+    """A Word table as a grid: a cell spanning columns (gridSpan) repeats over them, a vertically merged
+    cell (vMerge continue) repeats the cell above — what python-docx's `row.cells` gives, walked once."""
+    from docx.oxml.ns import qn
+
+    w_t, w_p = qn("w:t"), qn("w:p")
+    grid: list[list[Any]] = []
+    for tr in table._tbl.tr_lst:
+        row: list[Any] = []
+        for tc in tr.tc_lst:
+            span = tc.grid_span
+            if tc.vMerge == "continue" and grid:
+                above = grid[-1]
+                value = above[len(row)] if len(row) < len(above) else None
+            else:
+                text = "\n".join("".join(t.text or "" for t in p.iter(w_t)) for p in tc.iter(w_p)).strip()
+                value = text or None
+            row.extend([value] * span)
+        grid.append(row)
+    return grid
 
 
 def column_letter(index: int) -> str:

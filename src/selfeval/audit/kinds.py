@@ -136,11 +136,11 @@ AUDIT_KINDS: tuple[FindingKind, ...] = (
          "label": "项目{project}一级指标“{level1}”写明 {label} 分，其下各指标分值合计 {claimed}"},
         "各一级指标的分值须符合所选规则（财预〔2020〕10号：产出 50、效益 30、满意度 10、预算执行率 10）",
         (
-            Check("audit_group", lambda r: pl.col("_complete") & _differs("_claimed_sum", "_rule_sum"), variant="rule",
+            Check("audit_group", lambda r: pl.col("_complete") & _differs("_claimed_sum", "_rule_sum", pl.col("_wtol")), variant="rule",
                   column="weight", value=lambda r: _num(pl.col("_claimed_sum")),
                   fields=lambda r: {**_P, "group": pl.col("level1_group"), "claimed": _num(pl.col("_claimed_sum")),
                                     "rule": _num(pl.col("_rule_sum"))}),
-            Check("audit_group", lambda r: pl.col("_complete") & _differs("_claimed_sum", "_label_points"), variant="label",
+            Check("audit_group", lambda r: pl.col("_complete") & _differs("_claimed_sum", "_label_points", pl.col("_wtol")), variant="label",
                   column="level1", value=lambda r: pl.col("level1"),
                   fields=lambda r: {**_P, "level1": quoted(pl.col("level1")), "label": _num(pl.col("_label_points")),
                                     "claimed": _num(pl.col("_claimed_sum"))}),
@@ -152,7 +152,7 @@ AUDIT_KINDS: tuple[FindingKind, ...] = (
          "execution": "项目{project}预算执行率分值 {claimed}，规则为 {rule} 分"},
         "分值合计不为满分时，总分与等级都失真",
         (
-            Check("audit_project", lambda r: pl.col("_weights_complete") & _differs("_weights_total", "_total_points"),
+            Check("audit_project", lambda r: pl.col("_weights_complete") & _differs("_weights_total", "_total_points", pl.col("_wtol")),
                   variant="total", column="weight", value=lambda r: _num(pl.col("_weights_total")),
                   fields=lambda r: {**_P, "indicators": _num(pl.col("_weights_sum")),
                                     "execution": _num(pl.col("claimed_execution_weight").fill_null(0.0)),

@@ -1,0 +1,45 @@
+"""Synthetic submissions (issue 14): every injected error found (recall), a clean set yields nothing (precision)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from selfeval.audit.api import audit
+from selfeval.audit.synthetic import INJECTIONS, LAYOUTS, write_submissions
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, pl.DataFrame]:
+    folder = tmp_path_factory.mktemp("injected")
+    truth = write_submissions(folder, 24, seed=7, error_rate=0.6)
+    return truth, audit(folder, workers=2).findings
+
+
+def test_clean_synthetic_set_has_no_finding(tmp_path: Path) -> None:
+    """It should find nothing in clean submissions of every layout (precision)."""
+    truth = write_submissions(tmp_path, 10, seed=11, error_rate=0.0, duplicates=0)
+    assert truth.height == 0
+    result = audit(tmp_path)
+    assert result.findings.height == 0
+    assert result.files.get_column("status").unique().to_list() == ["已审核"]
+    assert result.files.height == 10 and len(LAYOUTS) == 5
+    assert result.summary.height > 30
+
+
+def test_every_injected_error_is_found(injected: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    """It should find each injected error under its code, in its file and project (recall 100 %)."""
+    truth, findings = injected
+    missed = truth.join(findings.select("file", "project_code", "code").unique(), on=["file", "project_code", "code"], how="anti")
+    assert missed.height == 0, missed
+    assert truth.height >= 40
+    assert set(truth.get_column("code")) >= set(INJECTIONS) - {"AUDIT_TIER_BAND"} | {"AUDIT_DUPLICATE_PROJECT"}
+
+
+def test_no_finding_outside_the_injected_projects(injected: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    """It should raise nothing on a project no error was injected into (precision within the injected set)."""
+    truth, findings = injected
+    stray = findings.join(truth.select("project_code").unique(), on="project_code", how="anti")
+    assert stray.height == 0, stray
