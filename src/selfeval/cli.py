@@ -503,10 +503,16 @@ def synth_command(
     units: Annotated[int, typer.Option("--units", "-n", min=1, max=1_000_000, help="单位数（每个单位 3–12 个项目、约 9 项指标/项目）")],
     out: Annotated[Path, typer.Option("--out", "-o", help="输出文件夹：按 unit_group 分区的 Parquet 数据集")],
     seed: Annotated[int, typer.Option("--seed", "-s", min=0, max=2**63 - 1, help="随机种子（非负整数）：同一种子生成的数据完全相同")] = 0,
+    submissions: Annotated[bool, typer.Option("--submissions", help="改为生成各单位已填写的项目支出绩效自评表（.xlsx/.docx，注入各类错误）与 truth.csv，供 audit 审核")] = False,
+    error_rate: Annotated[float, typer.Option("--error-rate", min=0.0, max=1.0, help="与 --submissions 同用：注入一处错误的项目比例")] = 0.3,
 ) -> None:
     """生成合成测试数据：绩效目标、实际完成值与预算执行（含未完成、超额、缺失、无法解析、单位不一致、支出滞后等情形），
     写成分区 Parquet 数据集（<表>/unit_group=K/part-0.parquet），可直接用于 bulk 与 whatif。
     """
+    if submissions:  # the audit journey's test set (selfeval.cli_audit)
+        from selfeval.cli_audit import synth_submissions
+
+        return synth_submissions(units, out, seed, error_rate)
     from rich.progress import Progress
 
     from selfeval.synth import GROUP_UNITS, write_synth

@@ -122,3 +122,18 @@ def _print_human(result: object, top: int) -> None:
 
 def _num(value: object) -> str:
     return "—" if value is None else f"{value:.2f}"
+
+
+def synth_submissions(units: int, out: Path, seed: int, error_rate: float) -> None:
+    """`selfeval synth --submissions`: filled 自评表 files with injected errors and truth.csv."""
+    from selfeval.audit.synthetic import write_submissions
+
+    check_output(out, "folder")
+    try:
+        with console.status("生成自评表…"):
+            truth = write_submissions(out, units, seed, error_rate=error_rate)
+    except (SelfevalError, OSError) as exc:
+        raise fail(exc, 2) from None
+    files = sum(1 for p in out.iterdir() if p.suffix in (".xlsx", ".docx"))
+    console.print(f"已生成 [bold]{escape(str(out))}[/]（种子 {seed}）：{files} 个自评表文件，注入错误 {truth.height} 处，"
+                  f"见 truth.csv", highlight=False)
