@@ -277,6 +277,32 @@ def test_rows_of_undeclared_projects_counted_beyond_the_limit(declared, tmp_path
     unknown = result.findings.filter((pl.col("code") == "KEY_MISMATCH") & (pl.col("column") == "seq"))
     assert sorted(unknown["project_code"].to_list()) == ["9999P00000", "9999P00001", "9999P00002"]
     assert result.actual_rows == len(keep)
+    # the rows counted and not read are in the results too, not only on the console
+    notes = result.findings.filter(pl.col("code") == "INPUT_NOTE")
+    assert notes.height == 1
+    assert notes.row(0, named=True)["severity"] == "info"
+    assert "另有 7 行" in notes.row(0, named=True)["message"] and str(path) in notes.row(0, named=True)["message"]
+
+
+def test_rows_of_undeclared_projects_counted_in_bulk_findings(declared, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """bulk on a folder of canonical tables should keep the count of unread rows as an INPUT_NOTE
+    finding in its findings table and summary."""
+    from selfeval.bulk import score_many
+    from selfeval.ingest.tables import write_declared
+
+    monkeypatch.setattr(actuals_module, "MAX_UNDECLARED_ROWS", 3)
+    path, _, _ = _mixed_actuals(tmp_path)
+    folder = tmp_path / "tables"
+    write_declared(declared, folder, "csv")
+    (folder / "actuals.csv").write_bytes(path.read_bytes())
+    (folder / "execution.csv").write_bytes((SAMPLES / "execution_sample.csv").read_bytes())
+    with pytest.warns(InputWarning, match="另有 7 行"):
+        result = score_many(folder, out=tmp_path / "out", progress=False)
+    findings = pl.read_parquet(tmp_path / "out" / "findings.parquet")
+    notes = findings.filter(pl.col("code") == "INPUT_NOTE")
+    assert notes.height == 1 and "另有 7 行" in notes.item(0, "message")
+    noted = result.findings_summary.filter(pl.col("code") == "INPUT_NOTE")
+    assert noted.select("severity", "name", "count").rows() == [("info", "读取提示", 1)]
 
 
 @pytest.mark.parametrize("limit", [100_000, 3])

@@ -50,28 +50,37 @@ def score(
         )
         if rec is not None
     ]
-    if not isinstance(declared, Declaration):
-        from selfeval.ingest import read_declared
+    from selfeval.ingest.common import input_notes
 
-        declared = read_declared(declared, year=year)
-    else:
-        inputs = [InputFile(role="绩效目标表", path=s, sha256=file_sha256(s)) for s in declared.sources if Path(s).is_file()] + inputs
-    if not isinstance(actuals, pl.DataFrame):
-        from selfeval.ingest import read_actuals
+    with input_notes() as notes:  # kept as INPUT_NOTE findings, not only printed
+        if not isinstance(declared, Declaration):
+            from selfeval.ingest import read_declared
 
-        actuals = read_actuals(actuals, declared=declared)  # rows of undeclared projects: counted beyond a limit
-    if not isinstance(execution, pl.DataFrame):
-        from selfeval.ingest import read_execution
+            declared = read_declared(declared, year=year)
+        else:
+            inputs = [InputFile(role="绩效目标表", path=s, sha256=file_sha256(s)) for s in declared.sources if Path(s).is_file()] + inputs
+        if not isinstance(actuals, pl.DataFrame):
+            from selfeval.ingest import read_actuals
 
-        execution = read_execution(execution, declared=declared)
+            actuals = read_actuals(actuals, declared=declared)  # rows of undeclared projects: counted beyond a limit
+        if not isinstance(execution, pl.DataFrame):
+            from selfeval.ingest import read_execution
+
+            execution = read_execution(execution, declared=declared)
     rules = load_rules(rules)
 
     frames = run(declared, actuals, execution, rules)
+    findings = frames.findings
+    if notes:
+        from selfeval.findings import concat_findings, input_note_findings
+
+        units = declared.units.get_column("unit_code").unique().to_list()
+        findings = concat_findings([findings, input_note_findings(notes, units[0] if len(units) == 1 else None)])
     return Result(
         indicator_scores=frames.indicator_scores,
         project_scores=frames.project_scores,
         unit_scores=frames.unit_scores,
-        findings=frames.findings,
+        findings=findings,
         declaration=declared,
         rules=rules,
         inputs=tuple(inputs),

@@ -542,6 +542,7 @@ def _run(
     count_parts: list[pl.DataFrame] = []
     per_unit_parts: list[pl.DataFrame] = []
     inputs = 0
+    notes: list[pl.DataFrame] = []  # INPUT_NOTE findings of the files read
     executor = None
     futures = []
     written_books: list[Path] = []
@@ -561,7 +562,7 @@ def _run(
                 total, batches = dataset_batches(source, batch_indicators, skipped)
                 inputs = total
             else:
-                inputs, (decl, actuals, execution) = _read_inputs(source, kind, skipped, bar)
+                inputs, (decl, actuals, execution) = _read_inputs(source, kind, skipped, bar, notes)
                 chunks = list(_batches_of(decl, actuals, execution, batch_indicators))
                 total, batches = len(chunks), iter(chunks)
             task = bar.add_task("评分", total=total, item="") if bar is not None else None
@@ -598,6 +599,13 @@ def _run(
                         futures.append(executor.submit(_write_workbook_chunk, _unit_result(batch, frames, rules, chunk), str(workbooks), files, generated_at))
                 if bar is not None:
                     bar.advance(task)
+            if notes:  # the readers' notes on the files: findings of the run, after the units'
+                f = pl.concat(notes, how="vertical")
+                count_parts.append(f.group_by("code", "severity").agg(pl.len().cast(pl.Int64).alias("count"), pl.col("unit_code").drop_nulls().n_unique().cast(pl.Int64).alias("units")))
+                if large:
+                    large["findings"].append(f)
+                else:
+                    finding_parts.append(f)
             if futures:
                 book_task = bar.add_task("自评表", total=len(futures), item="") if bar is not None else None
                 for fut in futures:
@@ -738,18 +746,26 @@ def _score_batch(batch: Batch, rules: RuleSet) -> Any:
 
 
 def _read_inputs(
-    source: Path, kind: str, skipped: list[tuple[str, str]], bar: Any
+    source: Path, kind: str, skipped: list[tuple[str, str]], bar: Any, notes: list[pl.DataFrame] | None = None,
 ) -> tuple[int, tuple[Declaration, pl.DataFrame, pl.DataFrame]]:
-    """(number of inputs read, the inputs of every readable unit concatenated)."""
+    """(number of inputs read, the inputs of every readable unit concatenated); the readers' notes
+    on the files read go to `notes` as INPUT_NOTE findings (the unit's code when a file is one unit's)."""
+    from selfeval.findings import input_note_findings
     from selfeval.ingest import read_actuals, read_declared, read_execution
+    from selfeval.ingest.common import input_notes
 
+    notes = notes if notes is not None else []
     if kind == "tables":
         actuals_file = _table_file(source, ACTUALS_NAMES)
         execution_file = _table_file(source, EXECUTION_NAMES)
         if actuals_file is None or execution_file is None:
             raise InputError("规范表格文件夹中缺少 actuals（实际完成值）或 execution（预算执行）表", source)
-        decl = read_declared(source)
-        return 1, (decl, read_actuals(actuals_file, declared=decl), read_execution(execution_file, declared=decl))
+        with input_notes() as found:
+            decl = read_declared(source)
+            read = (decl, read_actuals(actuals_file, declared=decl), read_execution(execution_file, declared=decl))
+        if found:
+            notes.append(input_note_findings(found))
+        return 1, read
     items, problems = unit_inputs(source)
     skipped.extend(problems)
     if not items and not problems:
@@ -764,11 +780,12 @@ def _read_inputs(
             bar.update(task, item=item.label)
         current = item.declared
         try:
-            decl = read_declared(current)
-            current = item.actuals
-            act = read_actuals(current, declared=decl)
-            current = item.execution
-            exe = read_execution(current, declared=decl)
+            with input_notes() as found:
+                decl = read_declared(current)
+                current = item.actuals
+                act = read_actuals(current, declared=decl)
+                current = item.execution
+                exe = read_execution(current, declared=decl)
         except Exception as exc:  # any unreadable file is reported, the run goes on
             reason = str(exc) if isinstance(exc, SelfevalError) else f"无法读取：{type(exc).__name__}: {exc}"
             skipped.append((_error_path(exc, current), reason))
@@ -778,6 +795,9 @@ def _read_inputs(
                 skipped.append((str(item.declared), f"单位编码 {clash[0]} 已在 {seen[clash[0]]} 中出现，跳过重复的单位"))
             else:
                 seen.update(dict.fromkeys(decl.units.get_column("unit_code").to_list(), str(item.declared)))
+                if found:
+                    codes = decl.units.get_column("unit_code").to_list()
+                    notes.append(input_note_findings(found, codes[0] if len(codes) == 1 else None))
                 decls.append(decl if decl.sources else Declaration(**decl.tables(), sources=(str(item.declared),)))
                 actuals.append(schema.conform(act, schema.ACTUALS))
                 executions.append(schema.conform(exe, schema.EXECUTION))

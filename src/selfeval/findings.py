@@ -482,6 +482,29 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
 )
 CATALOGUE.register(*SCORING_KINDS)
 
+# A reader's note on an input file (a column read but not used, rows of undeclared projects
+# counted and not read …): printed as “注意：” and kept in the results, so nothing lives only on
+# the console. Raised by `input_note_findings`, not by a pipeline check.
+INPUT_NOTE = FindingKind(
+    "INPUT_NOTE", "读取提示", "info", "读取输入时注意：{note}",
+    "读表时发现、但不妨碍评分的情况随评分结果保留，便于事后核对输入",
+)
+CATALOGUE.register(INPUT_NOTE)
+
+
+def input_note_findings(notes: list[Any], unit_code: str | None = None) -> pl.DataFrame:
+    """One INPUT_NOTE finding per reader note (`Problem`), in the findings schema."""
+    rows = [
+        {"code": INPUT_NOTE.code, "severity": INPUT_NOTE.severity, "unit_code": unit_code, "project_code": None,
+         "seq": None, "column": n.column, "value": n.value, "note": str(n)}
+        for n in notes
+    ]
+    frame = pl.DataFrame(rows, schema={**schema.FINDINGS, "note": pl.String}) if rows else schema.empty(pl.Schema({**schema.FINDINGS, "note": pl.String}))
+    return frame.with_columns(
+        quoted(pl.col("value")).alias("value"),
+        render(INPUT_NOTE.template, {"note": quoted(pl.col("note"))}).alias("message"),
+    ).select(schema.FINDINGS.names())
+
 
 def _scoring_kinds() -> list[FindingKind]:
     """Every registered kind the pipeline raises (those that declare checks), in registration order."""
@@ -505,6 +528,6 @@ def problem_message(rules: RuleSet) -> pl.Expr:
 
 
 __all__ = [
-    "CATALOGUE", "Check", "FindingKind", "QUOTE_LIMIT", "concat_findings", "detect",
+    "CATALOGUE", "Check", "FindingKind", "INPUT_NOTE", "QUOTE_LIMIT", "concat_findings", "detect", "input_note_findings",
     "placeholders", "problem_message", "quoted", "render", "template_pattern",
 ]

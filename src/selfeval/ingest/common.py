@@ -7,9 +7,10 @@ reports every problem of the file at once.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from typing import Any
 
@@ -109,6 +110,27 @@ def warn_inputs(problems: Iterable[Problem]) -> None:
 
     for problem in problems:
         warnings.warn(InputWarning(problem), stacklevel=3)
+
+
+@contextlib.contextmanager
+def input_notes() -> Iterator[list[Problem]]:
+    """Record the InputWarnings readers raise inside the block: the list yielded fills with their
+    problems (for the results), and each is raised again on leaving (for the console)."""
+    import warnings
+
+    from selfeval.errors import InputWarning
+
+    notes: list[Problem] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputWarning)
+        try:
+            yield notes
+        finally:
+            passed = list(caught)
+    for w in passed:
+        if isinstance(w.message, InputWarning):
+            notes.append(w.message.problem)
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
 
 def header_map(targets: Iterable[str], extra: Mapping[str, Iterable[str]] | None = None) -> dict[str, str]:
