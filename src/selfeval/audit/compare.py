@@ -235,12 +235,14 @@ def _conform(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _locate(found: pl.DataFrame, claims: Claims, indicators: pl.DataFrame) -> pl.DataFrame:
     """Each finding's file, sheet, row (as the file numbers it), cell and the column's Chinese label."""
-    cells = claims.cells.select("_form", pl.col("seq").cast(pl.Int32).alias("_seq"), pl.col("field").alias("_field"), "row", "col")
+    cells = claims.cells.select("_form", pl.col("seq").cast(pl.Int32).alias("_seq"), pl.col("field").alias("_field"), "row", "col",
+                                pl.col("file").alias("_cfile"), pl.col("sheet").alias("_csheet"))
     forms = claims.projects.select("_form", "file", "sheet", "grid_kind", "unit_code", "project_code", "project_name")
     level3 = indicators.select("_form", pl.col("seq").cast(pl.Int32).alias("_seq"), "level3")
     out = (found.join(cells, on=["_form", "_seq", "_field"], how="left")
            .join(forms, on="_form", how="left")
-           .join(level3, on=["_form", "_seq"], how="left"))
+           .join(level3, on=["_form", "_seq"], how="left")
+           .with_columns(pl.coalesce("_cfile", "file").alias("file"), pl.coalesce("_csheet", "sheet").alias("sheet")))
     letters = out.get_column("col").unique().drop_nulls().to_list()
     letter = pl.col("col").replace_strict({c: column_letter(c) for c in letters}, default=None, return_dtype=pl.String)
     row = (pl.col("row") + 1).cast(pl.Int64)
