@@ -180,3 +180,15 @@ def test_year_is_read_from_the_form(tmp_path: Path) -> None:
     form = changed_indicator(clean_form(), 3, level1="满意度指标", target="2025年12月", actual="2025年11月")
     result = audit(write_xlsx(tmp_path / "y.xlsx", [form]))
     assert codes(result) == []
+
+
+def test_subtotal_row_is_named_not_dropped(tmp_path: Path) -> None:
+    """It should read a 产出指标 subtotal row (分值 50, 得分 47.5, no indicator) as a subtotal, name it (row 16), and count nothing twice."""
+    form = clean_form()
+    form["indicators"].insert(2, {"level1": "产出指标", "level2": "小计", "level3": None, "target": None, "actual": None,
+                                  "weight": 50, "points": 47.5, "reason": None})
+    result = audit(write_xlsx(tmp_path / "s.xlsx", [form]))
+    assert codes(result) == ["AUDIT_SUBTOTAL_ROW"]
+    found = result.findings.row(0, named=True)
+    assert (found["severity"], found["row"], found["cell"], found["value"]) == ("info", 16, "G16", "47.5")
+    assert result.summary.get_column("total").to_list() == [CLEAN_TOTAL]

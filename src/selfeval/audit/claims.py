@@ -75,6 +75,7 @@ class Claims:
     indicators: pl.DataFrame  # one row per indicator row: keys, raw texts, claimed numbers
     cells: pl.DataFrame  # _form, seq, field → file, sheet, kind, row, col
     bad_numbers: pl.DataFrame  # located cells that do not read as numbers
+    subtotals: pl.DataFrame | None = None  # rows with points but no indicator (_form, row, col, text, label)
 
 
 def _frame(records: list[dict], columns: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -83,7 +84,7 @@ def _frame(records: list[dict], columns: dict[str, pl.DataType]) -> pl.DataFrame
 
 def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
     """The claim frames of every file read (forms numbered across files in file order)."""
-    projects, indicators, cells, sheets, files = [], [], [], [], []
+    projects, indicators, cells, sheets, files, subtotals = [], [], [], [], [], []
     offset = 0
     for order, rec in enumerate(read):
         n = len(rec.projects)
@@ -95,6 +96,7 @@ def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
                              "file_unit_name": rec.unit_name, "file_year": rec.year})
         indicators += [{**i, "_form": i["_form"] + offset} for i in rec.indicators]
         cells += [{**c, "_form": c["_form"] + offset} for c in rec.cells]
+        subtotals += [{**t, "_form": t["_form"] + offset} for t in rec.subtotals]
         offset += n
     text = pl.String
     p_cols = {"_form": pl.Int64, "_file_order": pl.Int64, "file": text, "sheet": text, "grid_kind": text, "amount_unit": text,
@@ -120,6 +122,7 @@ def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
         files=pl.DataFrame(files, schema={"file": text, "status": text, "projects": pl.Int64, "sheets": pl.Int64, "reason": text}),
         sheets=_frame(sheets, {"file": text, "sheet": text, "forms": pl.Int64, "status": text, "reason": text}),
         projects=keyed, indicators=ind, cells=located, bad_numbers=bad,
+        subtotals=_frame(subtotals, {"_form": pl.Int64, "row": pl.Int64, "col": pl.Int64, "text": text, "label": text}),
     )
 
 

@@ -185,6 +185,22 @@ def _pipeline_findings(frames: Frames, claims: Claims) -> pl.DataFrame:
     )
 
 
+def _subtotal_findings(claims: Claims) -> pl.DataFrame:
+    """Rows with 分值/得分 but no indicator, read as subtotals: each named (info), none dropped silently."""
+    if claims.subtotals is None or claims.subtotals.height == 0:
+        return pl.DataFrame(schema={"_form": pl.Int64, "_seq": pl.Int32, "_field": pl.String, "code": pl.String,
+                                    "value": pl.String, "expected": pl.String, "message": pl.String, "row": pl.Int64,
+                                    "col": pl.Int64})
+    kind = CATALOGUE["AUDIT_SUBTOTAL_ROW"]
+    return claims.subtotals.select(
+        "_form", pl.lit(0, pl.Int32).alias("_seq"), pl.lit("points").alias("_field"), pl.lit(kind.code).alias("code"),
+        pl.col("text").alias("value"), pl.lit(None, pl.String).alias("expected"),
+        render(kind.template, {"row": (pl.col("row") + 1).cast(pl.String), "label": pl.col("label").fill_null(""),
+                               "text": pl.col("text")}).alias("message"),
+        "row", "col",
+    )
+
+
 def _file_findings(claims: Claims) -> pl.DataFrame:
     files = claims.files
     unreadable = CATALOGUE["AUDIT_UNREADABLE"]
@@ -214,6 +230,9 @@ def audit_findings(claims: Claims, rules: RuleSet) -> tuple[pl.DataFrame, pl.Dat
     ]
     found = pl.concat([p.with_columns(pl.col("_seq").cast(pl.Int32)) for p in parts], how="vertical_relaxed")
     located = _locate(found, claims, indicators)
+    subtotals = _subtotal_findings(claims)
+    if subtotals.height:
+        located = pl.concat([located, _locate(subtotals, claims, indicators, located_at=True)], how="diagonal_relaxed")
     files = _file_findings(claims)
     if files.height:
         located = pl.concat([located, files], how="diagonal_relaxed")
@@ -233,14 +252,18 @@ def _conform(frame: pl.DataFrame) -> pl.DataFrame:
         (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t).alias(c) for c, t in AUDIT_FINDINGS.items())
 
 
-def _locate(found: pl.DataFrame, claims: Claims, indicators: pl.DataFrame) -> pl.DataFrame:
-    """Each finding's file, sheet, row (as the file numbers it), cell and the column's Chinese label."""
-    cells = claims.cells.select("_form", pl.col("seq").cast(pl.Int32).alias("_seq"), pl.col("field").alias("_field"), "row", "col",
-                                pl.col("file").alias("_cfile"), pl.col("sheet").alias("_csheet"))
+def _locate(found: pl.DataFrame, claims: Claims, indicators: pl.DataFrame, *, located_at: bool = False) -> pl.DataFrame:
+    """Each finding's file, sheet, row (as the file numbers it), cell and the column's Chinese label
+    (`located_at`: the findings carry their own 0-based row and col)."""
     forms = claims.projects.select("_form", "file", "sheet", "grid_kind", "unit_code", "project_code", "project_name")
     level3 = indicators.select("_form", pl.col("seq").cast(pl.Int32).alias("_seq"), "level3")
-    out = (found.join(cells, on=["_form", "_seq", "_field"], how="left")
-           .join(forms, on="_form", how="left")
+    if located_at:
+        out = found.with_columns(pl.lit(None, pl.String).alias("_cfile"), pl.lit(None, pl.String).alias("_csheet"))
+    else:
+        cells = claims.cells.select("_form", pl.col("seq").cast(pl.Int32).alias("_seq"), pl.col("field").alias("_field"),
+                                    "row", "col", pl.col("file").alias("_cfile"), pl.col("sheet").alias("_csheet"))
+        out = found.join(cells, on=["_form", "_seq", "_field"], how="left")
+    out = (out.join(forms, on="_form", how="left")
            .join(level3, on=["_form", "_seq"], how="left")
            .with_columns(pl.coalesce("_cfile", "file").alias("file"), pl.coalesce("_csheet", "sheet").alias("sheet")))
     letters = out.get_column("col").unique().drop_nulls().to_list()

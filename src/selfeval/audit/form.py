@@ -103,6 +103,8 @@ class Form:
     funds: dict[str, dict[str, Located]] = field(default_factory=dict)  # fund row → field → value
     columns: dict[str, int] = field(default_factory=dict)  # indicator field → grid column
     rows: list[IndicatorRow] = field(default_factory=list)
+    # rows with 分值 or 得分 but no 三级指标, 指标值 or 实际完成值 (a level-1 subtotal): reported, never read as indicators
+    subtotals: list[IndicatorRow] = field(default_factory=list)
     amount_unit: str = "元"
     year: int | None = None
 
@@ -250,9 +252,10 @@ def _read_indicators(grid: Grid, anchor: int, limit: int, form: Form) -> None:
             if values.get(key) is None:
                 values[key] = carried[key]
             carried[key] = values.get(key)
-        if values.get("level3") is None and values.get("target_text") is None and values.get("actual_text") is None \
-                and values.get("points") is None:
-            continue  # a level-1 subtotal or spacer row
+        if values.get("level3") is None and values.get("target_text") is None and values.get("actual_text") is None:
+            if values.get("points") is not None or values.get("weight") is not None:
+                form.subtotals.append(IndicatorRow(r, values))
+            continue  # a level-1 label, subtotal or spacer row
         form.rows.append(IndicatorRow(r, values))
 
 

@@ -238,6 +238,12 @@ AUDIT_KINDS: tuple[FindingKind, ...] = (
                fields=lambda r: {"label": pl.col("label"), "text": quoted(pl.col("text"))}),),
     ),
     FindingKind(
+        "AUDIT_SUBTOTAL_ROW", "小计行未作为指标读取", "info",
+        "第 {row} 行只有分值或得分“{text}”（{label}），没有三级指标、指标值或实际完成值，按小计行处理，未计入指标",
+        "指标表中的每一行都须有着落：小计行不参与复算，列出以便核对",
+        (),
+    ),
+    FindingKind(
         "AUDIT_UNREADABLE", "文件无法读取", "error",
         "{reason}",
         "无法读取的文件没有被审核，须重新提交",

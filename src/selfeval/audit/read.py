@@ -42,6 +42,7 @@ class FileRecords:
     projects: list[dict[str, Any]] = field(default_factory=list)
     indicators: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)
+    subtotals: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
 
 
@@ -106,6 +107,10 @@ def _records(out: FileRecords, grid: Grid, form: Form) -> None:
                 out.cells.append({"_form": index, "seq": 0, "field": f"{part}_{name}", "row": located.row, "col": located.col})
     out.projects.append(record)
     columns = form.columns
+    for row in form.subtotals:
+        col = columns.get("points", columns.get("weight", 0))
+        out.subtotals.append({"_form": index, "row": row.row, "col": col,
+                              "text": row.values.get("points") or row.values.get("weight"), "label": row.values.get("level1")})
     for seq, row in enumerate(form.rows, start=1):
         values = {name: row.values.get(name) for name in INDICATOR_FIELDS}
         values["seq"] = seq  # the position in the form (a printed 序号 may repeat or be blank)
