@@ -1,0 +1,106 @@
+"""`selfeval audit` (issue 14): outputs, exit codes, one-line errors; `selfeval synth --submissions`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import openpyxl
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from audit_fixtures import changed, clean_form
+from selfeval.audit.forms_writer import write_xlsx
+from selfeval.cli import app
+
+runner = CliRunner()
+
+
+def _folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_xlsx(folder / "a.xlsx", [clean_form("PA", "甲项目")])
+    write_xlsx(folder / "b.xlsx", [changed(clean_form("PB", "乙项目"), total=98.0)])
+    return folder
+
+
+def test_audit_writes_workbook_and_tables_and_exits_1_on_errors(tmp_path: Path) -> None:
+    """It should write 审核结果.xlsx (summary worst first) and the tables, and exit 1 for error findings."""
+    out = tmp_path / "audit"
+    done = runner.invoke(app, ["audit", str(_folder(tmp_path)), "--out", str(out), "--format", "both"])
+    assert done.exit_code == 1, done.output
+    assert "审核汇总" in done.output and "AUDIT_TOTAL_SUM" in done.output
+    wb = openpyxl.load_workbook(out / "审核结果.xlsx", read_only=True)
+    assert wb.sheetnames[:3] == ["审核汇总", "问题清单", "文件"]
+    rows = list(wb["审核汇总"].iter_rows(values_only=True))
+    header = rows[0]
+    assert header[:2] == ("文件", "工作表")
+    first = dict(zip(header, rows[1]))
+    assert (first["项目编码"], first["自评总分"], first["复算总分"], first["差额"], first["错误数"]) == ("PB", 98, 97, 1, 2)
+    findings = list(wb["问题清单"].iter_rows(values_only=True))
+    assert {"文件", "工作表", "行", "单元格", "字段", "说明", "规则值"} <= set(findings[0])
+    wb.close()
+    table = pl.read_parquet(out / "audit_findings.parquet")
+    assert sorted(table.get_column("code").to_list()) == ["AUDIT_TOTAL_RULE", "AUDIT_TOTAL_SUM"]
+    assert (out / "audit_summary.csv").is_file()
+
+
+def test_audit_clean_exits_0_and_json(tmp_path: Path) -> None:
+    """It should exit 0 on a clean submission and print machine-readable JSON with --style json."""
+    path = write_xlsx(tmp_path / "ok.xlsx", [clean_form()])
+    done = runner.invoke(app, ["audit", str(path), "--style", "json"])
+    assert done.exit_code == 0, done.output
+    payload = json.loads(done.output)
+    assert payload["counts"] == {"error": 0, "warning": 0, "info": 0}
+    assert payload["summary"][0]["total"] == 97.0
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["audit", "{tmp}/missing.xlsx"], "missing.xlsx"),
+    (["audit", "{tmp}/ok.xlsx", "--rules", "no-such-rules"], "no-such-rules"),
+    (["audit", "{tmp}/ok.xlsx", "--out", "{tmp}/ok.xlsx"], "ok.xlsx"),
+    (["audit", "{tmp}/ok.xlsx", "--workers", "0"], "--workers"),
+])
+def test_bad_input_is_one_line_exit_2(tmp_path: Path, args: list[str], fragment: str) -> None:
+    """It should print one line naming the file or option and exit 2, never a traceback."""
+    write_xlsx(tmp_path / "ok.xlsx", [clean_form()])
+    done = runner.invoke(app, [a.format(tmp=tmp_path) for a in args])
+    assert done.exit_code == 2, done.output
+    lines = [line for line in done.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in done.output
+
+
+def test_out_may_not_overwrite_an_input(tmp_path: Path) -> None:
+    """It should refuse an --out folder whose tables would overwrite a submitted file (exit 2, input intact)."""
+    folder = _folder(tmp_path)
+    before = (folder / "a.xlsx").read_bytes()
+    shutil.copy(folder / "a.xlsx", folder / "audit_summary.parquet")
+    done = runner.invoke(app, ["audit", str(folder), "--out", str(folder)])
+    assert done.exit_code == 2
+    assert (folder / "a.xlsx").read_bytes() == before
+
+
+def test_synth_submissions_then_audit_finds_the_truth(tmp_path: Path) -> None:
+    """It should write submissions and truth.csv, and the audit should find every row of the truth."""
+    out = tmp_path / "subs"
+    done = runner.invoke(app, ["synth", "--submissions", "-n", "5", "--out", str(out), "--seed", "3", "--error-rate", "0.5"])
+    assert done.exit_code == 0, done.output
+    truth = pl.read_csv(out / "truth.csv")
+    assert truth.height > 0
+    audited = runner.invoke(app, ["audit", str(out), "--out", str(tmp_path / "res")])
+    assert audited.exit_code == 1
+    findings = pl.read_parquet(tmp_path / "res" / "audit_findings.parquet")
+    missed = truth.join(findings.select("file", "project_code", "code"), on=["file", "project_code", "code"], how="anti")
+    assert missed.height == 0
+
+
+def test_help_does_not_import_polars() -> None:
+    """It should list `audit` in `selfeval --help` without importing polars."""
+    code = "import sys; from selfeval.cli import app; assert 'polars' not in sys.modules, 'polars imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    done = subprocess.run([sys.executable, "-m", "selfeval", "--help"], capture_output=True, text=True, check=True)
+    assert "audit" in done.stdout
