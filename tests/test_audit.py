@@ -6,6 +6,8 @@ case; the audit must report exactly the listed codes (no more: precision; no few
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -192,3 +194,16 @@ def test_subtotal_row_is_named_not_dropped(tmp_path: Path) -> None:
     found = result.findings.row(0, named=True)
     assert (found["severity"], found["row"], found["cell"], found["value"]) == ("info", 16, "G16", "47.5")
     assert result.summary.get_column("total").to_list() == [CLEAN_TOTAL]
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice converts the test workbook to .xls")
+def test_xls_submission_read_through_calamine(tmp_path: Path) -> None:
+    """It should read an Excel 97-2003 .xls (fastexcel/calamine, merged ranges not reported) and find its wrong grade."""
+    write_xlsx(tmp_path / "s.xlsx", [clean_form("P1", "一号"), changed(clean_form("P2", "二号"), grade="中")], layout="provincial")
+    subprocess.run(["soffice", "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(tmp_path / "s.xlsx")],
+                   check=True, capture_output=True, timeout=180)
+    result = audit(tmp_path / "s.xls")
+    assert codes(result) == ["AUDIT_GRADE"]
+    assert result.summary.sort("project_code").get_column("total").to_list() == [CLEAN_TOTAL, CLEAN_TOTAL]
+    # provincial: 12 rows of header and funds, 2 header rows, 4 indicators, 总分 at 19, 自评等级 at 20; 得分 is column J
+    assert result.findings.row(0, named=True)["cell"] == "J20"
