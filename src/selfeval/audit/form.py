@@ -117,13 +117,25 @@ def _row_words(grid: Grid, r: int) -> list[str]:
     return [header_word(v) for v in (grid.cells[r] if r < len(grid.cells) else [])]
 
 
+def _spellings(vocabulary: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, spellings in vocabulary.items():
+        for spelling in spellings:
+            out.setdefault(spelling, name)
+    return out
+
+
+_BY_SPELLING = {id(INDICATOR_HEADERS): _spellings(INDICATOR_HEADERS), id(FUNDS_HEADERS): _spellings(FUNDS_HEADERS)}
+
+
 def _map_headers(words: list[str], vocabulary: dict[str, tuple[str, ...]]) -> dict[str, int]:
+    """field → first column whose header word spells it."""
+    by_spelling = _BY_SPELLING[id(vocabulary)]
     found: dict[str, int] = {}
     for c, word in enumerate(words):
-        for name, spellings in vocabulary.items():
-            if word in spellings and name not in found:
-                found[name] = c
-                break
+        name = by_spelling.get(word)
+        if name is not None and name not in found:
+            found[name] = c
     return found
 
 
