@@ -263,6 +263,14 @@ def _locate(found: pl.DataFrame, claims: Claims, indicators: pl.DataFrame, *, lo
         cells = claims.cells.select("_form", pl.col("seq").cast(pl.Int32).alias("_seq"), pl.col("field").alias("_field"),
                                     "row", "col", pl.col("file").alias("_cfile"), pl.col("sheet").alias("_csheet"))
         out = found.join(cells, on=["_form", "_seq", "_field"], how="left")
+        # a field with no cell of its own (a 满分 not printed …) is located at the form's 总分, else its 项目名称
+        fallback = (cells.filter((pl.col("_seq") == 0) & pl.col("_field").is_in(["total", "project_name"]))
+                    .sort("_form", pl.col("_field") != "total").unique("_form", keep="first")
+                    .select("_form", pl.col("row").alias("_frow"), pl.col("col").alias("_fcol")))
+        out = out.join(fallback, on="_form", how="left").with_columns(
+            pl.when(pl.col("row").is_null()).then(pl.col("_frow")).otherwise(pl.col("row")).alias("row"),
+            pl.when(pl.col("row").is_null()).then(pl.col("_fcol")).otherwise(pl.col("col")).alias("col"),
+        )
     out = (out.join(forms, on="_form", how="left")
            .join(level3, on=["_form", "_seq"], how="left")
            .with_columns(pl.coalesce("_cfile", "file").alias("file"), pl.coalesce("_csheet", "sheet").alias("sheet")))

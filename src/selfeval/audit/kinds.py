@@ -64,7 +64,7 @@ def _ind(when: pl.Expr, column: str = "points", **extra: pl.Expr) -> Check:
 
 # --------------------------------------------------------------------------- project conditions
 
-_P = {"project": quoted(pl.col("project_name").fill_null(pl.col("project_code")))}
+_P = {"project": pl.concat_str([pl.lit("“"), quoted(pl.col("project_name").fill_null(pl.col("project_code"))), pl.lit("”")])}
 
 
 def _differs(claimed: str, rule: str, tol: pl.Expr = T) -> pl.Expr:
@@ -153,7 +153,7 @@ AUDIT_KINDS: tuple[FindingKind, ...] = (
         "分值合计不为满分时，总分与等级都失真",
         (
             Check("audit_project", lambda r: pl.col("_weights_complete") & _differs("_weights_total", "_total_points", pl.col("_wtol")),
-                  variant="total", column="weight", value=lambda r: _num(pl.col("_weights_total")),
+                  variant="total", column="full_points", value=lambda r: _num(pl.col("_weights_total")),
                   fields=lambda r: {**_P, "indicators": _num(pl.col("_weights_sum")),
                                     "execution": _num(pl.col("claimed_execution_weight").fill_null(0.0)),
                                     "claimed": _num(pl.col("_weights_total")), "full": _num(pl.col("_total_points"))}),
