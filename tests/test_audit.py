@@ -207,3 +207,28 @@ def test_xls_submission_read_through_calamine(tmp_path: Path) -> None:
     assert result.summary.sort("project_code").get_column("total").to_list() == [CLEAN_TOTAL, CLEAN_TOTAL]
     # provincial: 12 rows of header and funds, 2 header rows, 4 indicators, 总分 at 19, 自评等级 at 20; 得分 is column J
     assert result.findings.row(0, named=True)["cell"] == "J20"
+
+
+def test_docs_list_every_audit_kind() -> None:
+    """It should document every audit finding kind (docs/audit.md) and no code that does not exist."""
+    import re
+
+    from selfeval.audit.kinds import AUDIT_KINDS, PIPELINE_CODES
+    from selfeval.findings import CATALOGUE
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "audit.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"^\| (AUDIT_[A-Z_0-9]+) \|", text, flags=re.MULTILINE))
+    assert listed == {k.code for k in AUDIT_KINDS}
+    assert all(code in CATALOGUE for code in PIPELINE_CODES)
+    for kind in AUDIT_KINDS:
+        for check in kind.checks:
+            from selfeval.findings import placeholders
+
+            assert set(placeholders(kind.template_of(check.variant))) <= set(check.fields(None)), kind.code
+
+
+def test_weights_total_is_located_at_the_printed_full_points(tmp_path: Path) -> None:
+    """It should locate 分值 adding up to 110 at the 满分 printed under 分值 on the 总分 row (F18)."""
+    result = audit(write_xlsx(tmp_path / "w.xlsx", [_i(0, weight=35, points=35, total=107.0)]))
+    found = result.findings.filter(pl.col("code") == "AUDIT_WEIGHTS_TOTAL").row(0, named=True)
+    assert (found["cell"], found["value"]) == ("F18", "110")
