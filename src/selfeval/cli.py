@@ -703,6 +703,7 @@ def whatif_command(
 
 import selfeval.cli_audit  # noqa: E402,F401  registers `selfeval audit` (the audit journey, issue 14)
 import selfeval.cli_rules  # noqa: E402,F401  registers `selfeval rules diff` (rule profiles, issue 13)
+import selfeval.cli_serve  # noqa: E402,F401  registers `selfeval serve` (the web application, issue 15)
 
 
 def main() -> None:
