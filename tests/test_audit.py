@@ -232,3 +232,16 @@ def test_weights_total_is_located_at_the_printed_full_points(tmp_path: Path) -> 
     result = audit(write_xlsx(tmp_path / "w.xlsx", [_i(0, weight=35, points=35, total=107.0)]))
     found = result.findings.filter(pl.col("code") == "AUDIT_WEIGHTS_TOTAL").row(0, named=True)
     assert (found["cell"], found["value"]) == ("F18", "110")
+
+
+def test_same_project_name_in_two_units_is_not_a_duplicate(tmp_path: Path) -> None:
+    """It should key a project without 项目编码 by its unit and name: two units' 村级组织运转经费 are two projects."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for unit in ("甲镇人民政府本级", "乙镇人民政府本级"):
+        form = changed(clean_form(None, "村级组织运转经费", unit=unit), project_code=None)
+        write_xlsx(folder / f"{unit}.xlsx", [form])
+    result = audit(folder)
+    assert codes(result) == []
+    assert sorted(result.summary.get_column("unit_code").to_list()) == ["乙镇人民政府本级", "甲镇人民政府本级"]
+    assert result.summary.get_column("total").to_list() == [CLEAN_TOTAL, CLEAN_TOTAL]

@@ -136,7 +136,8 @@ def _keyed_projects(raw: pl.DataFrame, year: int | None) -> pl.DataFrame:
     unit_name = pl.coalesce("file_unit_name", "unit_name", "department", stem)
     project_code = pl.coalesce(pl.col("project_code").str.strip_chars(), pl.col("project_name").str.strip_chars(),
                                pl.concat_str([pl.col("sheet"), pl.lit("#"), pl.col("_form").cast(pl.String)]))
-    text = raw.sort("_form").rename({f: f"{f}_text" for f in TEXT_FIELDS})
+    text = raw.sort("_form").rename({f: f"{f}_text" for f in TEXT_FIELDS}).with_columns(
+        pl.col("project_code").alias("project_code_text"))
     frame = text.with_columns(
         pl.coalesce("file_unit_code", unit_name).alias("unit_code"),
         unit_name.alias("unit_name"),
@@ -152,9 +153,13 @@ def _keyed_projects(raw: pl.DataFrame, year: int | None) -> pl.DataFrame:
         pl.col("grade_text").str.strip_chars().alias("claimed_grade"),
     )
     where = pl.concat_str([pl.col("file"), pl.lit(" 工作表 "), pl.col("sheet")])
-    return frame.with_columns(
-        pl.int_range(pl.len()).over("project_code").alias("_dup_rank"),
-        where.first().over("project_code").alias("_kept_at"),
+    # a printed 项目编码 is unique nationwide; a project known only by its name is unique within its unit
+    printed = pl.col("project_code_text").str.strip_chars().replace("", None)
+    key = pl.when(printed.is_not_null()).then(pl.concat_str([pl.lit("code:"), printed])).otherwise(
+        pl.concat_str([pl.lit("name:"), pl.col("unit_code"), pl.lit("|"), pl.col("project_code")]))
+    return frame.with_columns(key.alias("_dup_key")).with_columns(
+        pl.int_range(pl.len()).over("_dup_key").alias("_dup_rank"),
+        where.first().over("_dup_key").alias("_kept_at"),
     )
 
 

@@ -52,6 +52,9 @@ FUNDS_HEADERS: dict[str, tuple[str, ...]] = {
 FUND_ROWS = (("total", ("资金总额", "合计", "总额", "小计")), ("fiscal", ("财政",)), ("carryover", ("上年结转", "结转")),
              ("other", ("其他资金", "其他")))
 _BRACKETED = re.compile(r"[（(][^）)]*[）)]$")
+# Labels of the header block: a blank label's value is never the next label.
+HEADER_LABELS = frozenset({"项目名称", "项目编码", "项目代码", "主管部门", "实施单位", "项目负责人", "联系电话", "预算单位"})
+_LABELLED = re.compile(r"^(?:金额|资金|计量)?单位[:：]")
 YEAR = re.compile(r"((?:19|20)\d{2})\s*年度")
 UNIT_LINE = re.compile(r"^(?:预算)?单位(?:名称)?[:：]\s*([0-9A-Za-z]{3,})\s+(.+)$")
 
@@ -149,8 +152,11 @@ def _right_of(grid: Grid, r: int, c: int, label: str) -> Located | None:
     row = grid.cells[r] if r < len(grid.cells) else []
     for j in range(c + 1, len(row)):
         text = _text(grid, r, j)
-        if text is not None and header_word(text) != label:
-            return Located(text, r, j)
+        if text is None or header_word(text) == label:
+            continue
+        if header_word(text) in HEADER_LABELS or _LABELLED.match(norm(text)):
+            return None  # the next label (`实施单位`, `金额单位：元`): this one was left blank
+        return Located(text, r, j)
     return None
 
 
