@@ -245,3 +245,56 @@ def test_same_project_name_in_two_units_is_not_a_duplicate(tmp_path: Path) -> No
     assert codes(result) == []
     assert sorted(result.summary.get_column("unit_code").to_list()) == ["乙镇人民政府本级", "甲镇人民政府本级"]
     assert result.summary.get_column("total").to_list() == [CLEAN_TOTAL, CLEAN_TOTAL]
+
+
+def _published_template(path: Path, total: float) -> Path:
+    """The central template as published, built cell by cell: 附件 line, 项目资金（万元）, 其中：当年财政拨款, a
+    绩效指标 column merged down the indicator rows, 满分 100 under 分值 on the 总分 row, no 项目编码, no 自评等级."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    rows = [
+        ["附件2"],
+        ["项目支出绩效自评表"],
+        ["（2025年度）"],
+        ["项目名称", "农村人居环境整治"],
+        ["主管部门", "玉田县农业农村局", None, None, "实施单位", "玉田县农业农村局本级"],
+        ["项目资金（万元）", None, "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"],
+        [None, "年度资金总额", 10, 10, 9.5, 10, "95%", 9.5],
+        [None, "其中：当年财政拨款", 10, 10, 9.5, "—", "—", "—"],
+        [None, "上年结转资金", None, None, None, "—", "—", "—"],
+        [None, "其他资金", None, None, None, "—", "—", "—"],
+        ["年度总体目标", "预期目标", None, None, "实际完成情况"],
+        [None, "完成整治任务", None, None, "已完成"],
+        ["绩效指标", "一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"],
+        [None, "产出指标", "质量指标", "指标1：整治达标率", "≥95%", "95%", 25, 25, None],
+        [None, None, "数量指标", "指标2：清理次数", "≥20次", "18次", 25, 22.5, "汛期顺延"],
+        [None, "效益指标", "生态效益指标", "指标1：人居环境", "有效提升", "达成", 30, 30, None],
+        [None, "满意度指标", "服务对象满意度指标", "指标1：群众满意度", "≥90%", "92%", 10, 10, None],
+        ["总分", None, None, None, None, None, 100, total, None],
+    ]
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values, start=1):
+            if value is not None:
+                ws.cell(r, c, value)
+    for ref in ("A2:I2", "A3:I3", "B4:I4", "B5:D5", "F5:I5", "A6:A10", "B11:D11", "E11:I11", "B12:D12", "E12:I12",
+                "A11:A12", "A13:A17", "B14:B15", "A18:F18"):
+        ws.merge_cells(ref)
+    wb.save(path)
+    return path
+
+
+def test_published_central_template(tmp_path: Path) -> None:
+    """It should read the published template (万元, 绩效指标 column, no code, no grade): clean = 97.00; 94 under parts of 93 flagged."""
+    clean = audit(_published_template(tmp_path / "ok.xlsx", 97.0))
+    assert codes(clean) == []
+    row = clean.summary.row(0, named=True)
+    assert (row["unit_code"], row["project_code"], row["total"], row["grade"]) == ("玉田县农业农村局本级", "农村人居环境整治", 97.0, "优")
+    assert clean.projects.row(0, named=True)["year_budget"] == 100000.0  # 10 万元
+    # the published error class: a total printed above the sum of its parts (98 under 25 + 22.5 + 30 + 10 + 9.5 = 97)
+    wrong = audit(_published_template(tmp_path / "bad.xlsx", 98.0))
+    assert codes(wrong) == ["AUDIT_TOTAL_RULE", "AUDIT_TOTAL_SUM"]
+    found = wrong.findings.filter(pl.col("code") == "AUDIT_TOTAL_SUM").row(0, named=True)
+    assert (found["cell"], found["value"], found["expected"]) == ("H18", "98", "97")
