@@ -172,6 +172,12 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
         exe = draw(st.sampled_from([10.0, 20.0]))
         data["weights"] = {"产出指标": out, "效益指标": eff, "满意度指标": sat, "预算执行率": exe}
     data["split"] = draw(st.sampled_from(["per_indicator", "per_level2"]))
+    if draw(st.booleans()):  # fixed level-2 shares (issue 13), a zero share and unlisted names included
+        data["level2_weights"] = draw(st.dictionaries(
+            st.sampled_from(["产出指标", "效益指标"]),
+            st.dictionaries(st.sampled_from(["数量指标", "质量", "时效指标", "成本指标", "社会效益指标", "经济效益"]),
+                            st.sampled_from([0.0, 5.0, 10.0, 20.0]), min_size=1, max_size=3).filter(lambda d: sum(d.values()) > 0),
+            max_size=2))
     data["missing_transfer"] = draw(st.sampled_from([
         {"满意度指标": "效益指标"}, {}, {"满意度指标": "效益指标", "效益指标": "产出指标"},
         {"满意度指标": "效益指标", "效益指标": "满意度指标"},
@@ -203,7 +209,13 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
                          "zero_budget": draw(st.sampled_from(["unscorable", "full", "zero"]))}
     if draw(st.booleans()):
         data["execution"]["curve"] = draw(curves())
-    data["department"] = draw(st.sampled_from(["budget", "mean"]))
+    data["department"] = draw(st.sampled_from(["budget", "mean", "parts"]))
+    if data["department"] == "parts":  # department (整体) weights by part (issue 13)
+        data["department_weights"] = draw(st.sampled_from([
+            {"预算执行率": 20, "产出指标": 40, "效益指标+满意度指标": 40},
+            {"预算执行率": 10, "产出指标": 50, "效益指标": 30, "满意度指标": 10},
+            {"满意度指标": 30, "预算执行率+产出指标": 70},
+        ]))
     rounding: dict[str, Any] = {"mode": draw(st.sampled_from(["half_up", "half_up", "truncate"]))}
     for part in ("indicator", "execution", "total"):
         if draw(st.integers(0, 2)) == 0:

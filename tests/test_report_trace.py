@@ -128,3 +128,16 @@ def test_method_text_covers_new_fields(changes: dict, row: str, present: str, ab
 
     text = dict(method_rows(rules_from_mapping({"name": "m", **changes})))[row]
     assert present in text and absent not in text, text
+
+
+def test_method_text_department_parts_and_level2() -> None:
+    """It should describe department parts and fixed level-2 shares in 计算说明."""
+    from selfeval.report.excel import method_rows
+    from selfeval.rules.loader import rules_from_mapping
+
+    rules = rules_from_mapping({"name": "m", "department": "parts",
+                                "department_weights": {"预算执行率": 20, "产出指标": 40, "效益指标+满意度指标": 40},
+                                "level2_weights": {"产出指标": {"数量指标": 20, "质量指标": 30}}})
+    rows = dict(method_rows(rules))
+    assert "预算执行率 20、产出指标 40、效益指标+满意度指标 40" in rows["部门整体"] and "加权平均" not in rows["部门整体"]
+    assert "数量指标 20、质量指标 30" in rows["分值"]

@@ -115,6 +115,23 @@ def test_rule_field_hand_computed(data: dict, texts: list[str], executed: float,
         assert (side["points"], side["execution"], side["total"]) == (points, execution, total)
 
 
+def test_level2_weights_hand_computed() -> None:
+    """It should split 产出 50 by fixed level-2 shares over the level-2s present (unlisted: the mean share).
+
+    Shares 数量 20, 质量 15, 时效 10, 成本 5 (mean 12.5); present 数量, 质量, 时效 and 其他 (unlisted → 12.5):
+    Σ = 57.5. 数量 50 × 20/57.5 = 17.391 over 2 indicators → 8.70 each; 质量 50 × 15/57.5 = 13.04;
+    时效 50 × 10/57.5 = 8.70; 其他 50 × 12.5/57.5 = 10.87; 效益 30 + 满意度 10 (absent, passed to 效益) = 40.
+    """
+    rows = [("产出指标", "数量指标", "a", "≥100次"), ("产出指标", "数量指标", "b", "≥100次"),
+            ("产出指标", "质量指标", "c", "≥90%"), ("产出指标", "时效", "d", "≥90%"), ("产出指标", "其他", "e", "≥90%"),
+            ("效益指标", "社会效益指标", "f", "≥90%")]
+    data = {"level2_weights": {"产出指标": {"数量指标": 20, "质量": 15, "时效指标": 10, "成本指标": 5}}}
+    acts = _actuals(["100次", "100次", "90%", "90%", "90%", "90%"])
+    for side in _both(_declaration(rows), acts, _execution(10000.0), data):
+        assert side["points"] == [8.7, 8.7, 13.04, 8.7, 10.87, 40.0]
+        assert side["total"] == 100.01  # the sum of rounded points (SPEC.md §5.6)
+
+
 @pytest.mark.parametrize(("mode", "codes"), [(None, ["OVERSHOOT"]), ("explain", ["OVERSHOOT"]), ("none", [])])
 def test_overshoot_finding_by_mode(mode: str | None, codes: list[str]) -> None:
     """It should flag 144% against ≥90% (r = 1.6) unless the mode is `none`, points unchanged."""
@@ -172,6 +189,9 @@ def test_named_grade_bands() -> None:
         ({"rounding": {"mode": "banker"}}, "rounding.mode"),
         ({"grades": [{"grade": "优", "min": 90}, {"grade": "优", "min": 0}]}, "grades"),
         ({"reverse": {"formula": "inverse"}}, "reverse.formula"),
+        ({"level2_weights": {"产出": {"数量指标": 1}}}, "level2_weights"),
+        ({"level2_weights": {"产出指标": {"数量指标": -1}}}, "level2_weights"),
+        ({"level2_weights": {"产出指标": {"数量指标": float("inf")}}}, "level2_weights.产出指标.数量指标"),
     ],
 )
 def test_bad_new_fields_named(data: dict, field: str) -> None:
@@ -190,3 +210,64 @@ def test_source_of_most_specific() -> None:
     assert rules.source_of("overshoot.threshold") == "丙"
     assert rules.source_of("overshoot.mode") == "乙"
     assert rules.source_of("rounding") == "甲"
+
+
+def _two_projects() -> tuple[Declaration, pl.DataFrame, pl.DataFrame]:
+    """P1 (budget 10000): 80次 of ≥100次 → 40, 效益 90% → 30, 满意度 → 10, 执行 8000 → 8: total 88.
+    P2 (budget 30000): 100次 → 50, 效益 45% of ≥90% → 15, 满意度 → 10, 执行 27000 → 9: total 84."""
+    units = schema.conform(pl.DataFrame({"unit_code": ["U"], "unit_name": ["测试单位"], "year": [2025]}), schema.UNITS)
+    projects = schema.conform(pl.DataFrame({
+        "unit_code": ["U", "U"], "project_code": ["P1", "P2"], "project_name": ["一", "二"], "budget": [10000.0, 30000.0],
+    }), schema.PROJECTS)
+    rows = [("产出指标", "数量指标", "次数", "≥100次"), ("效益指标", "社会效益指标", "覆盖率", "≥90%"),
+            ("满意度指标", "服务对象满意度指标", "满意度", "≥90%")]
+    indicators = schema.conform(pl.DataFrame({
+        "unit_code": ["U"] * 6, "project_code": ["P1"] * 3 + ["P2"] * 3, "seq": [1, 2, 3] * 2,
+        "indicator_id": [f"{p}-{i:02d}" for p in ("P1", "P2") for i in (1, 2, 3)],
+        "level1": [r[0] for r in rows] * 2, "level2": [r[1] for r in rows] * 2, "level3": [r[2] for r in rows] * 2,
+        "target_text": [r[3] for r in rows] * 2, "weight": [None] * 6,
+    }, schema_overrides={"weight": pl.Float64}), schema.INDICATORS)
+    actuals = schema.conform(pl.DataFrame({
+        "project_code": ["P1"] * 3 + ["P2"] * 3, "seq": [1, 2, 3] * 2,
+        "actual_text": ["80次", "90%", "90%", "100次", "45%", "90%"], "deviation_reason": ["说明"] * 6,
+    }), schema.ACTUALS)
+    execution = schema.conform(pl.DataFrame({
+        "project_code": ["P1", "P2"], "year_budget": [10000.0, 30000.0], "executed": [8000.0, 27000.0],
+    }), schema.EXECUTION)
+    return Declaration(units, projects, indicators), actuals, execution
+
+
+@pytest.mark.parametrize(
+    ("data", "total"),
+    [
+        # budget-weighted: (88 × 10000 + 84 × 30000) / 40000 = 85.00
+        ({}, 85.0),
+        # plain mean: (88 + 84) / 2 = 86.00
+        ({"department": "mean"}, 86.0),
+        # parts: 执行 20 × 17/20 = 17; 产出 40 × 90/100 = 36; 效益+满意度 40 × (30+10+15+10)/80 = 32.5 → 85.50
+        ({"department": "parts", "department_weights": {"预算执行率": 20, "产出指标": 40, "效益指标+满意度指标": 40}}, 85.5),
+        # a part of weight 0 counts for nothing: 执行 50 × 17/20 + 产出 50 × 90/100 = 42.5 + 45 = 87.50
+        ({"department": "parts", "department_weights": {"预算执行率": 50, "产出指标": 50, "效益指标": 0}}, 87.5),
+    ],
+)
+def test_department_modes_hand_computed(data: dict, total: float) -> None:
+    """It should roll the two projects up to the hand-computed department score in each mode (pipeline and reference)."""
+    decl, actuals, execution = _two_projects()
+    rules = rules_from_mapping({"name": "dept", **data})
+    got = selfeval.score(decl, actuals, execution, rules)
+    ref = reference_score(decl, actuals, execution, rules)
+    assert sorted(got.project_scores["total"].to_list()) == [84.0, 88.0]
+    assert got.unit_scores["total"].item() == total
+    assert ref.units["U"]["total"] == total
+
+
+def test_department_parts_in_whatif() -> None:
+    """It should give the what-if's stacked roll-up the same department score as a single run (parts mode)."""
+    from selfeval.whatif import whatif
+
+    decl, actuals, execution = _two_projects()
+    parts = rules_from_mapping({"name": "parts", "department": "parts",
+                                "department_weights": {"预算执行率": 20, "产出指标": 40, "效益指标+满意度指标": 40}})
+    result = whatif(decl, actuals, execution, [rules_from_mapping({"name": "base"}), parts])
+    units = {row["scenario"]: row["total"] for row in result.unit_scores.iter_rows(named=True)}
+    assert units == {"base": 85.0, "parts": 85.5}

@@ -133,6 +133,22 @@ def _with_actuals(indicators: pl.DataFrame, per_key: pl.DataFrame) -> pl.DataFra
 # ----------------------------------------------------------------------------- weights
 
 
+def _level2_share_divisor(divisor: pl.Expr, rules: RuleSet) -> pl.Expr:
+    """Groups with fixed level-2 shares (`rules.level2_weights`): weight = group weight × share ÷
+    (shares of the level-2s present) ÷ indicators in the level-2, written as a divisor."""
+    group, level2_key = pl.col("level1_group"), pl.col("level2").fill_null("\u0000")
+    for g in GROUP_FLAGS:
+        table = rules.level2_share_table(g)
+        if table is None:
+            continue
+        names, other = table
+        share = pl.col("level2").replace_strict(names, default=other, return_dtype=pl.Float64).fill_null(other)
+        in_level2 = pl.len().over(["_pid", "level1_group", level2_key])
+        present = (share / in_level2).sum().over(["_pid", "level1_group"])  # Σ share over the level-2s present
+        divisor = pl.when((group == g) & (present > 0)).then(present * in_level2 / share).otherwise(divisor)
+    return divisor
+
+
 def _weight_shape(frame: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     """Scenario-independent inputs of the weights: explicit flag, present groups, divisor."""
     group = pl.col("level1_group")
@@ -150,6 +166,7 @@ def _weight_shape(frame: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     else:
         level2_key = pl.col("level2").fill_null("\u0000")
         divisor = level2_key.n_unique().over(["_pid", "level1_group"]) * pl.len().over(["_pid", "level1_group", level2_key])
+    divisor = _level2_share_divisor(divisor.cast(pl.Float64), rules)
     return frame.with_columns(divisor.cast(pl.Float64).alias("_divisor")).drop([f"_n{f}" for f in GROUP_FLAGS.values()])
 
 

@@ -20,7 +20,7 @@ from selfeval.engine import collect_all
 from selfeval.findings import concat_findings, detect
 from selfeval.ingest.prepare import Prepared, prepare
 from selfeval.rollup import (
-    check_execution, indicator_sums, project_scores, project_totals, score_execution, unit_index, unit_scores,
+    GROUP_WEIGHTS, check_execution, indicator_sums, project_scores, project_totals, score_execution, unit_index, unit_scores,
 )
 from selfeval.rules.model import RuleSet
 from selfeval.scenarios import Params
@@ -119,7 +119,7 @@ def folded_rows(inputs: CheckedInputs, rules: RuleSet, params: Params) -> Folded
 # Stacked project rows (projects × scenarios) rolled up at once: bounds the stacked frames.
 STACK_ROWS = 2_000_000
 # The sums of `indicator_sums` that depend on the scenario (the others are summed once per fold).
-SCENARIO_SUMS = [*schema.LEVEL1_GROUPS.values(), "_indicator_points", "_weight_sum"]
+SCENARIO_SUMS = [*schema.LEVEL1_GROUPS.values(), "_indicator_points", "_weight_sum", *GROUP_WEIGHTS.values()]
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,8 @@ def _scenario_sums(slots: _Slots, weighed: pl.DataFrame) -> pl.DataFrame:
             for col, rows in ((schema.LEVEL1_GROUPS[g], slots.groups[g]) for g in schema.LEVEL1_GROUPS)}
     sums["_indicator_points"] = np.bincount(slots.slot, weights=points, minlength=size)
     sums["_weight_sum"] = np.bincount(slots.slot, weights=weights, minlength=size)
+    sums.update({col: np.bincount(slots.slot[slots.groups[g]], weights=weights[slots.groups[g]], minlength=size)
+                 for g, col in GROUP_WEIGHTS.items()})  # read by `department: parts`
     none = slots.fixed.get_column("_indicators").is_null()
     frame = pl.DataFrame(sums)
     return frame.with_columns(pl.when(none).then(None).otherwise(pl.all()).name.keep()) if none.any() else frame
@@ -216,9 +218,9 @@ def stacked_totals(
             ).with_columns(pl.lit(s, dtype=pl.UInt32).alias("_s"), pl.lit(params.total_points).alias("_total_points")))
         # grades, rounding and department mode are structural: equal for every scenario here
         rolled = project_totals(pl.concat(stacked, how="vertical").lazy(), structure, Params.of(structure), by=["_s"])
-        rolled = rolled.select("_s", *public, "_pid", "_uid")
+        rolled = rolled.select("_s", *public, "_pid", "_uid", *GROUP_WEIGHTS.values())
         rolled_units = unit_scores(rolled, inputs.prepared.units, structure, by=["_s"]).sort("_s", "unit_code", maintain_order=True)
-        p_df, u_df = collect_all([rolled.drop("_uid"), rolled_units])
+        p_df, u_df = collect_all([rolled.drop("_uid", *GROUP_WEIGHTS.values()), rolled_units])
         project_parts.append(p_df)
         unit_parts.append(u_df)
     return pl.concat(project_parts, how="vertical"), pl.concat(unit_parts, how="vertical")

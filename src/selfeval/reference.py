@@ -254,6 +254,36 @@ def _group_weights(
     return weights
 
 
+def _department_parts_total(
+    mine: list[tuple[dict[str, Any], dict[str, Any]]], indicators: dict[tuple[str, str, int], dict[str, Any]],
+    by_project: dict[tuple[str, str], list[dict[str, Any]]], rules: RuleSet, mode: str, decimals: int,
+) -> float | None:
+    """`department: parts`: Σ weight × earned ÷ available per part over the unit's projects; parts
+    with nothing available pass their weight to the others in proportion. READING: an unscorable
+    indicator or execution earns 0 of its weight (the weight still counts as available)."""
+    earned: dict[str, float] = {}
+    available: dict[str, float] = {}
+    for p, row in mine:
+        earned[EXECUTION_KEY] = earned.get(EXECUTION_KEY, 0.0) + (row["execution_points"] or 0.0)
+        available[EXECUTION_KEY] = available.get(EXECUTION_KEY, 0.0) + rules.weights[EXECUTION_KEY]
+        for i in by_project.get((p["unit_code"], p["project_code"]), []):
+            out = indicators[(p["unit_code"], p["project_code"], i["seq"])]
+            if out["group"] is None or out["weight"] is None:
+                continue
+            available[out["group"]] = available.get(out["group"], 0.0) + out["weight"]
+            if out["status"] == "scored":
+                earned[out["group"]] = earned.get(out["group"], 0.0) + out["points"]
+    parts = rules.department_parts()
+    full = sum(w for _, w in parts)
+    score = used = 0.0
+    for names, weight in parts:
+        have = sum(available.get(n, 0.0) for n in names)
+        if have > 0:
+            score += weight * sum(earned.get(n, 0.0) for n in names) / have
+            used += weight
+    return round_as(score * full / used, mode, decimals) if used > 0 else None
+
+
 def reference_score(
     declaration: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, rules: RuleSet
 ) -> ReferenceResult:
@@ -324,6 +354,25 @@ def reference_score(
                 members.setdefault(g, []).append(i)
         group_weight = _group_weights({g: len(m) for g, m in members.items()}, rules)
         for g, m in members.items():
+            shares = rules.level2_weights.get(g)
+            if shares:  # fixed level-2 shares, `指标` at the end optional; unlisted: the mean share
+                def share_of(level2: str | None, shares: dict[str, float] = shares) -> float:
+                    if level2 is not None:
+                        for name, value in shares.items():
+                            stem = name[:-2] if name.endswith("指标") else name
+                            if level2 in (stem, stem + "指标"):
+                                return value
+                    return sum(shares.values()) / len(shares)
+
+                by_l2: dict[str | None, list[dict[str, Any]]] = {}
+                for i in m:
+                    by_l2.setdefault(_text(i["level2"]), []).append(i)
+                present = sum(share_of(l2) for l2 in by_l2)
+                if present > 0:
+                    for l2, sub in by_l2.items():
+                        for i in sub:
+                            weight_of[(unit, project, i["seq"])] = group_weight[g] * share_of(l2) / present / len(sub)
+                    continue
             if rules.split == "per_indicator":
                 for i in m:
                     weight_of[(unit, project, i["seq"])] = group_weight[g] / len(m)
@@ -577,6 +626,8 @@ def reference_score(
         executed_sum = sum(r["executed"] for _, r in mine if r["executed"] is not None)
         if not mine:
             total = None
+        elif rules.department == "parts":
+            total = _department_parts_total(mine, result.indicators, by_project, rules, tot_mode, tot_decimals)
         elif rules.department == "budget" and budget_sum != 0:
             weighted = sum(r["total"] * p["budget"] for p, r in mine if p["budget"] is not None)
             total = round_as(weighted / budget_sum, tot_mode, tot_decimals)

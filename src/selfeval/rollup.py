@@ -15,10 +15,12 @@ from selfeval import schema
 from selfeval.expressions import curve_expr, round_points
 from selfeval.findings import detect
 from selfeval.ingest.prepare import PROJECT_KEYS, Prepared
-from selfeval.rules.model import RuleSet
+from selfeval.rules.model import EXECUTION_KEY, RuleSet
 from selfeval.scenarios import Params
 
 CHECKPOINTS = {"mar": "3月底", "jun": "6月底", "oct": "10月底"}
+# per project, the weights of each level-1 group's indicators (read by `department: parts`)
+GROUP_WEIGHTS = {g: f"_weight_{col}" for g, col in schema.LEVEL1_GROUPS.items()}
 
 
 def grade_expr(total: pl.Expr, rules: RuleSet) -> pl.Expr:
@@ -123,12 +125,15 @@ def indicator_sums(indicators: pl.LazyFrame, by: Sequence[str] = ()) -> pl.LazyF
     # leaves every partial sum as it was, so the result equals summing the group's points alone
     return indicators.with_columns(
         *[pl.when(pl.col("level1_group") == g).then(points).otherwise(0.0).alias(col) for g, col in schema.LEVEL1_GROUPS.items()],
+        *[pl.when(pl.col("level1_group") == g).then(pl.col("_weight") * n).otherwise(0.0).fill_null(0.0).alias(col)
+          for g, col in GROUP_WEIGHTS.items()],
         points.alias("_indicator_points"),
         (pl.col("_weight") * n).alias("_weight_sum"),
         (pl.col("weight").is_not_null() * n).alias("_weights_given"),
         (pl.col("status") == "scored").alias("_all_scored"),
     ).group_by(keys).agg(
         *[pl.col(col).sum() for col in schema.LEVEL1_GROUPS.values()],
+        *[pl.col(col).sum() for col in GROUP_WEIGHTS.values()],
         pl.col("_indicator_points").sum(),
         pl.col("_all_scored").all(),
         pl.col("_explicit").first(),
@@ -152,7 +157,7 @@ def project_totals(projects: pl.LazyFrame, rules: RuleSet, params: Params, by: S
     return (
         projects.with_columns(
             pl.col("_indicator_points").fill_null(0.0),
-            *[pl.col(c).fill_null(0.0) for c in schema.LEVEL1_GROUPS.values()],
+            *[pl.col(c).fill_null(0.0) for c in [*schema.LEVEL1_GROUPS.values(), *GROUP_WEIGHTS.values()]],
         )
         .with_columns(
             # the parts are already rounded; rounding the sum only drops float noise
@@ -163,7 +168,7 @@ def project_totals(projects: pl.LazyFrame, rules: RuleSet, params: Params, by: S
         .with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
         .select(*by, *[c for c in schema.PROJECT_SCORES.names() if c in computed or c in given],
                 "_pid", "_explicit", "_weight_sum", "_total_points", "_weights_given", "_indicators",
-                *(["_uid"] if "_uid" in given else []))
+                *GROUP_WEIGHTS.values(), *(["_uid"] if "_uid" in given else []))
     )
 
 
@@ -181,6 +186,27 @@ def unit_index(units: pl.DataFrame) -> pl.DataFrame:
     return units.select("unit_code").unique(maintain_order=True).with_row_index("_uid")
 
 
+def _department_parts(rules: RuleSet) -> tuple[pl.Expr, list[pl.Expr]]:
+    """`department: parts`: (the department score over the per-unit sums, those sums).
+
+    Each part earns its department weight × (points earned ÷ points available) over all the
+    unit's projects; parts with nothing available pass their weight to the others in proportion.
+    """
+    earned = {**schema.LEVEL1_GROUPS, EXECUTION_KEY: "execution_points"}
+    available = {**GROUP_WEIGHTS, EXECUTION_KEY: "execution_weight"}
+    sums, score, used = [], pl.lit(0.0), pl.lit(0.0)
+    full = sum(w for _, w in rules.department_parts())
+    for i, (names, weight) in enumerate(rules.department_parts()):
+        sums += [
+            pl.sum_horizontal([pl.col(earned[n]).fill_null(0.0) for n in names]).sum().alias(f"_part_earned_{i}"),
+            pl.sum_horizontal([pl.col(available[n]).fill_null(0.0) for n in names]).sum().alias(f"_part_available_{i}"),
+        ]
+        has = pl.col(f"_part_available_{i}") > 0
+        score = score + pl.when(has).then(weight * pl.col(f"_part_earned_{i}") / pl.col(f"_part_available_{i}")).otherwise(0.0)
+        used = used + pl.when(has).then(weight).otherwise(0.0)
+    return pl.when(used > 0).then(score * full / used), sums
+
+
 def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by: Sequence[str] = ()) -> pl.LazyFrame:
     """Department (unit) score of every declared unit: budget-weighted (default) or plain mean of project totals.
 
@@ -193,7 +219,11 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
     weighted = pl.col("_total_x_budget") / pl.col("_budget_weight")
     plain = pl.when(pl.col("_totals") > 0).then(pl.col("_total_sum") / pl.col("_totals"))  # the mean of the totals given
     mean = plain if rules.department == "mean" else pl.when(pl.col("_budget_weight") > 0).then(weighted).otherwise(plain)
+    parts_sums: list[pl.Expr] = []
+    if rules.department == "parts":
+        mean, parts_sums = _department_parts(rules)
     agg = projects.group_by([*by, key]).agg(
+        *parts_sums,
         # amounts: a float sum depends on the order the engine adds in; 6 decimals drop that noise
         pl.col("budget").sum().round(6).alias("budget"),
         pl.col("executed").sum().round(6).alias("executed"),

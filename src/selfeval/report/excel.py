@@ -718,6 +718,10 @@ def curve_text(curve: Curve, x: str = "r") -> str:
 
 def department_text(rules: RuleSet) -> str:
     """How the department score is formed (汇总 note, 部门整体 and 计算说明)."""
+    if rules.department == "parts":
+        from selfeval.rules.describe import department_words
+
+        return department_words(rules)
     return "按项目预算数加权平均" if rules.department == "budget" else "项目总分简单平均"
 
 
@@ -738,6 +742,10 @@ def method_rows(rules: RuleSet) -> list[tuple[str, str]]:
     split = ("一级指标的分值在其三级指标间平均分配" if rules.split == "per_indicator"
              else "一级指标的分值先在其二级指标间平均分配，再在二级指标内的三级指标间平均分配")
     transfer = "".join(f"；项目没有{k}的，其分值并入{v}" for k, v in rules.missing_transfer.items())
+    transfer += "".join(
+        f"；{g}的分值按二级指标权重（{'、'.join(f'{k} {v:g}' for k, v in table.items())}）在项目实有的二级指标间按比例分配，"
+        "未列出的二级指标按已列出权重的平均数计，再在二级指标内的三级指标间平均分配"
+        for g, table in rules.level2_weights.items())
     overshoot = rules.overshoot
     mode = overshoot.effective_mode
     deduct = (f"，并扣减 分值 × 扣分曲线(r)，扣分曲线为 {curve_text(overshoot.deduct)}" if mode == "deduct" and overshoot.deduct
@@ -786,7 +794,8 @@ def method_rows(rules: RuleSet) -> list[tuple[str, str]]:
         ("预算执行率", f"执行率 = 全年执行数 ÷ 全年预算数；得分 = 执行率分值（{rules.weights.get(EXECUTION_KEY, 0):g} 分）"
                      f"× 执行率曲线，执行率曲线为 {curve_text(rules.execution.curve, '执行率')}{execution_extra}；{late_spending}。"),
         ("舍入", rounding),
-        ("部门整体", f"部门整体得分为各项目总分{department_text(rules)}，{department_rounding}。"),
+        ("部门整体", f"部门整体得分{department_text(rules)}，{department_rounding}。" if rules.department == "parts"
+         else f"部门整体得分为各项目总分{department_text(rules)}，{department_rounding}。"),
         ("等级", grades_text(rules) + "（分数线含本数）。"),
         ("未能评分", "缺少或无法解析实际完成值、计量口径不一致的指标不得分，并在问题清单中列出，项目标记为不完整。"),
     ]

@@ -16,14 +16,14 @@ REVERSE_FORMULAS = {"ratio": "r = 指标值 ÷ 完成值（完成值 ≤ 指标�
                     "deviation": "偏离度公式：完成值 ≤ 指标值为 1；指标值 < 完成值 < 2 倍指标值为 1 − (完成值 − 指标值) ÷ 指标值；2 倍及以上为 0"}
 ROUND_MODES = {"half_up": "四舍五入（half up）", "truncate": "截尾（舍去）"}
 ZERO_BUDGET = {"unscorable": "不计分（列入问题清单）", "full": "记满分", "zero": "记 0 分"}
-DEPARTMENT = {"budget": "按预算数加权平均", "mean": "简单平均"}
+DEPARTMENT = {"budget": "按预算数加权平均", "mean": "简单平均", "parts": "按部门整体权重分部分计分"}
 SPLIT = {"per_indicator": "按指标平均（per_indicator）", "per_level2": "先按二级指标平均再按指标平均（per_level2）"}
 PART_NAMES = {"indicator": "指标得分", "execution": "执行率得分", "total": "总分"}
 
 # Chinese names of rule fields (dotted paths; a path not listed shows its last known prefix's name)
 FIELD_NAMES = {
     "title": "名称", "description": "说明", "total_points": "满分", "weights": "权重", "aliases": "一级指标别名",
-    "missing_transfer": "缺失一级指标权重转移", "split": "权重分配", "curves": "计分曲线", "overshoot": "超额完成",
+    "missing_transfer": "缺失一级指标权重转移", "level2_weights": "二级指标权重", "split": "权重分配", "curves": "计分曲线", "overshoot": "超额完成",
     "overshoot.mode": "超额完成处理", "overshoot.threshold": "超额完成阈值", "overshoot.zero_threshold": "指标值为 0 时的超额阈值",
     "overshoot.deduct": "超额扣分曲线", "overshoot.cap": "超额得分上限", "reverse": "反向指标", "reverse.formula": "反向指标计分公式",
     "deadline.late_penalty_per_month": "逾期每月扣减比例", "direction_defaults": "无方向指标值的理解",
@@ -31,7 +31,7 @@ FIELD_NAMES = {
     "execution.curve": "执行率曲线", "execution.cap": "执行率封顶", "execution.zero_budget": "全年预算为 0",
     "execution.schedule.tolerance": "支出进度容差（百分点）", "execution.schedule.points_per_checkpoint": "支出进度每滞后节点扣分",
     "execution.schedule.thresholds": "支出进度监控线", "grades": "等级", "department": "部门整体得分", "rounding": "舍入",
-    "audit": "审核", "audit.tolerance": "审核容差", "sources": "依据", "execution": "预算执行", "execution.schedule": "支出进度监控",
+    "audit": "审核", "audit.tolerance": "审核容差", "department_weights": "部门整体权重", "sources": "依据", "execution": "预算执行", "execution.schedule": "支出进度监控",
     "qualitative": "定性指标", "deadline": "时限指标", "rounding.mode": "舍入方式", "rounding.decimals": "保留小数位数",
     **{f"rounding.{part}": f"{name}舍入" for part, name in PART_NAMES.items()},
     **{f"rounding.{part}.mode": f"{name}舍入方式" for part, name in PART_NAMES.items()},
@@ -84,6 +84,15 @@ def overshoot_words(rules: RuleSet) -> str:
     return text
 
 
+def department_words(rules: RuleSet) -> str:
+    """How the department score is formed, in words."""
+    if rules.department != "parts":
+        return DEPARTMENT[rules.department]
+    parts = "、".join(f"{'+'.join(names)} {w:g}" for names, w in rules.department_parts())
+    return (f"按部门整体权重分部分计分：{parts}；每部分得分 = 权重 × 各项目该部分得分之和 ÷ 该部分分值之和"
+            "（没有的部分其权重按比例分给其余部分）")
+
+
 def describe_rules(rules: RuleSet) -> list[tuple[str, str]]:
     """(项目, 内容) rows describing a rule set, for `rules show` and the 计算说明 sheet."""
     rows = [
@@ -97,6 +106,8 @@ def describe_rules(rules: RuleSet) -> list[tuple[str, str]]:
     rows += [("一级指标别名", "；".join(f"{k}→{v}" for k, v in rules.aliases.items()) or "—")]
     rows += [("缺失一级指标权重转移", "；".join(f"{k}→{v}" for k, v in rules.missing_transfer.items()) or "—")]
     rows += [("权重分配", SPLIT[rules.split])]
+    rows += [(f"二级指标权重·{g}", "、".join(f"{k} {v:g}" for k, v in table.items()) + "（按项目实有的二级指标按比例分配，未列出的按平均数计）")
+             for g, table in rules.level2_weights.items()]
     rows += [(f"计分曲线·{OP_NAMES.get(op, op)}", curve_words(c)) for op, c in rules.curves.items()]
     rows += [("反向指标计分", REVERSE_FORMULAS[rules.reverse.formula])]
     rows += [("超额完成", overshoot_words(rules))]
@@ -112,7 +123,7 @@ def describe_rules(rules: RuleSet) -> list[tuple[str, str]]:
     rows += [("支出进度容差（百分点）", f"{rules.execution.schedule.tolerance:g}")]
     rows += [("支出进度每滞后节点扣分", f"{rules.execution.schedule.points_per_checkpoint:g}")]
     rows += [("等级", grades_words(rules))]
-    rows += [("部门整体得分", DEPARTMENT[rules.department])]
+    rows += [("部门整体得分", department_words(rules))]
     rows += [("舍入", rounding_words(rules))]
     rows += [(f"依据·{field_name(path)}", note) for path, note in rules.sources.items()]
     return rows
@@ -154,6 +165,8 @@ def _value_words(path: str, value: Any) -> str:
         return ZERO_BUDGET.get(value, str(value))
     if path == "department":
         return DEPARTMENT.get(value, str(value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:g}"
     if path == "split":
         return SPLIT.get(value, str(value))
     if path.endswith(".mode") and path.startswith("rounding"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 LEVEL1_GROUPS = ("产出指标", "效益指标", "满意度指标")
 EXECUTION_KEY = "预算执行率"
@@ -307,8 +307,8 @@ def _default_aliases() -> dict[str, str]:
     }
 
 
-_SOURCE_ROOTS = ("name", "title", "description", "total_points", "weights", "aliases",
-                 "missing_transfer", "split", "curves", "overshoot", "reverse", "deadline", "direction_defaults",
+_SOURCE_ROOTS = ("name", "title", "description", "total_points", "weights", "level2_weights", "aliases",
+                 "missing_transfer", "split", "curves", "department_weights", "overshoot", "reverse", "deadline", "direction_defaults",
                  "qualitative", "execution", "grades", "department", "rounding", "audit")
 
 
@@ -341,6 +341,12 @@ class RuleSet(_Strict):
     aliases: dict[str, str] = Field(default_factory=_default_aliases)
     missing_transfer: dict[str, str] = Field(default_factory=lambda: {"满意度指标": "效益指标"})
     split: Literal["per_indicator", "per_level2"] = "per_indicator"
+    # Fixed level-2 shares within a level-1 group (e.g. 产出指标: {数量指标: 20, 质量指标: 15, …}):
+    # the group's weight is divided over the level-2 groups a project has in proportion to their
+    # shares (an absent one's share goes to the others), then equally over each level-2's
+    # indicators. A level-2 not listed takes the mean of the listed shares. `指标` at the end of a
+    # name is optional. Groups not named here follow `split`.
+    level2_weights: dict[str, dict[str, float]] = Field(default_factory=dict)
     curves: dict[str, Curve] = Field(default_factory=lambda: {"default": Curve()})
     overshoot: Overshoot = Field(default_factory=Overshoot)
     reverse: Reverse = Field(default_factory=Reverse)
@@ -349,7 +355,13 @@ class RuleSet(_Strict):
     qualitative: Qualitative = Field(default_factory=Qualitative)
     execution: Execution = Field(default_factory=Execution)
     grades: list[Grade] = Field(default_factory=_default_grades)
-    department: Literal["budget", "mean"] = "budget"
+    # Department (整体) score: `budget` (default) budget-weighted mean of project totals, `mean`
+    # plain mean, `parts`: Σ department_weights[part] × (points earned ÷ points available in that
+    # part over all the unit's projects), parts named by level-1 group or 预算执行率, several joined
+    # with `+` (e.g. `效益指标+满意度指标: 40`); a part no project has passes its weight to the others
+    # in proportion.
+    department: Literal["budget", "mean", "parts"] = "budget"
+    department_weights: dict[str, float] = Field(default_factory=dict, validate_default=True)
     rounding: Rounding = Field(default_factory=Rounding)
     audit: Audit = Field(default_factory=Audit)
     # Where each rule comes from: a dotted field path (`weights`, `overshoot.threshold`, or `*`
@@ -384,6 +396,67 @@ class RuleSet(_Strict):
             msg = f"别名必须指向 {list(LEVEL1_GROUPS)} 之一：{bad}"
             raise ValueError(msg)
         return aliases
+
+    @field_validator("department_weights")
+    @classmethod
+    def _department_weights(cls, weights: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        if info.data.get("department") == "parts" and not any(v > 0 for v in weights.values()):
+            msg = "department 为 parts 时须给出各部分权重（如 预算执行率: 20、产出指标: 40、效益指标+满意度指标: 40）"
+            raise ValueError(msg)
+        known = {*LEVEL1_GROUPS, EXECUTION_KEY}
+        seen: list[str] = []
+        for key, value in weights.items():
+            parts = [p.strip() for p in key.split("+")]
+            unknown = [p for p in parts if p not in known]
+            if unknown:
+                msg = f"部门整体权重项 {key!r} 中的 {unknown} 不是 {sorted(known)} 之一"
+                raise ValueError(msg)
+            if value < 0:
+                msg = f"部门整体权重项 {key!r} 不能为负数"
+                raise ValueError(msg)
+            seen += parts
+        repeated = sorted({p for p in seen if seen.count(p) > 1})
+        if repeated:
+            msg = f"部门整体权重中 {repeated} 出现多次"
+            raise ValueError(msg)
+        return weights
+
+
+    def department_parts(self) -> list[tuple[list[str], float]]:
+        """(the level-1 groups and/or 预算执行率 of each part, its weight), parts with weight > 0."""
+        return [([p.strip() for p in key.split("+")], float(v)) for key, v in self.department_weights.items() if v > 0]
+
+    @field_validator("level2_weights")
+    @classmethod
+    def _level2_weights(cls, shares: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        unknown = sorted(set(shares) - set(LEVEL1_GROUPS))
+        if unknown:
+            msg = f"二级指标权重须按一级指标 {list(LEVEL1_GROUPS)} 给出，未知：{unknown}"
+            raise ValueError(msg)
+        for group, table in shares.items():
+            if not table:
+                msg = f"{group} 的二级指标权重为空"
+                raise ValueError(msg)
+            if any(v < 0 for v in table.values()):
+                msg = f"{group} 的二级指标权重不能为负数"
+                raise ValueError(msg)
+            if sum(table.values()) <= 0:
+                msg = f"{group} 的二级指标权重合计须大于 0"
+                raise ValueError(msg)
+        return shares
+
+    def level2_share_table(self, group: str) -> tuple[dict[str, float], float] | None:
+        """(level-2 name → share, with and without a trailing 指标; the share of an unlisted level-2)
+        for a group with fixed level-2 weights, else None."""
+        table = self.level2_weights.get(group)
+        if not table:
+            return None
+        names: dict[str, float] = {}
+        for name, share in table.items():
+            stem = name[:-2] if name.endswith("指标") else name
+            names.setdefault(stem, share)
+            names.setdefault(f"{stem}指标", share)
+        return names, sum(table.values()) / len(table)
 
     @field_validator("missing_transfer")
     @classmethod
