@@ -43,17 +43,17 @@ def grade_bars(counts: dict[str, int], *, title: str) -> str:
     """Vertical bars of a grade distribution (count above each bar)."""
     grades = list(counts)
     top = max([*counts.values(), 1])
-    bar, gap, height = 60, 30, 180
+    bar, gap, height, top_pad = 60, 30, 180, 20
     width = len(grades) * (bar + gap) + gap
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" viewBox="0 0 {width} {height + 50}" '
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart" viewBox="0 0 {width} {height + 50 + top_pad}" '
               f'width="{width}" aria-label="{escape(title)}"><title>{escape(title)}</title>')]
     for i, grade in enumerate(grades):
         n = counts[grade]
         h = height * n / top
         x = gap + i * (bar + gap)
         colour = GRADE_COLOURS.get(grade, PALETTE[-1])
-        parts.append(f'<rect x="{x}" y="{10 + height - h:.1f}" width="{bar}" height="{h:.1f}" fill="{colour}"><title>{escape(grade)}：{n}</title></rect>'
-                     f'<text x="{x + bar / 2}" y="{5 + height - h:.1f}" text-anchor="middle" font-size="13">{n}</text>'
-                     f'<text x="{x + bar / 2}" y="{height + 32}" text-anchor="middle" font-size="15">{escape(grade)}</text>')
+        parts.append(f'<rect x="{x}" y="{top_pad + 10 + height - h:.1f}" width="{bar}" height="{h:.1f}" fill="{colour}"><title>{escape(grade)}：{n}</title></rect>'
+                     f'<text x="{x + bar / 2}" y="{top_pad + 5 + height - h:.1f}" text-anchor="middle" font-size="13">{n}</text>'
+                     f'<text x="{x + bar / 2}" y="{top_pad + height + 32}" text-anchor="middle" font-size="15">{escape(grade)}</text>')
     parts.append("</svg>")
     return "".join(parts)
