@@ -141,3 +141,16 @@ def test_method_text_department_parts_and_level2() -> None:
     rows = dict(method_rows(rules))
     assert "预算执行率 20、产出指标 40、效益指标+满意度指标 40" in rows["部门整体"] and "加权平均" not in rows["部门整体"]
     assert "数量指标 20、质量指标 30" in rows["分值"]
+
+
+@pytest.mark.parametrize(("target", "actual", "ratio", "flagged"), [(0.0, 1.0, 1.0, True), (100.0, 135.0, 1.35, True),
+                                                                   (100.0, 125.0, 1.25, False)])
+def test_trace_names_overshoot_clause(target: float, actual: float, ratio: float, flagged: bool) -> None:
+    """It should add hubei-2020's overshoot clause and its source to the trace of a row that overshoots (r ≥ 1.3, or a zero target reached 1)."""
+    from selfeval.report.trace import indicator_trace
+    from selfeval.rules.loader import load_rules
+
+    row = {"explain": "…", "status": "scored", "direction": "ge", "ratio": ratio, "target_value": target,
+           "actual_value": actual, "weight": 25.0}
+    text = indicator_trace(row, load_rules("hubei-2020"))
+    assert ("超额完成" in text and "130%" in text) is flagged, text

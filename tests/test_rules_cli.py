@@ -112,3 +112,28 @@ def test_show_lists_sources_samples_and_new_fields() -> None:
     assert "内财监〔2019〕1343号" in rows["依据·整个规则集"]
     run = runner.invoke(app, ["rules", "show", "sichuan-2023"], env=WIDE)
     assert run.exit_code == 0 and "偏离度公式" in run.output and "510000_0013zp" in run.output
+
+
+def test_diff_on_bulk_folder_matches_two_runs(tmp_path: Path) -> None:
+    """It should count the grade migration on a bulk folder exactly as two separate scoring runs do."""
+    from collections import Counter
+
+    import selfeval
+    from selfeval.bulk import load_inputs
+    from selfeval.cli_rules import _whatif_on
+    from selfeval.synth import write_synth
+
+    write_synth(tmp_path / "ds", 6, seed=13)
+    rules = [load_rules("mof-2020"), load_rules("hunan-2019")]
+    result = _whatif_on(tmp_path / "ds", None, None, rules)
+    declared, actuals, execution, _ = load_inputs(tmp_path / "ds")
+    grades = [dict(((r["unit_code"], r["project_code"]), r["grade"]) for r in
+                   selfeval.score(declared, actuals, execution, rs).project_scores.iter_rows(named=True)) for rs in rules]
+    want = Counter((grades[0][k], grades[1][k]) for k in grades[0])
+    matrix = result.migration_matrix(result.names[1], "项目")
+    got = Counter({(row["from_grade"], to): row[to] for row in matrix.iter_rows(named=True)
+                   for to in matrix.columns[1:] if row[to]})
+    assert got == want
+    run = runner.invoke(app, ["rules", "diff", "mof-2020", "hunan-2019", "--on", str(tmp_path / "ds")], env=WIDE)
+    assert run.exit_code == 0, run.output
+    assert "定性档次·部分达成" in run.output and "项目等级迁移" in run.output

@@ -48,8 +48,11 @@ def _clause(row: dict[str, Any], rules: RuleSet) -> tuple[str, tuple[str, ...]]:
     if op == "deadline":
         parts.append(f"逾期每月扣减 {rules.deadline.late_penalty_per_month:g}")
         fields = ("deadline", *fields)
-    ratio = row.get("ratio")
-    if op in ("ge", "gt") and ratio is not None and ratio >= rules.overshoot.threshold:
+    ratio, zero = row.get("ratio"), rules.overshoot.zero_threshold
+    zero_over = zero is not None and row.get("target_value") == 0 and (row.get("actual_value") or 0) >= zero
+    if op in ("ge", "gt") and rules.overshoot.effective_mode != "none" and (
+        (ratio is not None and ratio >= rules.overshoot.threshold) or zero_over
+    ):
         parts.append(f"超额完成：{overshoot_words(rules)}")
         fields = ("overshoot", *fields)
     return "；".join(parts), fields
