@@ -12,10 +12,15 @@ from selfeval.audit.synthetic import INJECTIONS, LAYOUTS, write_submissions
 
 
 @pytest.fixture(scope="module")
-def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[pl.DataFrame, pl.DataFrame]:
+def injected_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pl.DataFrame]:
     folder = tmp_path_factory.mktemp("injected")
-    truth = write_submissions(folder, 24, seed=7, error_rate=0.6)
-    return truth, audit(folder, workers=2).findings
+    return folder, write_submissions(folder, 24, seed=7, error_rate=0.6)
+
+
+@pytest.fixture(scope="module")
+def injected(injected_folder: tuple[Path, pl.DataFrame]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    folder, truth = injected_folder
+    return truth, audit(folder).findings
 
 
 def test_clean_synthetic_set_has_no_finding(tmp_path: Path) -> None:
@@ -43,3 +48,17 @@ def test_no_finding_outside_the_injected_projects(injected: tuple[pl.DataFrame, 
     truth, findings = injected
     stray = findings.join(truth.select("project_code").unique(), on="project_code", how="anti")
     assert stray.height == 0, stray
+
+
+def test_reading_in_worker_processes_gives_the_same_records(injected_folder: tuple[Path, pl.DataFrame],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """It should read a folder in spawned worker processes exactly as in-process (same records, same order)."""
+    from selfeval.audit import read
+
+    folder, _ = injected_folder
+    files = read.submission_files(folder)[:6]
+    here = read.read_files(files, workers=1)
+    monkeypatch.setattr(read, "PARALLEL_FROM", 2)
+    there = read.read_files(files, workers=2)
+    assert [r.file for r in there] == [str(f) for f in files]
+    assert [(r.projects, r.indicators, r.cells) for r in there] == [(r.projects, r.indicators, r.cells) for r in here]

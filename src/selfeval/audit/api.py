@@ -25,7 +25,7 @@ def audit(
     """Audit one submitted workbook/document, a folder of them, or the long canonical form.
 
     `year` is used where a file states none; `workers` reading processes (default: the CPU count,
-    for folders of 16 files or more). A file that cannot be read is a finding; the others are audited.
+    for folders of 64 files or more). A file that cannot be read is a finding; the others are audited.
     """
     rules = load_rules(rules)
     if not isinstance(submissions, list):
