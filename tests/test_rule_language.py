@@ -271,3 +271,12 @@ def test_department_parts_in_whatif() -> None:
     result = whatif(decl, actuals, execution, [rules_from_mapping({"name": "base"}), parts])
     units = {row["scenario"]: row["total"] for row in result.unit_scores.iter_rows(named=True)}
     assert units == {"base": 85.0, "parts": 85.5}
+
+
+def test_zero_target_overshoot_message() -> None:
+    """It should say, for a zero target, that the actual reached the rule's zero threshold (not a ratio)."""
+    rows = [("产出指标", "数量指标", "事故", "≥0次"), *THREE_ROWS[1:]]
+    rules = rules_from_mapping({"name": "z", "overshoot": {"zero_threshold": 3}})
+    got = selfeval.score(_declaration(rows), _actuals(["3次", "90%", "90%"]), _execution(10000.0), rules)
+    message = got.findings.filter(pl.col("code") == "OVERSHOOT")["message"].item()
+    assert "为 0" in message and "超额阈值 3" in message and "倍" not in message

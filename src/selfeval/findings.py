@@ -376,13 +376,24 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
     ),
     FindingKind(
         "OVERSHOOT", "超额完成较多", "warning",
-        "指标“{level3}”完成值 {actual} 为指标值 {target} 的 {ratio} 倍（≥ {threshold}），可能指标值设置偏低，须说明原因",
+        {"default": "指标“{level3}”完成值 {actual} 为指标值 {target} 的 {ratio} 倍（≥ {threshold}），可能指标值设置偏低，须说明原因",
+         # a zero target (r = 1 by definition) reached the rule's overshoot.zero_threshold (issue 13)
+         "zero": "指标“{level3}”指标值 {target} 为 0，完成值 {actual} 达到规则的超额阈值 {zero}，可能指标值设置偏低，须说明原因"},
         "完成值远高于指标值通常说明目标设置保守，需说明原因",
-        (Check("indicator", lambda r: pl.col("_overshoot") & pl.col("_problem").is_null(), column="actual_text",
-               value=lambda r: pl.col("actual_text"),
+        (Check("indicator",
+               lambda r: pl.col("_overshoot") & pl.col("_problem").is_null()
+               & (pl.col("ratio") >= pl.col("_overshoot_threshold")).fill_null(False),
+               column="actual_text", value=lambda r: pl.col("actual_text"),
                fields=lambda r: {"level3": pl.col("level3"), "actual": quoted(pl.col("actual_text")),
                                  "target": quoted(pl.col("target_text")), "ratio": _num(pl.col("ratio"), 2),
-                                 "threshold": _num(pl.col("_overshoot_threshold"), 2)}),),
+                                 "threshold": _num(pl.col("_overshoot_threshold"), 2)}),
+         Check("indicator",
+               lambda r: pl.col("_overshoot") & pl.col("_problem").is_null()
+               & ~(pl.col("ratio") >= pl.col("_overshoot_threshold")).fill_null(False),
+               variant="zero", column="actual_text", value=lambda r: pl.col("actual_text"),
+               fields=lambda r: {"level3": pl.col("level3"), "actual": quoted(pl.col("actual_text")),
+                                 "target": quoted(pl.col("target_text")),
+                                 "zero": pl.lit(f"{r.overshoot.zero_threshold:g}" if r.overshoot.zero_threshold is not None else "")}),),
     ),
     FindingKind(
         "SCHEDULE", "支出进度滞后", "warning",
