@@ -444,3 +444,58 @@ def test_league_of_10000_units_is_paged_and_quick(tmp_path: Path) -> None:
             assert len(codes) == rows, query
             assert first is None or codes[0] == first, (query, codes[:3])
             assert min(times) < 0.3, (query, times)
+
+
+def test_restart_fails_an_upload_cut_off_while_read(tmp_path: Path) -> None:
+    """It should mark a declaration whose reading a stopped server cut off as failed (upload again),
+    and show that on its page instead of an error."""
+    with web_client(tmp_path) as (_, web):
+        cut = web.store.add_record("declaration", "读到一半", LOCAL_USER, status="running")
+    with web_client(tmp_path) as (client, web):
+        page = client.get(f"/declarations/{cut.id}")
+        assert page.status_code == 200 and "重新上传" in page.text
+        assert web.store.record(cut.id).status == "failed"
+        assert client.get(f"/declarations/{cut.id}/template").status_code == 400
+
+
+def test_stylesheet_is_served(tmp_path: Path) -> None:
+    """It should serve the stylesheet from the package's static files."""
+    with web_client(tmp_path) as (client, _):
+        css = client.get("/static/style.css")
+        assert css.status_code == 200 and "text/css" in css.headers["content-type"] and "--blue" in css.text
+
+
+def test_selfeval_serve_prints_the_url_and_serves_the_demo_button(tmp_path: Path) -> None:
+    """It should start `selfeval serve` as a process that prints its URL, serves the home page with the
+    one-click sample, and stops cleanly on Ctrl-C (exit 0)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "selfeval", "serve", "--port", str(port), "--data", str(tmp_path / "data")]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        try:
+            line = proc.stdout.readline()
+            assert f"http://127.0.0.1:{port}/" in line, line
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                        body = response.read().decode()
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline and proc.poll() is None, "the server did not answer"
+                    time.sleep(0.2)
+            assert "用示例数据试一试" in body
+            assert (tmp_path / "data" / "selfeval.sqlite3").is_file()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=30)
+    assert code == 0

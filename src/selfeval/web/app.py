@@ -342,6 +342,8 @@ class Web:
         import polars as pl
 
         record = self.record(request, ("declaration",))
+        if record.status != "done":
+            return self.render(request, "progress.html", record=record, back="/unit")
         out = self.store.out_dir(record.id)
         projects = pl.read_parquet(out / "projects.parquet")
         indicators = pl.read_parquet(out / "indicators.parquet")
@@ -361,10 +363,16 @@ class Web:
         return self.render(request, "declaration.html", record=record, projects=by_project, lint=lint.to_dicts(),
                            runs=runs, rule_names=self.rule_names())
 
+    def _declaration(self, request: Request) -> Record:
+        record = self.record(request, ("declaration",))
+        if record.status != "done":
+            raise HTTPException(400, "这份绩效目标表没有读取成功，请重新上传")
+        return record
+
     async def template(self, request: Request) -> Response:
         from selfeval.web.work import template_file
 
-        record = self.record(request, ("declaration",))
+        record = self._declaration(request)
         rules = request.query_params.get("rules") or None
         if rules is not None and rules not in self.rule_names():
             raise HTTPException(400, f"没有名为 {rules!r} 的规则集")
@@ -374,7 +382,7 @@ class Web:
     async def start_run(self, request: Request) -> Response:
         from selfeval.web.uploads import save_upload
 
-        declaration = self.record(request, ("declaration",))
+        declaration = self._declaration(request)
         user = self.user(request)
         form = self.form(request)
         rules = str(form.get("rules") or "") or None

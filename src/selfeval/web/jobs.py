@@ -45,6 +45,9 @@ class Jobs:
         """Queue again every job left waiting or running by a stopped server; how many."""
         waiting = self.store.unfinished_jobs()
         for record in waiting:
+            if record.kind not in self.work:  # an upload read in its request (not a job): read again by uploading again
+                self.store.update(record.id, status="failed", error="上传时服务中断，请重新上传", message="失败")
+                continue
             self.store.update(record.id, status="queued", message="服务重启，重新排队")
             self.submit(record)
         return len(waiting)
