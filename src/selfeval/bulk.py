@@ -455,6 +455,8 @@ def score_many(
     workers: int | None = None,
     batch_indicators: int = BATCH_INDICATORS,
     progress: bool = False,
+    engine: str = "local",
+    master: str | None = None,
 ) -> BulkResult:
     """Score every unit of `source` (a dataset, canonical tables or a folder of per-unit inputs).
 
@@ -469,7 +471,16 @@ def score_many(
     step, or — stopped, killed, or failing — leave it as it was. A second run into the same `out`
     meanwhile, an `out` holding files bulk did not write, or one inside the input (or holding it)
     is refused with an OutputError. `workbooks` inside `out` are part of that swap.
+
+    `engine="spark"` scores a partitioned dataset on Apache Spark (`master`, default `local[2]`;
+    `selfeval.spark.bulk`): the same tables, the large ones written partitioned by unit group.
     """
+    if engine == "spark":
+        from selfeval.spark.bulk import score_many_spark
+
+        return score_many_spark(source, load_rules(rules), out=out, fmt=fmt, workbooks=workbooks, master=master)
+    if engine != "local":
+        raise SelfevalError(f"未知的引擎 {engine!r}：应为 local 或 spark")
     source = Path(source)
     rules = load_rules(rules)
     kind = source_kind(source)

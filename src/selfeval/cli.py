@@ -62,6 +62,15 @@ class TableFormat(str, enum.Enum):
     both = "both"
 
 
+class Engine(str, enum.Enum):
+    local = "local"
+    spark = "spark"
+
+
+EngineOption = Annotated[Engine, typer.Option("--engine", help="评分引擎：local（本机）或 spark（Apache Spark，按单位组分发；需 pip install 'selfeval[spark]' 与 Java）")]
+MasterOption = Annotated[Optional[str], typer.Option("--master", help="Spark master（--engine spark 时；默认 local[2]，集群如 yarn、spark://主机:7077）")]
+
+
 class OutputStyle(str, enum.Enum):
     human = "human"
     json = "json"
@@ -572,6 +581,8 @@ def bulk_command(
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式")] = TableFormat.parquet,
     top: Annotated[int, typer.Option("--top", min=0, help="终端显示排名前几的单位")] = 20,
     rules_dir: RulesDirOption = None,
+    engine: EngineOption = Engine.local,
+    master: MasterOption = None,
 ) -> None:
     """批量评分：一次为成百上千个单位评分，输出单位排名（含等级）、等级分布、问题汇总；无法读取的文件会列出原因并跳过，其余照常评分。
 
@@ -588,7 +599,7 @@ def bulk_command(
         rule_set = load_rules(rules, rules_dirs=rules_dir or ())
         result = score_many(
             source, rule_set, out=out, fmt=fmt.value, workbooks=out / "自评表" if workbooks else None,
-            workers=workers, progress=True,
+            workers=workers, progress=engine is Engine.local, engine=engine.value, master=master,
         )
     except (SelfevalError, OSError) as exc:
         raise fail(exc, 2) from None
@@ -628,6 +639,8 @@ def whatif_command(
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式（与 --tables 同用）")] = TableFormat.parquet,
     top: Annotated[int, typer.Option("--top", min=0, help="终端显示得分变化最大的前几个单位/项目")] = 15,
     rules_dir: RulesDirOption = None,
+    engine: EngineOption = Engine.local,
+    master: MasterOption = None,
 ) -> None:
     """规则调整试算：同一批数据在多个规则情景下的项目与单位得分、等级、与第一个情景的差值及等级迁移矩阵（优→良 …）。
     仅数值参数不同的情景在一次向量化计算中完成。
@@ -648,6 +661,8 @@ def whatif_command(
         rule_sets = [load_rules(r, rules_dirs=rules_dir or ()) for r in (rules or [DEFAULT_RULES])]
         if (actuals is None) != (execution is None):
             raise SelfevalError("--actuals 与 --execution 需同时给出")
+        if engine is Engine.spark and actuals is not None:
+            raise SelfevalError("--engine spark 读取分区 Parquet 数据集，不与 --actuals/--execution 同用")
         from selfeval.atomic import refuse_overwriting_inputs
         from selfeval.bulk import source_kind
         from selfeval.report.tables import table_paths
@@ -663,10 +678,11 @@ def whatif_command(
             act, exe = read_actuals(actuals, declared=declared), read_execution(execution, declared=declared)
             with console.status("计算各情景得分…"):
                 result = whatif(declared, act, exe, rule_sets, sweep=sweep or None)
-        elif source_kind(source) == "dataset":
+        elif engine is Engine.spark or source_kind(source) == "dataset":
             # a dataset is compared a batch of units at a time: memory stays bounded at any size
             with console.status("逐批计算各情景得分…"):
-                result, written_tables, skipped_parts = whatif_dataset(source, rule_sets, sweep=sweep or None, tables=tables, fmt=fmt.value)
+                result, written_tables, skipped_parts = whatif_dataset(source, rule_sets, sweep=sweep or None, tables=tables, fmt=fmt.value,
+                                                                       engine=engine.value, master=master)
             for path, reason in skipped_parts:
                 err_console.print(f"[yellow]跳过[/] {escape(str(path))}：{escape(str(reason))}", highlight=False)
         else:

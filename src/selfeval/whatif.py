@@ -437,6 +437,8 @@ def whatif_dataset(
     keep: int = KEEP_ROWS,
     batch_indicators: int | None = None,
     on_batch: Any = None,
+    engine: str = "local",
+    master: str | None = None,
 ) -> tuple[WhatIfResult, list[Path], list[tuple[str, str]]]:
     """`whatif` over a partitioned dataset (as `selfeval synth` writes), a batch of units at a time.
 
@@ -445,6 +447,10 @@ def whatif_dataset(
     `projects`/`units` views keep the `keep` rows that move most (all rows when there are fewer;
     `compared` says how many there were), and `project_scores`/`unit_scores` are left empty.
     Returns (result, files written, skipped partitions).
+
+    `engine="spark"` compares every unit group on Apache Spark in one pass (`master`, default
+    `local[2]`; `selfeval.spark.whatif`); whatif_projects/whatif_units are then written
+    partitioned by unit group.
     """
     from selfeval.bulk import dataset_batches
     from selfeval.errors import InputError
@@ -454,6 +460,12 @@ def whatif_dataset(
     listed = resolve_scenarios(scenarios, sweep=sweep, base=base)
     names = list(listed)
     grades = [g.grade for g in listed[names[0]].grades]
+    if engine == "spark":
+        from selfeval.spark.whatif import whatif_spark
+
+        return whatif_spark(source, listed, tables=tables, fmt=fmt, keep=keep, master=master)
+    if engine != "local":
+        raise RuleFileError(f"未知的引擎 {engine!r}：应为 local 或 spark")
     size = batch_indicators or max(MIN_BATCH_INDICATORS, BATCH_CELLS // len(names))
     skipped: list[tuple[str, str]] = []
     _, batches = dataset_batches(Path(source), size, skipped)

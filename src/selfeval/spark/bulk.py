@@ -1,0 +1,331 @@
+"""`selfeval bulk --engine spark`: a partitioned dataset scored on Spark, unit group by unit group.
+
+Spark reads the dataset's tables (`TABLE/unit_group=K/*.parquet`, any Spark-readable path),
+stacks them (`packing.Layout`) and hands each unit group — all of its units' projects,
+indicators, actuals and execution — to `pipeline.run` through Arrow
+(`groupBy("unit_group").applyInArrow`). The rules travel to the executors as their resolved YAML
+(with the rule file's sha256). The large result tables are written by Spark, partitioned by
+unit group; the per-unit tables (league table, grade distribution, findings summary) are built
+on the driver by `selfeval.bulk`'s own functions from Spark SQL aggregates of the results.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyarrow as pa
+import yaml
+
+from selfeval import schema
+from selfeval.errors import InputError, SelfevalError
+from selfeval.rules.model import RuleSet
+from selfeval.spark.packing import GROUP, Layout
+
+INPUTS = Layout({
+    "units": schema.UNITS, "projects": schema.PROJECTS, "indicators": schema.INDICATORS,
+    "department_goals": schema.DEPARTMENT_GOALS, "actuals": schema.ACTUALS, "execution": schema.EXECUTION,
+})
+REQUIRED = ("units", "projects", "indicators")
+RESULTS = Layout({
+    "indicator_scores": schema.INDICATOR_SCORES, "project_scores": schema.PROJECT_SCORES,
+    "unit_scores": schema.UNIT_SCORES, "findings": schema.FINDINGS,
+})
+LARGE = ("indicator_scores", "project_scores", "findings")
+SORT_KEYS = {"indicator_scores": ["unit_code", "project_code", "seq"], "project_scores": ["unit_code", "project_code"],
+             "findings": ["unit_code", "project_code", "seq", "code", "column"]}
+
+
+# ----------------------------------------------------------------------------- rules on the executors
+
+
+def rules_text(rules: RuleSet) -> str:
+    """The resolved rule set as YAML, with the rule file it came from and its sha256."""
+    document = {"rules": rules.model_dump(mode="json"), "source": rules.source, "sha256": rules.sha256}
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+
+
+@functools.lru_cache(maxsize=8)
+def rules_of(text: str) -> RuleSet:
+    """The RuleSet of `rules_text` (parsed once per executor process)."""
+    document = yaml.safe_load(text)
+    return RuleSet.model_validate(document["rules"]).model_copy(
+        update={"source": document["source"], "sha256": document["sha256"]})
+
+
+# ----------------------------------------------------------------------------- one unit group
+
+
+def score_group(table: pa.Table, rules: str, source: str) -> pa.Table:
+    """Executor side: the stacked inputs of one unit group → its stacked result tables."""
+    from selfeval.bulk import _sort_findings
+    from selfeval.declaration import Declaration
+    from selfeval.pipeline import run
+
+    stacked = pl.from_arrow(table)
+    assert isinstance(stacked, pl.DataFrame)
+    if stacked.height == 0:
+        return RESULTS.pack({}, None)
+    group = stacked.get_column(GROUP)[0]
+    t = INPUTS.unpack(stacked)
+    declaration = Declaration(units=t["units"], projects=t["projects"], indicators=t["indicators"],
+                              department_goals=t["department_goals"], sources=(source,))
+    frames = run(declaration, t["actuals"], t["execution"], rules_of(rules))
+    return RESULTS.pack({
+        "indicator_scores": frames.indicator_scores.sort(SORT_KEYS["indicator_scores"], maintain_order=True),
+        "project_scores": frames.project_scores, "unit_scores": frames.unit_scores,
+        "findings": _sort_findings(frames.findings),
+    }, group)
+
+
+def group_scorer(rules: RuleSet, source: str) -> Any:
+    """The function Spark calls per unit group (pickled with the rules' YAML)."""
+    text = rules_text(rules)
+
+    def score(table: pa.Table) -> pa.Table:
+        return score_group(table, text, source)
+
+    return score
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+def _exists(source: str, name: str) -> bool:
+    if "://" in source:
+        return True  # a remote path: Spark says whether it is there
+    return (Path(source) / name).is_dir()
+
+
+def check_dataset(source: str) -> None:
+    """InputError unless `source` (a local folder) is a complete partitioned dataset."""
+    if "://" in source:
+        return
+    from selfeval.bulk import source_kind
+    from selfeval.synth import MARKER, incomplete_synth
+
+    path = Path(source)
+    if source_kind(path) != "dataset":
+        msg = "Spark 引擎读取分区 Parquet 数据集（indicators/ 等文件夹，按 unit_group 分区，如 selfeval synth 所写）"
+        raise InputError(msg, path)
+    unfinished = incomplete_synth(path)
+    if unfinished is not None:
+        raise InputError(f"{path / MARKER}：{unfinished}", path)
+    for name in REQUIRED:
+        if not (path / name).is_dir():
+            raise InputError(f"数据集缺少表 {name}（应为文件夹 {name}/ 下按 unit_group 分区的 .parquet 文件）", path)
+
+
+def read_table(spark: Any, source: str, name: str) -> Any:
+    """One table of the dataset as a Spark frame: its declared columns (cast; missing ones null)
+    and the unit group; None when an optional table is absent."""
+    from pyspark.errors import AnalysisException
+    from pyspark.sql import functions as F
+
+    path = f"{source.rstrip('/')}/{name}"
+    if not _exists(source, name):
+        return None
+    try:
+        frame = spark.read.option("basePath", path).option("recursiveFileLookup", "false").parquet(path)
+    except AnalysisException as exc:
+        if name in REQUIRED:
+            raise InputError(f"数据集缺少表 {name}：{str(exc).splitlines()[0]}", path) from None
+        return None
+    if GROUP not in frame.columns:
+        msg = f"表 {name} 没有按 {GROUP} 分区（应为 {name}/{GROUP}=K/*.parquet）：Spark 引擎按单位组分发评分"
+        raise InputError(msg, path)
+    spark_types = INPUTS.spark_schema()
+    columns = [F.col(GROUP).cast("long").alias(GROUP)]
+    for col in INPUTS.tables[name]:
+        field = spark_types[f"{name}__{col}"]
+        value = F.col(f"`{col}`") if col in frame.columns else F.lit(None)
+        columns.append(value.cast(field.dataType).alias(field.name))
+    return frame.select(*columns)
+
+
+def stacked_inputs(spark: Any, source: str) -> Any:
+    """Every input table stacked in one Spark frame (`packing.Layout` INPUTS)."""
+    from pyspark.sql import functions as F
+
+    frames = []
+    for i, name in enumerate(INPUTS.tables):
+        frame = read_table(spark, source, name)
+        if frame is not None:
+            frames.append(frame.withColumn("_table", F.lit(i).cast("byte")))
+    stacked = functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
+    # a group is scored when it has indicators, as the local engine reads a dataset by them
+    groups = frames[INPUTS.index("indicators")].select(GROUP).distinct()
+    stacked = stacked.join(groups, GROUP, "left_semi")
+    return stacked.select(*[
+        F.col(f"`{f.name}`") if f.name in stacked.columns else F.lit(None).cast(f.dataType).alias(f.name)
+        for f in INPUTS.spark_schema().fields
+    ])
+
+
+def scored(spark: Any, source: str, rules: RuleSet) -> Any:
+    """The stacked result tables of every unit group (lazy; persist before several actions)."""
+    inputs = stacked_inputs(spark, source)
+    return inputs.groupBy(GROUP).applyInArrow(group_scorer(rules, source), schema=RESULTS.spark_schema())
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def _polars(frame: Any) -> pl.DataFrame:
+    out = pl.from_arrow(frame.toArrow())
+    assert isinstance(out, pl.DataFrame)
+    return out
+
+
+def per_unit_tables(results: Any, rules: RuleSet) -> dict[str, Any]:
+    """unit_scores, league, grade_distribution and findings_summary from Spark SQL aggregates of
+    the results, built by `selfeval.bulk`'s functions (as the local engine builds them)."""
+    from pyspark.sql import functions as F
+
+    from selfeval.bulk import findings_summary, grade_distribution, league_table
+
+    findings = RESULTS.spark_table(results, "findings", keep_group=False)
+    units = schema.conform(_polars(RESULTS.spark_table(results, "unit_scores", keep_group=False)), schema.UNIT_SCORES)
+    units = units.sort("unit_code", maintain_order=True)
+    per_unit = _polars(findings.groupBy("unit_code").agg(
+        F.sum(F.when(F.col("severity") == "error", 1).otherwise(0)).cast("long").alias("errors"),
+        F.sum(F.when(F.col("severity") == "warning", 1).otherwise(0)).cast("long").alias("warnings"),
+    ))
+    per_unit = schema.conform(per_unit, pl.Schema({"unit_code": pl.String, "errors": pl.Int64, "warnings": pl.Int64}))
+    counts = _polars(findings.groupBy("code", "severity").agg(
+        F.count(F.lit(1)).cast("long").alias("count"), F.countDistinct("unit_code").cast("long").alias("units")))
+    grades = _polars(RESULTS.spark_table(results, "project_scores", keep_group=False).groupBy("grade").agg(
+        F.count(F.lit(1)).cast("long").alias("len")))
+    return {
+        "unit_scores": units, "league": league_table(units, per_unit),
+        "grade_distribution": grade_distribution(units, grades, rules),
+        "findings_summary": findings_summary(counts if counts.height else pl.DataFrame()),
+    }
+
+
+def write_large(results: Any, out_dir: Path | str) -> dict[str, int]:
+    """The large tables written by Spark under `out_dir/<table>/unit_group=K/`; rows per table."""
+    rows = {}
+    for name in LARGE:
+        table = RESULTS.spark_table(results, name).repartition(GROUP).sortWithinPartitions(GROUP, *SORT_KEYS[name])
+        table.write.mode("errorifexists").partitionBy(GROUP).parquet(f"{str(out_dir).rstrip('/')}/{name}")
+        rows[name] = RESULTS.spark_table(results, name).count()
+    if "://" not in str(out_dir):
+        _drop_spark_markers(Path(out_dir))
+    return rows
+
+
+def _drop_spark_markers(folder: Path) -> None:
+    """Spark's `_SUCCESS` and `.crc` side files: not results, and not in the manifest."""
+    for root, _, names in os.walk(folder):
+        for name in names:
+            if name == "_SUCCESS" or (name.startswith(".") and name.endswith(".crc")):
+                os.remove(Path(root) / name)
+
+
+def collect_large(results: Any) -> dict[str, pl.DataFrame]:
+    """The large tables in memory (a library call without an output folder; small data only)."""
+    from selfeval.bulk import _sort_findings
+
+    out = {}
+    for name in LARGE:
+        frame = schema.conform(_polars(RESULTS.spark_table(results, name, keep_group=False)), RESULTS.tables[name])
+        out[name] = _sort_findings(frame) if name == "findings" else frame.sort(SORT_KEYS[name], maintain_order=True)
+    return out
+
+
+def scan_large(out_dir: Path, name: str) -> pl.LazyFrame:
+    """A written large table read back with its declared schema (the unit group dropped)."""
+    target = RESULTS.tables[name]
+    if not any((out_dir / name).rglob("*.parquet")):
+        return schema.empty(target).lazy()
+    return pl.scan_parquet(str(out_dir / name / "**" / "*.parquet"), hive_partitioning=True).select(
+        pl.col(c).cast(t) for c, t in target.items())
+
+
+def run_digest(rules: RuleSet) -> str:
+    """sha256 of the rules as shipped to the executors."""
+    return hashlib.sha256(rules_text(rules).encode()).hexdigest()
+
+
+def score_many_spark(
+    source: str | Path, rules: RuleSet, *, out: str | Path | None = None, fmt: str = "parquet",
+    workbooks: str | Path | None = None, master: str | None = None,
+) -> Any:
+    """`bulk.score_many` on Spark (`engine="spark"`): same tables, the large ones written by
+    Spark partitioned by unit group (`out/indicator_scores/unit_group=K/…`), all-or-nothing with
+    the manifest as the local engine's."""
+    from pyspark import StorageLevel
+
+    from selfeval.bulk import BulkResult, SKIPPED, _input_manifest, _manifest, _owned_by_bulk, _refuse_nesting, _Run
+    from selfeval.spark.session import spark_session
+
+    if workbooks is not None:
+        raise SelfevalError("Spark 引擎不写每个单位的自评表（--workbooks）：请用本地引擎，或先批量评分再对选定单位运行 report")
+    if fmt != "parquet":
+        raise SelfevalError(f"Spark 引擎只写 Parquet 结果表（--format parquet），收到 {fmt}")
+    source_text = str(source)
+    check_dataset(source_text)
+    spark = spark_session(master)
+    empty_skipped = pl.DataFrame(schema=SKIPPED)
+
+    def compute(out_dir: Path | None) -> tuple[_Run, Any]:
+        results = scored(spark, source_text, rules).persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            large = write_large(results, out_dir) if out_dir is not None else None
+            small = {**per_unit_tables(results, rules), "skipped": empty_skipped, "rules": rules, "inputs": 0}
+            frames = collect_large(results) if out_dir is None else {}
+        finally:
+            results.unpersist()
+        small["inputs"] = _groups(spark, source_text)
+        empty = pl.DataFrame()
+        return _Run(small=small, indicator_scores=frames.get("indicator_scores", empty),
+                    project_scores=frames.get("project_scores", empty), findings=frames.get("findings", empty),
+                    rows=large or {}, written=[], books=[]), large
+
+    if out is None:
+        run, _ = compute(None)
+        return BulkResult(indicator_scores=run.indicator_scores.lazy(), project_scores=run.project_scores.lazy(),
+                          findings=run.findings.lazy(), **run.small)
+    from selfeval.report.tables import write_tables
+    from selfeval.staging import MANIFEST, ReplacedFolder, utc_now
+
+    out_dir = Path(out)
+    _refuse_nesting(Path(source_text), out_dir)
+    started = utc_now()
+    with ReplacedFolder(out_dir, owned=_owned_by_bulk) as stage:
+        assert stage.path is not None
+        staging = stage.path
+        inputs = _input_manifest(Path(source_text), "dataset")
+        run, _ = compute(staging)
+        small_tables = {"unit_scores": run.small["unit_scores"], "league_table": run.small["league"],
+                        "grade_distribution": run.small["grade_distribution"],
+                        "findings_summary": run.small["findings_summary"], "skipped": run.small["skipped"]}
+        run.written = write_tables(small_tables, staging, "parquet")
+        run.rows.update({name: frame.height for name, frame in small_tables.items()})
+        manifest = _manifest(rules, fmt, 0, inputs, run, staging, None, started)
+        for name in LARGE:
+            manifest["tables"][name] = {"rows": run.rows[name], "folder": f"{name}/", "partitioned_by": GROUP}
+        manifest["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,
+                              "rules_shipped_sha256": run_digest(rules)}
+        del manifest["batch_indicators"]
+        stage.commit(manifest)
+    written = [out_dir / p.relative_to(staging) for p in run.written] + [
+        out_dir / name / f.relative_to(out_dir / name) for name in LARGE for f in sorted((out_dir / name).rglob("*.parquet"))]
+    return BulkResult(indicator_scores=scan_large(out_dir, "indicator_scores"),
+                      project_scores=scan_large(out_dir, "project_scores"), findings=scan_large(out_dir, "findings"),
+                      written=[*written, out_dir / MANIFEST], **run.small)
+
+
+def _groups(spark: Any, source: str) -> int:
+    """Number of unit groups (the inputs of the run, as the local engine counts its batches)."""
+    if "://" not in source:
+        return sum(1 for p in (Path(source) / "indicators").iterdir() if p.is_dir() and p.name.startswith(f"{GROUP}="))
+    return 0
+
+
+__all__ = ["score_many_spark", "score_group", "scored", "rules_text", "rules_of", "INPUTS", "RESULTS"]

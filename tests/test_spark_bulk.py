@@ -1,0 +1,105 @@
+"""`bulk --engine spark` (issue 16): Spark hands each unit group to the one Polars pipeline, and
+its output equals the local engine's row for row, for datasets of several shapes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from selfeval import schema
+from selfeval.bulk import _sort_findings, score_many
+from selfeval.rules.loader import available_rules, load_rules
+from selfeval.spark.bulk import rules_of, rules_text
+from selfeval.synth import write_synth
+from spark_datasets import PIPELINE_KINDS, synth_tables, with_every_finding, write_dataset
+
+SORTS = {"indicator_scores": ["unit_code", "project_code", "seq"], "project_scores": ["unit_code", "project_code"]}
+SMALL = ("unit_scores", "league", "grade_distribution", "findings_summary", "skipped")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from selfeval.spark.session import spark_session
+
+    return spark_session("local[2]")
+
+
+def _large(result, name: str) -> pl.DataFrame:
+    frame = getattr(result, name).collect()
+    return _sort_findings(frame) if name == "findings" else frame.sort(SORTS[name], maintain_order=True)
+
+
+def assert_same_run(local, spark_result) -> None:
+    """Every table of the two runs equal, rows sorted the same way."""
+    for name in ("indicator_scores", "project_scores", "findings"):
+        assert_frame_equal(_large(local, name), _large(spark_result, name))
+    for name in SMALL:
+        assert_frame_equal(getattr(local, name), getattr(spark_result, name))
+
+
+def test_rules_travel_to_the_executors_unchanged() -> None:
+    """It should rebuild every built-in rule set from the YAML shipped to the executors, sha256 kept."""
+    for name in available_rules():
+        rules = load_rules(name)
+        again = rules_of(rules_text(rules))
+        assert again == rules and again.sha256 == rules.sha256 and again.source == rules.source
+
+
+def test_one_unit_equals_local(spark, tmp_path: Path) -> None:
+    """It should score a one-unit dataset exactly as the local engine does."""
+    write_synth(tmp_path / "one", 1, seed=3)
+    local = score_many(tmp_path / "one")
+    assert local.unit_scores.height == 1
+    assert_same_run(local, score_many(tmp_path / "one", engine="spark"))
+
+
+def test_holes_and_every_finding_equal_local(spark, tmp_path: Path) -> None:
+    """It should match the local engine on groups without actuals or execution, units without
+    either, and rows raising every finding kind — written to a folder partitioned by unit group."""
+    tables = with_every_finding(synth_tables(120, seed=5))
+    data = write_dataset(tmp_path / "holes", tables, 30, missing={"actuals": {1}, "execution": {2}})
+    local = score_many(data, out=tmp_path / "local")
+    assert set(local.findings.collect().get_column("code")) == set(PIPELINE_KINDS)
+    result = score_many(data, out=tmp_path / "spark", engine="spark")
+    assert_same_run(local, result)
+    groups = sorted(p.name for p in (tmp_path / "spark" / "indicator_scores").iterdir())
+    assert groups == [f"unit_group={k}" for k in range(4)]
+    manifest = json.loads((tmp_path / "spark" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["engine"]["name"] == "spark" and manifest["engine"]["master"] == "local[2]"
+    assert manifest["rules"]["sha256"] == load_rules("mof-2020").sha256
+    assert manifest["tables"]["indicator_scores"]["rows"] == local.indicator_scores.collect().height
+    listed = {f["path"] for f in manifest["files"]}
+    on_disk = {p.relative_to(tmp_path / "spark").as_posix() for p in (tmp_path / "spark").rglob("*") if p.is_file()}
+    assert on_disk - {"manifest.json"} == listed  # no Spark side files (_SUCCESS, .crc) left over
+
+
+def test_rerun_into_the_same_folder_replaces_it(spark, tmp_path: Path) -> None:
+    """It should replace its own earlier output whole (the manifest lists every file it wrote)."""
+    write_synth(tmp_path / "d", 3, seed=4)
+    first = score_many(tmp_path / "d", out=tmp_path / "out", engine="spark")
+    again = score_many(tmp_path / "d", out=tmp_path / "out", engine="spark")
+    assert_same_run(first, again)
+    assert len(list((tmp_path / "out" / "findings").rglob("*.parquet"))) >= 1
+
+
+@pytest.mark.slow
+def test_two_thousand_units_equal_local(spark, tmp_path: Path) -> None:
+    """It should score 2,000 units in eight unit groups exactly as the local engine does."""
+    data = write_dataset(tmp_path / "big", synth_tables(2000, seed=11), 250)
+    local = score_many(data)
+    assert local.unit_scores.height == 2000 and local.indicator_scores.collect().height > 100_000
+    assert_same_run(local, score_many(data, engine="spark"))
+
+
+def test_result_schemas_are_the_declared_ones(spark, tmp_path: Path) -> None:
+    """It should give the declared schemas (not Spark's widened types) for every table."""
+    write_synth(tmp_path / "d", 2, seed=9)
+    result = score_many(tmp_path / "d", out=tmp_path / "out", engine="spark")
+    assert result.indicator_scores.collect_schema() == schema.INDICATOR_SCORES
+    assert result.project_scores.collect_schema() == schema.PROJECT_SCORES
+    assert result.findings.collect_schema() == schema.FINDINGS
+    assert result.unit_scores.schema == schema.UNIT_SCORES
