@@ -499,3 +499,20 @@ def test_selfeval_serve_prints_the_url_and_serves_the_demo_button(tmp_path: Path
             proc.send_signal(signal.SIGINT)
             code = proc.wait(timeout=30)
     assert code == 0
+
+
+def test_local_server_answers_only_to_local_names(tmp_path: Path) -> None:
+    """It should refuse (400) a request to the local server under another host name (DNS rebinding)."""
+    with web_client(tmp_path) as (client, _):
+        assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+        assert client.get("/", headers={"host": "127.0.0.1:8765"}).status_code == 200
+        assert client.get("/", headers={"host": "localhost:8765"}).status_code == 200
+
+
+def test_too_many_files_in_one_form(tmp_path: Path) -> None:
+    """It should refuse a form with more than 200 files with a clear page."""
+    with web_client(tmp_path) as (client, web):
+        files = [("files", (f"{i}.csv", b"x")) for i in range(201)]
+        response = client.post("/declarations", data={"csrf": csrf_of(client, "/unit")}, files=files)
+        assert response.status_code == 400 and "上传的表单无法读取" in response.text
+        assert web.store.records(("declaration",)) == []

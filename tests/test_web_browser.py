@@ -19,8 +19,17 @@ from typing import Any
 
 import openpyxl
 import pytest
-
-from test_web_support import ACTUALS, EXECUTION, GOLDEN_PROJECTS, GOLDEN_UNIT, PASSWORD, ROOT, SEED, UNIT_A, add_accounts
+from test_web_support import (
+    ACTUALS,
+    EXECUTION,
+    GOLDEN_PROJECTS,
+    GOLDEN_UNIT,
+    PASSWORD,
+    ROOT,
+    SEED,
+    UNIT_A,
+    add_accounts,
+)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"

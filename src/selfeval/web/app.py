@@ -42,6 +42,8 @@ log = logging.getLogger("selfeval.web")
 
 HERE = Path(__file__).resolve().parent
 MAX_UPLOAD = 200 << 20  # bytes in one request
+MAX_FILES = 200  # files in one form
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 UNIT_KINDS = ("declaration", "score")
 BUREAU_KINDS = ("bulk", "whatif", "audit")
 PAGE_SIZE = 50
@@ -176,7 +178,14 @@ class Web:
 
         try:
             if request.method == "POST":
-                form = await request.form(max_files=200, max_fields=100, max_part_size=1 << 20)
+                try:
+                    form = await request.form(max_files=MAX_FILES, max_fields=100, max_part_size=1 << 20)
+                except HTTPException as exc:
+                    if exc.status_code != 400:
+                        raise
+                    detail = str(exc.detail)
+                    reason = f"一次最多上传 {MAX_FILES} 个文件" if "Too many files" in detail else detail
+                    raise HTTPException(400, f"上传的表单无法读取：{reason}") from None
                 request.state.form = form
                 if not auth.csrf_ok(session, form.get("csrf")):  # type: ignore[arg-type]
                     raise HTTPException(403, "表单已过期或来源不明（缺少 CSRF 令牌），请刷新页面后重试")
@@ -245,7 +254,7 @@ class Web:
         form = self.form(request)
         user = auth.login(self.store, str(form.get("name", "")), str(form.get("password", "")))
         nxt = str(form.get("next") or "/")
-        if not nxt.startswith("/") or nxt.startswith("//"):
+        if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:  # only a path of this site
             nxt = "/"
         if user is None:
             return self.render(request, "login.html", status=401, next=nxt, failed=True)
@@ -794,7 +803,11 @@ def create_app(data_dir: str | Path, *, local: bool = True, max_upload: int = MA
         finally:
             web.jobs.shutdown()
 
-    app = Starlette(routes=web.routes(), exception_handlers={HTTPException: not_found}, lifespan=lifespan,
-                    middleware=[Middleware(BodyLimit, limit=max_upload)])
+    middleware = [Middleware(BodyLimit, limit=max_upload)]
+    if local:  # a page asked for under another name is a DNS-rebinding attempt on the local server
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=[*LOCAL_NAMES, "testserver"]))
+    app = Starlette(routes=web.routes(), exception_handlers={HTTPException: not_found}, lifespan=lifespan, middleware=middleware)
     app.state.web = web
     return app
