@@ -19,9 +19,8 @@ from typing import Any
 
 import openpyxl
 import pytest
+from test_report_template import fill_template
 from test_web_support import (
-    ACTUALS,
-    EXECUTION,
     GOLDEN_PROJECTS,
     GOLDEN_UNIT,
     PASSWORD,
@@ -133,8 +132,8 @@ def _downloaded(driver: Any, name: str) -> Path:
 
 
 def test_unit_journey_upload_template_score_download(server: tuple[str, Any], browser: Any) -> None:
-    """It should take a unit officer from the declaration upload to a downloaded workbook whose
-    project totals equal the golden result (SPEC §5.7)."""
+    """It should take a unit officer from the declaration upload through the downloaded template,
+    filled, to a downloaded workbook whose project totals equal the golden result (SPEC §5.7)."""
     from selenium.webdriver.common.by import By
 
     base, _ = server
@@ -149,9 +148,8 @@ def test_unit_journey_upload_template_score_download(server: tuple[str, Any], br
     browser.find_element(By.ID, "download-template").click()
     template = _downloaded(browser, "填报模板_mof-2020.xlsx")
     assert "实际完成值" in openpyxl.load_workbook(template, read_only=True).sheetnames
-    browser.find_element(By.CSS_SELECTOR, "details > summary").click()
-    browser.find_element(By.ID, "actuals").send_keys(str(ACTUALS))
-    browser.find_element(By.ID, "execution").send_keys(str(EXECUTION))
+    filled = fill_template(template, template.with_name("填好的模板.xlsx"))  # typed as a person would (tests/test_report_template.py)
+    browser.find_element(By.ID, "filled").send_keys(str(filled))
     browser.find_element(By.ID, "start-run").click()
     total = _until(lambda: _by_id(browser, "unit-total"), "the results page (the job's page reloads itself)")
     assert total.text == f"{GOLDEN_UNIT:.2f}"
