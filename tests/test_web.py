@@ -211,6 +211,10 @@ def test_a_unit_sees_only_its_own_records(tmp_path: Path) -> None:
         assert post.status_code == 404
         for url in ["/bureau", f"/bulk/{bulk}", f"/bulk/{bulk}/units/x"]:
             assert client.get(url).status_code == 403, url
+        token = csrf_of(client, "/unit")
+        for url in ["/bulk", "/audit", "/rules", f"/bulk/{bulk}/whatif"]:
+            assert client.post(url, data={"csrf": token, "synth_units": "2", "compare": "strict-overshoot"}).status_code == 403, url
+        assert len(web.store.records(("bulk", "audit", "whatif"))) == 1
         assert "unit-a" not in client.get("/unit").text and declaration not in client.get("/unit").text
         refused = upload_declaration(client)  # the sample is unit A's declaration
         assert refused.status_code == 400 and "不是本账户的单位 999999" in refused.text
