@@ -520,3 +520,44 @@ def test_too_many_files_in_one_form(tmp_path: Path) -> None:
         response = client.post("/declarations", data={"csrf": csrf_of(client, "/unit")}, files=files)
         assert response.status_code == 400 and "上传的表单无法读取" in response.text
         assert web.store.records(("declaration",)) == []
+
+
+def _seed_tables() -> dict[str, pl.DataFrame]:
+    import selfeval
+
+    return selfeval.read_declared(SEED).tables()
+
+
+def _as_xlsx() -> list[tuple[str, bytes]]:
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    with xlsxwriter.Workbook(buffer) as book:
+        for name, frame in _seed_tables().items():
+            frame.write_excel(book, worksheet=name)
+    return [("目标表.xlsx", buffer.getvalue())]
+
+
+def _as_csvs() -> list[tuple[str, bytes]]:
+    out = []
+    for name, frame in _seed_tables().items():
+        buffer = io.BytesIO()
+        frame.write_csv(buffer)
+        out.append((f"{name}.csv", buffer.getvalue()))
+    return out
+
+
+def _as_zip() -> list[tuple[str, bytes]]:
+    return [("目标表.zip", zip_bytes({f"县/{name}": data for name, data in _as_csvs()}))]
+
+
+@pytest.mark.parametrize("files", [_as_xlsx, _as_csvs, _as_zip], ids=["tables-xlsx", "several-csv", "zip-of-folder"])
+def test_declaration_layouts(tmp_path: Path, files) -> None:  # noqa: ANN001
+    """It should read a declaration uploaded as a tables workbook, as several CSV files at once, or as a zipped folder."""
+    with web_client(tmp_path) as (client, web):
+        response = client.post("/declarations", data={"csrf": csrf_of(client, "/unit")},
+                               files=[("files", item) for item in files()])
+        declaration = record_id(response)
+        meta = web.store.record(declaration).meta
+        assert (meta["projects"], meta["indicators"], meta["budget"]) == (5, 45, 179000.0)
+        assert client.get(f"/declarations/{declaration}").text.count('id="ind-') == 45
