@@ -552,7 +552,7 @@ def _as_zip() -> list[tuple[str, bytes]]:
 
 
 @pytest.mark.parametrize("files", [_as_xlsx, _as_csvs, _as_zip], ids=["tables-xlsx", "several-csv", "zip-of-folder"])
-def test_declaration_layouts(tmp_path: Path, files) -> None:  # noqa: ANN001
+def test_declaration_layouts(tmp_path: Path, files) -> None:
     """It should read a declaration uploaded as a tables workbook, as several CSV files at once, or as a zipped folder."""
     with web_client(tmp_path) as (client, web):
         response = client.post("/declarations", data={"csrf": csrf_of(client, "/unit")},
@@ -561,3 +561,16 @@ def test_declaration_layouts(tmp_path: Path, files) -> None:  # noqa: ANN001
         meta = web.store.record(declaration).meta
         assert (meta["projects"], meta["indicators"], meta["budget"]) == (5, 45, 179000.0)
         assert client.get(f"/declarations/{declaration}").text.count('id="ind-') == 45
+
+
+def test_a_waiting_job_shows_its_progress_page(tmp_path: Path) -> None:
+    """It should show a job that has not finished as a progress page that reloads itself (state from the store)."""
+    with web_client(tmp_path, start_jobs=False) as (client, web):
+        declaration = record_id(upload_declaration(client))
+        waiting = web.store.add_record("score", "等待中", LOCAL_USER, parent=declaration, status="queued")
+        web.store.update(waiting.id, status="running", progress=0.3, message="评分")
+        page = client.get(f"/runs/{waiting.id}")
+        assert page.status_code == 200 and 'http-equiv="refresh"' in page.text
+        assert 'value="0.3"' in page.text and "进行中" in page.text
+        assert client.get(f"/records/{waiting.id}/status").json() == {
+            "id": waiting.id, "status": "running", "progress": 0.3, "message": "评分", "error": None}

@@ -150,6 +150,8 @@ class Web:
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         session: auth.Session = request.state.session
+        if "record" in context:
+            context.setdefault("elapsed", int(time.time() - context["record"].created))
         html = self.env.get_template(name).render(
             user=session.user, csrf=session.csrf, open_access=self.open_access(), path=request.url.path, **context
         )
