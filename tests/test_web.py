@@ -574,3 +574,20 @@ def test_a_waiting_job_shows_its_progress_page(tmp_path: Path) -> None:
         assert 'value="0.3"' in page.text and "进行中" in page.text
         assert client.get(f"/records/{waiting.id}/status").json() == {
             "id": waiting.id, "status": "running", "progress": 0.3, "message": "评分", "error": None}
+
+
+def test_passwd_changes_the_password_and_ends_sessions(tmp_path: Path) -> None:
+    """It should change a password from the CLI, ending that account's sessions, and refuse an unknown name."""
+    add_accounts(tmp_path)
+    with web_client(tmp_path) as (client, _):
+        login(client, "bureau")
+        assert client.get("/bureau").status_code == 200
+        runner = CliRunner()
+        new = "another long password"
+        assert runner.invoke(cli_app, ["serve", "passwd", "bureau", "--password", new, "--data", str(tmp_path)]).exit_code == 0
+        assert client.get("/bureau").status_code == 303  # the old session ended
+        token = csrf_of(client, "/login")
+        assert client.post("/login", data={"csrf": token, "name": "bureau", "password": PASSWORD}).status_code == 401
+        assert client.post("/login", data={"csrf": token, "name": "bureau", "password": new}).status_code == 303
+        assert runner.invoke(cli_app, ["serve", "passwd", "nobody", "--password", new, "--data", str(tmp_path)]).exit_code == 2
+        assert runner.invoke(cli_app, ["serve", "frobnicate", "--data", str(tmp_path)]).exit_code == 2

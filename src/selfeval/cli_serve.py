@@ -48,18 +48,22 @@ def serve_command(
     """启动本机网页应用并打印网址（Ctrl-C 停止）：单位上传绩效目标表、下载模板、评分并下载自评表；财政局批量评分、审核与试算；查看规则。
 
     数据（上传的文件、结果、账户）保存在 --data 文件夹中，重启后仍在。
-    `selfeval serve adduser 名称 --role admin|unit [--unit 单位编码]` 创建账户（密码以 argon2 哈希保存）；有了账户后网页需要登录。
+    `selfeval serve adduser 名称 --role admin|unit [--unit 单位编码]` 创建账户（密码以 argon2 哈希保存）；有了账户后网页需要登录；
+    `selfeval serve passwd 名称` 修改密码（该账户已登录的会话随之失效）。
     退出码：0 正常停止或已创建账户；2 缺少 web 扩展、参数错误、端口或数据文件夹不可用、非本机地址却没有账户。
     """
     folder = data or default_data_dir()
     if action is None:
         _serve(host, port, folder, max_upload_mb)
-    elif action == "adduser":
+    elif action in ("adduser", "passwd"):
         if not name:
-            raise fail(SelfevalError("selfeval serve adduser 需要用户名，如：selfeval serve adduser 财政局 --role admin"), 2)
-        _adduser(name, role, unit, password, folder)
+            raise fail(SelfevalError(f"selfeval serve {action} 需要用户名，如：selfeval serve {action} 财政局"), 2)
+        if action == "adduser":
+            _adduser(name, role, unit, password, folder)
+        else:
+            _passwd(name, password, folder)
     else:
-        raise fail(SelfevalError(f"未知的操作 {action!r}：不写操作即启动网页应用，adduser 创建账户"), 2)
+        raise fail(SelfevalError(f"未知的操作 {action!r}：不写操作即启动网页应用；adduser 创建账户；passwd 修改密码"), 2)
 
 
 def _serve(host: str, port: int, folder: Path, max_upload_mb: int) -> None:
@@ -98,3 +102,17 @@ def _adduser(name: str, role: str, unit: str | None, password: str | None, folde
         raise fail(exc, 2) from None
     where = f"，单位 {unit}" if unit else ""
     console.print(f"已创建账户 {escape(name)}（{'财政局' if role == 'admin' else '预算单位'}{escape(where)}），数据文件夹 {escape(str(folder))}", highlight=False)
+
+
+def _passwd(name: str, password: str | None, folder: Path) -> None:
+    try:
+        from selfeval.web.auth import change_password
+        from selfeval.web.store import Store
+    except ImportError as exc:
+        raise _web_missing(exc) from None
+    secret = password or os.environ.get("SELFEVAL_PASSWORD") or typer.prompt("新密码", hide_input=True, confirmation_prompt=True)
+    try:
+        change_password(Store(folder), name, secret)
+    except (ValueError, OSError) as exc:
+        raise fail(exc, 2) from None
+    console.print(f"已修改账户 {escape(name)} 的密码，其已登录的会话已失效", highlight=False)

@@ -72,6 +72,17 @@ def add_user(store: Store, name: str, password: str, role: str, unit_code: str |
     return store.add_user(name, hash_password(password), role, (unit_code or "").strip() or None)
 
 
+def change_password(store: Store, name: str, password: str) -> None:
+    """Set an account's password and end its sessions; ValueError when the name or password is wrong."""
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"密码至少 {MIN_PASSWORD} 个字符")
+    row = store.user_row(name.strip())
+    if row is None:
+        raise ValueError(f"没有用户 {name}")
+    store.set_password(row["name"], hash_password(password))
+    store.drop_sessions_of(row["id"])
+
+
 def login(store: Store, name: str, password: str) -> User | None:
     row = store.user_row(name.strip())
     if row is None:

@@ -223,6 +223,10 @@ class Store:
         with self.connect() as db:
             return db.execute("SELECT * FROM sessions WHERE token_hash = ? AND expires >= ?", (token_hash, time.time())).fetchone()
 
+    def drop_sessions_of(self, user_id: int) -> None:
+        with self.connect() as db:
+            db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+
     def drop_session(self, token_hash: str) -> None:
         with self.connect() as db:
             db.execute("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
