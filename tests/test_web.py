@@ -591,3 +591,14 @@ def test_passwd_changes_the_password_and_ends_sessions(tmp_path: Path) -> None:
         assert client.post("/login", data={"csrf": token, "name": "bureau", "password": new}).status_code == 303
         assert runner.invoke(cli_app, ["serve", "passwd", "nobody", "--password", new, "--data", str(tmp_path)]).exit_code == 2
         assert runner.invoke(cli_app, ["serve", "frobnicate", "--data", str(tmp_path)]).exit_code == 2
+
+
+def test_logins_are_throttled_after_five_wrong_passwords(tmp_path: Path) -> None:
+    """It should refuse (429) a name's logins after 5 wrong passwords, even the right one, and not other names'."""
+    add_accounts(tmp_path)
+    with web_client(tmp_path) as (client, _):
+        token = csrf_of(client, "/login")
+        for _ in range(5):
+            assert client.post("/login", data={"csrf": token, "name": "unit-a", "password": "wrong-password"}).status_code == 401
+        assert client.post("/login", data={"csrf": token, "name": "unit-a", "password": PASSWORD}).status_code == 429
+        assert client.post("/login", data={"csrf": token, "name": "unit-b", "password": PASSWORD}).status_code == 303

@@ -254,7 +254,11 @@ class Web:
 
     async def login(self, request: Request) -> Response:
         form = self.form(request)
-        user = auth.login(self.store, str(form.get("name", "")), str(form.get("password", "")))
+        try:
+            user = auth.login(self.store, str(form.get("name", "")), str(form.get("password", "")))
+        except auth.TooManyAttempts:
+            minutes = int(auth.FAILURE_WINDOW // 60)
+            return self.error(request, 429, f"密码错误次数过多，请 {minutes} 分钟后再试", title="请稍后再试")
         nxt = str(form.get("next") or "/")
         if not nxt.startswith("/") or nxt.startswith("//") or "\\" in nxt:  # only a path of this site
             nxt = "/"

@@ -22,6 +22,8 @@ COOKIE = "selfeval_session"
 SESSION_LIFETIME = 12 * 3600.0
 ROLES = ("admin", "unit")
 MIN_PASSWORD = 8
+MAX_FAILURES = 5  # wrong passwords for one name …
+FAILURE_WINDOW = 15 * 60.0  # … within this many seconds refuse that name's logins until they age out
 
 
 def _hasher():
@@ -83,13 +85,25 @@ def change_password(store: Store, name: str, password: str) -> None:
     store.drop_sessions_of(row["id"])
 
 
+class TooManyAttempts(Exception):
+    """A name with MAX_FAILURES wrong passwords within FAILURE_WINDOW seconds: refused for a while."""
+
+
 def login(store: Store, name: str, password: str) -> User | None:
-    row = store.user_row(name.strip())
+    """The account if `password` is its password; None otherwise. TooManyAttempts after
+    MAX_FAILURES failures for that name within FAILURE_WINDOW (whether the name exists or not)."""
+    name = name.strip()
+    if store.recent_failures(name, FAILURE_WINDOW) >= MAX_FAILURES:
+        raise TooManyAttempts(name)
+    row = store.user_row(name)
     if row is None:
         hash_password(password)  # the same work as a wrong password: no timing hint that the name is unknown
+        store.add_failure(name)
         return None
     if not verify_password(row["password_hash"], password):
+        store.add_failure(name)
         return None
+    store.clear_failures(name)
     return User(id=row["id"], name=row["name"], role=row["role"], unit_code=row["unit_code"])
 
 

@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS records (
     params TEXT NOT NULL DEFAULT '{}',
     meta TEXT NOT NULL DEFAULT '{}'
 );
+CREATE TABLE IF NOT EXISTS login_failures (
+    name TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_name ON login_failures(name, at);
 CREATE INDEX IF NOT EXISTS records_kind ON records(kind, created);
 CREATE INDEX IF NOT EXISTS records_parent ON records(parent);
 """
@@ -207,6 +212,19 @@ class Store:
     def has_users(self) -> bool:
         with self.connect() as db:
             return db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+    def recent_failures(self, name: str, window: float) -> int:
+        with self.connect() as db:
+            db.execute("DELETE FROM login_failures WHERE at < ?", (time.time() - window,))
+            return int(db.execute("SELECT COUNT(*) FROM login_failures WHERE name = ?", (name,)).fetchone()[0])
+
+    def add_failure(self, name: str) -> None:
+        with self.connect() as db:
+            db.execute("INSERT INTO login_failures(name, at) VALUES (?, ?)", (name, time.time()))
+
+    def clear_failures(self, name: str) -> None:
+        with self.connect() as db:
+            db.execute("DELETE FROM login_failures WHERE name = ?", (name,))
 
     # ------------------------------------------------------------------ sessions
 
