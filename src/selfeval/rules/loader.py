@@ -102,10 +102,19 @@ def _decoded(data: bytes) -> str:
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def _safe_load(text: str) -> Any:
+    """One YAML document read by the safe loader (libyaml's when available): what `yaml.safe_load` does."""
+    loader = SAFE_LOADER(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def read_yaml_mapping(path: Path, error: type[Exception] = RuleFileError, what: str = "规则文件") -> dict[str, Any]:
     """A YAML file's top-level mapping (safe loader); any problem raises `error` naming the file."""
     try:
-        data = yaml.load(_decoded(path.read_bytes()), Loader=SAFE_LOADER)  # noqa: S506 — a safe loader
+        data = _safe_load(_decoded(path.read_bytes()))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" 第 {mark.line + 1} 行" if mark is not None else ""
