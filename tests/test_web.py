@@ -602,3 +602,26 @@ def test_logins_are_throttled_after_five_wrong_passwords(tmp_path: Path) -> None
             assert client.post("/login", data={"csrf": token, "name": "unit-a", "password": "wrong-password"}).status_code == 401
         assert client.post("/login", data={"csrf": token, "name": "unit-a", "password": PASSWORD}).status_code == 429
         assert client.post("/login", data={"csrf": token, "name": "unit-b", "password": PASSWORD}).status_code == 303
+
+
+def test_every_route_is_exercised_by_these_tests(tmp_path: Path) -> None:
+    """It should find every route of the application (with its method) called in this file (a guard
+    for routes added later without a test)."""
+    from starlette.routing import Route
+
+    from selfeval.web.app import create_app
+
+    source = Path(__file__).read_text(encoding="utf-8") + Path(__file__).with_name("test_web_support.py").read_text(encoding="utf-8")
+    called = {(m.group(1).upper(), re.sub(r"\{[^}]*\}", "{}", m.group(2)).split("?")[0])
+              for m in re.finditer(r'client\.(get|post)\(f?"([^"]+)"', source)}
+    called |= {("GET", re.sub(r"\{[^}]*\}", "{}", u)) for u in re.findall(r'csrf_of\(client, f?"([^"]+)"', source)}
+    called |= {("GET", re.sub(r"\{[^}]*\}", "{}", u)) for u in re.findall(r'f?"(/[^"]*)",? *(?:#.*)?$', source, re.MULTILINE)}  # URL lists
+    missing = []
+    for route in create_app(tmp_path).routes:
+        if not isinstance(route, Route):
+            continue
+        path = re.sub(r"\{[^}]*\}", "{}", route.path)
+        for method in sorted((route.methods or set()) - {"HEAD"}):
+            if (method, path) not in called and not any(m == method and re.fullmatch(re.escape(path).replace(r"\{\}", "[^/]+"), c.replace("{}", "x")) for m, c in called):
+                missing.append(f"{method} {route.path}")
+    assert not missing, missing
