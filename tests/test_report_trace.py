@@ -154,3 +154,32 @@ def test_trace_names_overshoot_clause(target: float, actual: float, ratio: float
            "actual_value": actual, "weight": 25.0}
     text = indicator_trace(row, load_rules("hubei-2020"))
     assert ("超额完成" in text and "130%" in text) is flagged, text
+
+
+def test_department_score_has_its_trace(tmp_path: Path) -> None:
+    """It should trace the department score (汇总 and 部门整体) to Σ(总分 × 预算数) ÷ Σ预算数 = 99.55 (SPEC.md §5.7)."""
+    wb = openpyxl.load_workbook(_workbook(tmp_path, "mof-2020"))
+    summary = wb["汇总"]
+    dept = next(row for row in summary.iter_rows() if row[0].value == "部门整体")
+    total = next(c for c in dept if c.value == 99.55)
+    assert total.comment is not None
+    text = total.comment.text
+    assert "99.93 × 20,000.00" in text and "÷ 179,000.00 = 99.55" in text and "依据：" in text
+    sheet = wb["部门整体"]
+    cell = next(c for row in sheet.iter_rows() for c in row if c.value == 99.55)
+    assert cell.comment is not None and cell.comment.text == text
+
+
+def test_department_parts_trace(tmp_path: Path) -> None:
+    """It should show each department part's points earned and available under `department: parts`."""
+    from selfeval.report.trace import department_trace
+    from selfeval.rules.loader import rules_from_mapping
+
+    rules = rules_from_mapping({"name": "p", "department": "parts",
+                                "department_weights": {"预算执行率": 20, "产出指标": 40, "效益指标+满意度指标": 40}})
+    projects = [{"execution_points": 8.0, "execution_weight": 10.0, "total": 88.0, "budget": 1.0},
+                {"execution_points": 9.0, "execution_weight": 10.0, "total": 84.0, "budget": 3.0}]
+    rows = [{"level1_group": "产出指标", "weight": 50.0, "points": 40.0, "status": "scored"},
+            {"level1_group": "效益指标", "weight": 30.0, "points": None, "status": "unscorable"}]
+    text = department_trace(projects, {"total": 80.0}, rules, rows)
+    assert "预算执行率：20 × 17 ÷ 20" in text and "产出指标：40 × 40 ÷ 50" in text and "效益指标+满意度指标：40 × 0 ÷ 30" in text

@@ -350,6 +350,11 @@ def _write_summary(
         bold=True,
     )
     dept_row = row
+    from selfeval.report.trace import COMMENT_OPTIONS, department_trace
+
+    total_col = [f for f, _, _ in SUMMARY_COLUMNS].index("total")
+    ws.write_comment(dept_row, total_col, department_trace(view.projects, unit, rules, view.indicators.rows(named=True)),
+                     COMMENT_OPTIONS)
     row += 1
     notes = [
         f"注：1. 部门整体得分{method}；自评等级：{grades_text(rules)}（分数线含本数）。",
@@ -547,7 +552,9 @@ def _goal_text(record: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _write_department(wb: xlsxwriter.Workbook, fm: Formats, view: UnitView, department_method: str) -> None:
+def _write_department(
+    wb: xlsxwriter.Workbook, fm: Formats, view: UnitView, department_method: str, rules: RuleSet | None = None
+) -> None:
     ws = wb.add_worksheet(DEPARTMENT)
     widths = [8, 22, 44, 44]
     for i, w in enumerate(widths):
@@ -591,6 +598,10 @@ def _write_department(wb: xlsxwriter.Workbook, fm: Formats, view: UnitView, depa
         else:
             num_format = {"money": MONEY, "rate": RATE, "points": POINTS, "int": "0"}[kind]
             merge_number(ws, r, 2, r, 3, value, fm.cell(num_format=num_format, align="left", bold=kind == "points"))
+        if name == "总分" and rules is not None:
+            from selfeval.report.trace import COMMENT_OPTIONS, department_trace
+
+            ws.write_comment(r, 2, department_trace(view.projects, unit, rules, view.indicators.rows(named=True)), COMMENT_OPTIONS)
         ws.set_row(r, 22)
         r += 1
     r += 1
@@ -953,7 +964,7 @@ def write_workbook(
         _write_summary(wb, fm, view, sheet_of, result.rules, department_method)
         for project, name in zip(view.projects, names):
             _write_project(wb, fm, name, view, project, result.rules)
-        _write_department(wb, fm, view, department_method)
+        _write_department(wb, fm, view, department_method, result.rules)
         _write_findings(wb, fm, view)
         _write_method(wb, fm, result, view, when)
         _write_detail(wb, fm, view)

@@ -106,7 +106,48 @@ def total_trace(project: dict[str, Any], rows: list[dict[str, Any]], rules: Rule
     return "\n".join(lines)
 
 
+def department_trace(projects: list[dict[str, Any]], unit: dict[str, Any], rules: RuleSet,
+                     indicators: list[dict[str, Any]] | None = None) -> str:
+    """The comment on the department (部门整体) score: the roll-up formula with its inputs."""
+    total = unit.get("total")
+    result = f"{total:g}" if total is not None else "—"
+    totals = [(p.get("total"), p.get("budget")) for p in projects if p.get("total") is not None]
+    if rules.department == "parts":
+        lines = _parts_lines(projects, rules, indicators or [])
+        head = f"部门整体得分 = Σ 部分权重 × 该部分得分之和 ÷ 该部分分值之和 = {result}"
+        lines = [head, *lines]
+    elif rules.department == "budget" and sum(b or 0.0 for _, b in totals) > 0:
+        terms = " + ".join(f"{t:g} × {b or 0:,.2f}" for t, b in totals)
+        lines = [f"部门整体得分 = Σ(项目总分 × 预算数) ÷ Σ预算数 = ({terms}) ÷ {sum(b or 0.0 for _, b in totals):,.2f} = {result}"]
+    else:
+        terms = " + ".join(f"{t:g}" for t, _ in totals)
+        lines = [f"部门整体得分 = 项目总分的简单平均 = ({terms}) ÷ {len(totals)} = {result}"]
+    lines.append(f"得分{_rounding(rules, 'total')}；等级：{grades_words(rules)}")
+    lines.append(f"依据：{_sources(rules, 'department', 'department_weights', 'grades')}")
+    return "\n".join(lines)
+
+
+def _parts_lines(projects: list[dict[str, Any]], rules: RuleSet, indicators: list[dict[str, Any]]) -> list[str]:
+    """Per department part: points earned and available over the unit's projects (display only)."""
+    earned: dict[str, float] = {EXECUTION_KEY: sum(p.get("execution_points") or 0.0 for p in projects)}
+    available: dict[str, float] = {EXECUTION_KEY: sum(p.get("execution_weight") or 0.0 for p in projects)}
+    for row in indicators:
+        group, weight = row.get("level1_group"), row.get("weight")
+        if group is None or weight is None:
+            continue
+        available[group] = available.get(group, 0.0) + weight
+        if row.get("status") == "scored":
+            earned[group] = earned.get(group, 0.0) + (row.get("points") or 0.0)
+    lines = []
+    for names, weight in rules.department_parts():
+        have = sum(available.get(n, 0.0) for n in names)
+        got = sum(earned.get(n, 0.0) for n in names)
+        share = f"{weight:g} × {got:g} ÷ {have:g}" if have > 0 else f"{weight:g}（无此部分，权重按比例分给其余部分）"
+        lines.append(f"{'+'.join(names)}：{share}")
+    return lines
+
+
 COMMENT_OPTIONS = {"author": "selfeval", "x_scale": 3.2, "y_scale": 2.4, "font_name": "SimSun", "font_size": 9}
 
 
-__all__ = ["COMMENT_OPTIONS", "execution_trace", "indicator_trace", "total_trace"]
+__all__ = ["COMMENT_OPTIONS", "department_trace", "execution_trace", "indicator_trace", "total_trace"]
