@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strategies import ScoringCase, scoring_cases
 
 import selfeval
@@ -142,3 +143,18 @@ def test_pipeline_matches_reference(case: ScoringCase) -> None:
 def test_pipeline_matches_reference_small(case: ScoringCase) -> None:
     """It should agree on small cases too (where a failure shrinks to something readable)."""
     check(case)
+
+
+SHIPPED = ("mof-2020", "per-level2", "strict-overshoot", "sichuan-2023", "anhui-2022", "hubei-2020", "hunan-2019",
+           "neimenggu-2022")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(scoring_cases(max_units=2, max_projects=3, max_indicators=8), st.sampled_from(SHIPPED))
+def test_pipeline_matches_reference_on_shipped_profiles(case: ScoringCase, profile: str) -> None:
+    """It should agree with the reference under every shipped rule profile (issue 13)."""
+    from dataclasses import replace
+
+    from selfeval.rules.loader import load_rules
+
+    check(replace(case, rules=load_rules(profile)))
