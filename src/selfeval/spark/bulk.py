@@ -31,11 +31,20 @@ INPUTS = Layout({
     "department_goals": schema.DEPARTMENT_GOALS, "actuals": schema.ACTUALS, "execution": schema.EXECUTION,
 })
 REQUIRED = ("units", "projects", "indicators")
+LARGE = ("indicator_scores", "project_scores", "findings")
+# Per group, besides the result tables: the counts the local engine takes of each batch, and the
+# size of each large table (all collected to the driver in one Spark job).
+COUNTS = {
+    "per_unit": pl.Schema({"unit_code": pl.String, "errors": pl.Int64, "warnings": pl.Int64}),
+    "finding_counts": pl.Schema({"code": pl.String, "severity": pl.String, "count": pl.Int64, "units": pl.Int64}),
+    "grade_counts": pl.Schema({"grade": pl.String, "len": pl.Int64}),
+    "sizes": pl.Schema(dict.fromkeys(LARGE, pl.Int64)),
+}
 RESULTS = Layout({
     "indicator_scores": schema.INDICATOR_SCORES, "project_scores": schema.PROJECT_SCORES,
-    "unit_scores": schema.UNIT_SCORES, "findings": schema.FINDINGS,
+    "unit_scores": schema.UNIT_SCORES, "findings": schema.FINDINGS, **COUNTS,
 })
-LARGE = ("indicator_scores", "project_scores", "findings")
+SMALL = ("unit_scores", *COUNTS)
 SORT_KEYS = {"indicator_scores": ["unit_code", "project_code", "seq"], "project_scores": ["unit_code", "project_code"],
              "findings": ["unit_code", "project_code", "seq", "code", "column"]}
 
@@ -75,10 +84,18 @@ def score_group(table: pa.Table, rules: str, source: str) -> pa.Table:
     declaration = Declaration(units=t["units"], projects=t["projects"], indicators=t["indicators"],
                               department_goals=t["department_goals"], sources=(source,))
     frames = run(declaration, t["actuals"], t["execution"], rules_of(rules))
+    findings = _sort_findings(frames.findings)
     return RESULTS.pack({
         "indicator_scores": frames.indicator_scores.sort(SORT_KEYS["indicator_scores"], maintain_order=True),
-        "project_scores": frames.project_scores, "unit_scores": frames.unit_scores,
-        "findings": _sort_findings(frames.findings),
+        "project_scores": frames.project_scores, "unit_scores": frames.unit_scores, "findings": findings,
+        # as bulk._run counts each batch
+        "per_unit": findings.group_by("unit_code").agg(
+            (pl.col("severity") == "error").sum().alias("errors"), (pl.col("severity") == "warning").sum().alias("warnings")),
+        "finding_counts": findings.group_by("code", "severity").agg(
+            pl.len().alias("count"), pl.col("unit_code").n_unique().alias("units")),
+        "grade_counts": frames.project_scores.group_by("grade").len(),
+        "sizes": pl.DataFrame([[frames.indicator_scores.height], [frames.project_scores.height], [findings.height]],
+                              schema=COUNTS["sizes"]),
     }, group)
 
 
@@ -181,42 +198,49 @@ def _polars(frame: Any) -> pl.DataFrame:
     return out
 
 
-def per_unit_tables(results: Any, rules: RuleSet) -> dict[str, Any]:
-    """unit_scores, league, grade_distribution and findings_summary from Spark SQL aggregates of
-    the results, built by `selfeval.bulk`'s functions (as the local engine builds them)."""
+def small_tables(results: Any, rules: RuleSet) -> tuple[dict[str, Any], dict[str, int]]:
+    """(unit_scores, league, grade_distribution, findings_summary; rows of each large table), from
+    the per-group counts collected in one Spark job and summed by `selfeval.bulk`'s functions."""
     from pyspark.sql import functions as F
 
     from selfeval.bulk import findings_summary, grade_distribution, league_table
 
-    findings = RESULTS.spark_table(results, "findings", keep_group=False)
-    units = schema.conform(_polars(RESULTS.spark_table(results, "unit_scores", keep_group=False)), schema.UNIT_SCORES)
-    units = units.sort("unit_code", maintain_order=True)
-    per_unit = _polars(findings.groupBy("unit_code").agg(
-        F.sum(F.when(F.col("severity") == "error", 1).otherwise(0)).cast("long").alias("errors"),
-        F.sum(F.when(F.col("severity") == "warning", 1).otherwise(0)).cast("long").alias("warnings"),
-    ))
-    per_unit = schema.conform(per_unit, pl.Schema({"unit_code": pl.String, "errors": pl.Int64, "warnings": pl.Int64}))
-    counts = _polars(findings.groupBy("code", "severity").agg(
-        F.count(F.lit(1)).cast("long").alias("count"), F.countDistinct("unit_code").cast("long").alias("units")))
-    grades = _polars(RESULTS.spark_table(results, "project_scores", keep_group=False).groupBy("grade").agg(
-        F.count(F.lit(1)).cast("long").alias("len")))
+    wanted = [RESULTS.index(name) for name in SMALL]
+    t = RESULTS.unpack(_polars(results.filter(F.col("_table").isin(wanted))))
+    units = t["unit_scores"].sort("unit_code", maintain_order=True)
+    counts = t["finding_counts"]
+    rows = {name: int(t["sizes"].get_column(name).sum()) for name in LARGE}
     return {
-        "unit_scores": units, "league": league_table(units, per_unit),
-        "grade_distribution": grade_distribution(units, grades, rules),
+        "unit_scores": units, "league": league_table(units, t["per_unit"]),
+        "grade_distribution": grade_distribution(units, t["grade_counts"], rules),
+        "findings_summary": findings_summary(counts if counts.height else pl.DataFrame()),
+    }, rows
+
+
+def collect_all(results: Any, rules: RuleSet) -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
+    """Every table in memory from one Spark job (a library call without an output folder)."""
+    from selfeval.bulk import _sort_findings, findings_summary, grade_distribution, league_table
+
+    t = RESULTS.unpack(_polars(results))
+    units = t["unit_scores"].sort("unit_code", maintain_order=True)
+    counts = t["finding_counts"]
+    small = {
+        "unit_scores": units, "league": league_table(units, t["per_unit"]),
+        "grade_distribution": grade_distribution(units, t["grade_counts"], rules),
         "findings_summary": findings_summary(counts if counts.height else pl.DataFrame()),
     }
+    large = {name: t[name].sort(SORT_KEYS[name], maintain_order=True) for name in ("indicator_scores", "project_scores")}
+    return small, {**large, "findings": _sort_findings(t["findings"])}
 
 
-def write_large(results: Any, out_dir: Path | str) -> dict[str, int]:
-    """The large tables written by Spark under `out_dir/<table>/unit_group=K/`; rows per table."""
-    rows = {}
+def write_large(results: Any, out_dir: Path | str) -> None:
+    """The large tables written by Spark under `out_dir/<table>/unit_group=K/`."""
+    # the groupBy already placed each group in one partition: one file per group and table
     for name in LARGE:
-        table = RESULTS.spark_table(results, name).repartition(GROUP).sortWithinPartitions(GROUP, *SORT_KEYS[name])
+        table = RESULTS.spark_table(results, name).sortWithinPartitions(GROUP, *SORT_KEYS[name])
         table.write.mode("errorifexists").partitionBy(GROUP).parquet(f"{str(out_dir).rstrip('/')}/{name}")
-        rows[name] = RESULTS.spark_table(results, name).count()
     if "://" not in str(out_dir):
         _drop_spark_markers(Path(out_dir))
-    return rows
 
 
 def _drop_spark_markers(folder: Path) -> None:
@@ -225,17 +249,6 @@ def _drop_spark_markers(folder: Path) -> None:
         for name in names:
             if name == "_SUCCESS" or (name.startswith(".") and name.endswith(".crc")):
                 os.remove(Path(root) / name)
-
-
-def collect_large(results: Any) -> dict[str, pl.DataFrame]:
-    """The large tables in memory (a library call without an output folder; small data only)."""
-    from selfeval.bulk import _sort_findings
-
-    out = {}
-    for name in LARGE:
-        frame = schema.conform(_polars(RESULTS.spark_table(results, name, keep_group=False)), RESULTS.tables[name])
-        out[name] = _sort_findings(frame) if name == "findings" else frame.sort(SORT_KEYS[name], maintain_order=True)
-    return out
 
 
 def scan_large(out_dir: Path, name: str) -> pl.LazyFrame:
@@ -259,10 +272,12 @@ def score_many_spark(
     """`bulk.score_many` on Spark (`engine="spark"`): same tables, the large ones written by
     Spark partitioned by unit group (`out/indicator_scores/unit_group=K/…`), all-or-nothing with
     the manifest as the local engine's."""
+    from selfeval.spark.session import require_pyspark, spark_session
+
+    require_pyspark()
     from pyspark import StorageLevel
 
     from selfeval.bulk import BulkResult, SKIPPED, _input_manifest, _manifest, _owned_by_bulk, _refuse_nesting, _Run
-    from selfeval.spark.session import spark_session
 
     if workbooks is not None:
         raise SelfevalError("Spark 引擎不写每个单位的自评表（--workbooks）：请用本地引擎，或先批量评分再对选定单位运行 report")
@@ -273,22 +288,27 @@ def score_many_spark(
     spark = spark_session(master)
     empty_skipped = pl.DataFrame(schema=SKIPPED)
 
-    def compute(out_dir: Path | None) -> tuple[_Run, Any]:
-        results = scored(spark, source_text, rules).persist(StorageLevel.MEMORY_AND_DISK)
-        try:
-            large = write_large(results, out_dir) if out_dir is not None else None
-            small = {**per_unit_tables(results, rules), "skipped": empty_skipped, "rules": rules, "inputs": 0}
-            frames = collect_large(results) if out_dir is None else {}
-        finally:
-            results.unpersist()
-        small["inputs"] = _groups(spark, source_text)
+    def compute(out_dir: Path | None) -> _Run:
+        results = scored(spark, source_text, rules)
+        if out_dir is None:  # one job: everything to the driver
+            small, frames = collect_all(results, rules)
+            rows: dict[str, int] = {}
+        else:  # computed once, then each large table written and the counts collected
+            results = results.persist(StorageLevel.MEMORY_AND_DISK)
+            try:
+                write_large(results, out_dir)
+                small, rows = small_tables(results, rules)
+            finally:
+                results.unpersist()
+            frames = {}
+        small = {**small, "skipped": empty_skipped, "rules": rules, "inputs": _groups(source_text)}
         empty = pl.DataFrame()
         return _Run(small=small, indicator_scores=frames.get("indicator_scores", empty),
                     project_scores=frames.get("project_scores", empty), findings=frames.get("findings", empty),
-                    rows=large or {}, written=[], books=[]), large
+                    rows=rows, written=[], books=[])
 
     if out is None:
-        run, _ = compute(None)
+        run = compute(None)
         return BulkResult(indicator_scores=run.indicator_scores.lazy(), project_scores=run.project_scores.lazy(),
                           findings=run.findings.lazy(), **run.small)
     from selfeval.report.tables import write_tables
@@ -301,12 +321,12 @@ def score_many_spark(
         assert stage.path is not None
         staging = stage.path
         inputs = _input_manifest(Path(source_text), "dataset")
-        run, _ = compute(staging)
-        small_tables = {"unit_scores": run.small["unit_scores"], "league_table": run.small["league"],
+        run = compute(staging)
+        unit_tables = {"unit_scores": run.small["unit_scores"], "league_table": run.small["league"],
                         "grade_distribution": run.small["grade_distribution"],
                         "findings_summary": run.small["findings_summary"], "skipped": run.small["skipped"]}
-        run.written = write_tables(small_tables, staging, "parquet")
-        run.rows.update({name: frame.height for name, frame in small_tables.items()})
+        run.written = write_tables(unit_tables, staging, "parquet")
+        run.rows.update({name: frame.height for name, frame in unit_tables.items()})
         manifest = _manifest(rules, fmt, 0, inputs, run, staging, None, started)
         for name in LARGE:
             manifest["tables"][name] = {"rows": run.rows[name], "folder": f"{name}/", "partitioned_by": GROUP}
@@ -321,11 +341,11 @@ def score_many_spark(
                       written=[*written, out_dir / MANIFEST], **run.small)
 
 
-def _groups(spark: Any, source: str) -> int:
+def _groups(source: str) -> int:
     """Number of unit groups (the inputs of the run, as the local engine counts its batches)."""
     if "://" not in source:
         return sum(1 for p in (Path(source) / "indicators").iterdir() if p.is_dir() and p.name.startswith(f"{GROUP}="))
     return 0
 
 
-__all__ = ["score_many_spark", "score_group", "scored", "rules_text", "rules_of", "INPUTS", "RESULTS"]
+__all__ = ["score_many_spark", "score_group", "scored", "rules_text", "rules_of", "INPUTS", "RESULTS", "LARGE"]

@@ -95,6 +95,9 @@ def whatif_spark(
     keep: int = 20_000, master: str | None = None,
 ) -> tuple[Any, list[Path], list[tuple[str, str]]]:
     """`whatif_dataset` on Spark: (result, files written, skipped) as the local engine returns them."""
+    from selfeval.spark.session import require_pyspark
+
+    require_pyspark()
     from pyspark import StorageLevel
 
     from selfeval.errors import SelfevalError
