@@ -177,12 +177,14 @@ def _bad_numbers(projects: pl.DataFrame, indicators: pl.DataFrame) -> pl.DataFra
         pl.col("field").replace_strict(FIELD_LABELS, default=pl.col("field"), return_dtype=pl.String).alias("label"))
 
 
-def canonical_inputs(claims: Claims, *, with_weights: bool = True,
-                     fractions: pl.DataFrame | None = None) -> tuple[Declaration, pl.DataFrame, pl.DataFrame]:
+def canonical_inputs(claims: Claims, *, with_weights: bool = True, fractions: pl.DataFrame | None = None,
+                     structure_only: bool = False) -> tuple[Declaration, pl.DataFrame, pl.DataFrame]:
     """(declaration, actuals, execution) of the audited projects for the scoring pipeline.
 
     `with_weights`: the printed 分值 as the indicators' explicit weights (else the rule's weights);
-    `fractions`: (unit_code, project_code, seq, fraction) — a qualitative row's claimed fraction within its tier's band.
+    `fractions`: (unit_code, project_code, seq, fraction) — a qualitative row's claimed fraction within its tier's band;
+    `structure_only`: every target `≥1` met by `1` — for the rule's weights alone, which depend only on the
+    level-1/level-2 structure (one value to parse instead of every text).
     """
     kept = claims.projects.filter(pl.col("_dup_rank") == 0)
     units = kept.group_by("unit_code", maintain_order=True).agg(pl.col("unit_name").first(), pl.col("year").first())
@@ -201,6 +203,9 @@ def canonical_inputs(claims: Claims, *, with_weights: bool = True,
         "nature", "measure_unit", "direction",
     ))
     actuals = ind.select("unit_code", "project_code", "seq", "level3", "actual_text", "deviation_reason")
+    if structure_only:
+        indicators = indicators.with_columns(pl.lit("≥1").alias("target_text"), pl.lit(None, pl.String).alias("direction"))
+        actuals = actuals.with_columns(pl.lit("1").alias("actual_text"))
     if fractions is not None:
         actuals = actuals.join(fractions, on=["unit_code", "project_code", "seq"], how="left")
     execution = kept.select(

@@ -97,7 +97,7 @@ def _group_frame(indicators: pl.DataFrame, claims: Claims, rules: RuleSet) -> pl
     ).join(complete, on="_form", how="left")
     if not claimed.filter(pl.col("_complete")).height:
         return claimed.with_columns(pl.lit(None, pl.Float64).alias("_rule_sum"), pl.lit(rules.audit.tolerance).alias("_tol"))
-    default = run(*canonical_inputs(claims, with_weights=False), rules).indicator_scores
+    default = run(*canonical_inputs(claims, with_weights=False, structure_only=True), rules).indicator_scores
     rule = default.group_by("unit_code", "project_code", "level1_group").agg(pl.col("weight").sum().alias("_rule_sum"))
     return claimed.join(rule, on=["unit_code", "project_code", "level1_group"], how="left").with_columns(
         pl.lit(rules.audit.tolerance).alias("_tol"))

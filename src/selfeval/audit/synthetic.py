@@ -11,12 +11,12 @@ gets one injected error of the kinds below, recorded in the truth table (file, p
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from selfeval.audit.forms_writer import FormSpec, write_docx, write_xlsx
@@ -92,43 +92,50 @@ def _form(p: dict[str, Any], rows: list[dict[str, Any]], unit_name: str) -> Form
 
 # ------------------------------------------------------------------------------------ injections
 
-Inject = Callable[[FormSpec, np.random.Generator, RuleSet], bool]
+
+def _grade_of(total: float, rules: RuleSet) -> str:
+    """The grade of a printed total, by rollup's one grading expression."""
+    from selfeval.rollup import grade_expr
+
+    return pl.select(grade_expr(pl.lit(total, pl.Float64), rules)).item()
+
+Inject = Callable[[FormSpec, random.Random, RuleSet], bool]
 
 
-def _pick(rows: list[dict[str, Any]], rng: np.random.Generator, test: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
+def _pick(rows: list[dict[str, Any]], rng: random.Random, test: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
     found = [r for r in rows if test(r)]
-    return found[int(rng.integers(len(found)))] if found else None
+    return found[rng.randrange(len(found))] if found else None
 
 
-def _total_sum(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _total_sum(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     form["total"] = round(form["total"] + (1.0 if form["total"] <= 99 else -1.0), 2)
-    form["grade"] = rules.grade_of(form["total"])
+    form["grade"] = _grade_of(form["total"], rules)
     return True
 
 
-def _grade(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _grade(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     others = [g.grade for g in rules.grades if g.grade != form["grade"]]
-    form["grade"] = others[int(rng.integers(len(others)))]
+    form["grade"] = others[rng.randrange(len(others))]
     return True
 
 
-def _rate_zero(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _rate_zero(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     if not form["executed"]:
         return False
     form["execution_rate"] = 0.0
     return True
 
 
-def _execution_points(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _execution_points(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     delta = 1.0 if form["execution_points"] <= form["execution_weight"] - 1 else -1.0
     form["execution_points"] = round(form["execution_points"] + delta, 2)
     form["total"] = round(form["total"] + delta, 2)
-    form["grade"] = rules.grade_of(form["total"])
+    form["grade"] = _grade_of(form["total"], rules)
     return True
 
 
 def _points(form: FormSpec, value: Callable[[dict[str, Any]], Any], test: Callable[[dict[str, Any]], bool],
-            rng: np.random.Generator, rules: RuleSet, *, drop_reason: bool = False) -> bool:
+            rng: random.Random, rules: RuleSet, *, drop_reason: bool = False) -> bool:
     row = _pick(form["indicators"], rng, test)
     if row is None:
         return False
@@ -138,41 +145,41 @@ def _points(form: FormSpec, value: Callable[[dict[str, Any]], Any], test: Callab
         row["reason"] = None
     if isinstance(row["points"], (int, float)):  # the total printed is the sum of the parts printed
         form["total"] = round(form["total"] - old + row["points"], 2)
-        form["grade"] = rules.grade_of(form["total"])
+        form["grade"] = _grade_of(form["total"], rules)
     return True
 
 
 _QUANT = ("ge", "gt", "le", "lt", "eq", "range", "deadline")
 
 
-def _met_deducted(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _met_deducted(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     return _points(form, lambda r: round(r["weight"] * 0.7, 2),
                    lambda r: r["_op"] in _QUANT and r["_met"] and r["reason"] is None and r["weight"] > 0.5, rng, rules)
 
 
-def _unmet_full(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _unmet_full(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     return _points(form, lambda r: r["weight"], lambda r: r["_op"] in _QUANT and r["points"] < r["weight"] - 0.05, rng, rules)
 
 
-def _above_weight(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _above_weight(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     return _points(form, lambda r: round(r["weight"] + 2, 2), lambda r: True, rng, rules)
 
 
-def _points_off(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _points_off(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     return _points(form, lambda r: round(max(r["points"] - 1.0, 0.0), 2),
                    lambda r: r["_op"] in _QUANT and 1.0 < r["points"] < r["weight"] - 0.05, rng, rules, drop_reason=True)
 
 
-def _not_a_number(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _not_a_number(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     return _points(form, lambda r: "满分", lambda r: True, rng, rules)
 
 
-def _tier_band(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _tier_band(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     top = rules.qualitative.top_tier
     return _points(form, lambda r: r["weight"], lambda r: r["_op"] == "qualitative" and r["_tier"] not in (None, top), rng, rules)
 
 
-def _missing_reason(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _missing_reason(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     row = _pick(form["indicators"], rng, lambda r: r["reason"] is not None)
     if row is None:
         return False
@@ -180,23 +187,23 @@ def _missing_reason(form: FormSpec, rng: np.random.Generator, rules: RuleSet) ->
     return True
 
 
-def _weights_total(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _weights_total(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     row = _pick(form["indicators"], rng, lambda r: r["_met"] and r["_op"] in _QUANT)
     if row is None:
         return False
     row["weight"] = row["weight"] + 10  # 分值 adding up to 110, points as the 分值 give them
     form["total"] = round(form["total"] + 10, 2)
     row["points"] = round(row["points"] + 10, 2)
-    form["grade"] = rules.grade_of(form["total"])
+    form["grade"] = _grade_of(form["total"], rules)
     return True
 
 
-def _funds_parts(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _funds_parts(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     form["other"] = {"budget": 1000.0}
     return True
 
 
-def _overspent(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool:
+def _overspent(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     if not form["year_budget"]:
         return False
     old = form["execution_points"]
@@ -204,7 +211,7 @@ def _overspent(form: FormSpec, rng: np.random.Generator, rules: RuleSet) -> bool
     form["execution_rate"] = form["executed"] / form["year_budget"]
     form["execution_points"] = form["execution_weight"]  # min(rate, 1) × weight
     form["total"] = round(form["total"] - old + form["execution_points"], 2)
-    form["grade"] = rules.grade_of(form["total"])
+    form["grade"] = _grade_of(form["total"], rules)
     return True
 
 
@@ -229,7 +236,7 @@ def write_submissions(folder: str | Path, units: int, seed: int = 0, *, error_ra
     rules = load_rules(rules)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng([seed, 14])
+    rng = random.Random(f"{seed}-14")
     kinds = list(INJECTIONS)
     truth: list[dict[str, Any]] = []
     written: list[tuple[Path, FormSpec]] = []
@@ -239,7 +246,7 @@ def write_submissions(folder: str | Path, units: int, seed: int = 0, *, error_ra
         path = out / safe_filename(f"{code}_{name}{suffix}")
         for form in forms:
             if error_rate and rng.random() < error_rate:
-                for attempt in rng.permutation(len(kinds)):
+                for attempt in rng.sample(range(len(kinds)), len(kinds)):
                     if INJECTIONS[kinds[attempt]](form, rng, rules):
                         truth.append({"file": str(path), "unit_code": name, "project_code": form["project_code"],
                                       "code": kinds[attempt]})
