@@ -13,8 +13,8 @@ from typing import Any
 
 import polars as pl
 import pytest
-
 from audit_fixtures import CLEAN_TOTAL, changed, changed_indicator, clean_form
+
 from selfeval.audit.api import audit
 from selfeval.audit.forms_writer import write_docx, write_xlsx
 

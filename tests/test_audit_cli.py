@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from audit_fixtures import changed, clean_form
 from typer.testing import CliRunner
 
-from audit_fixtures import changed, clean_form
 from selfeval.audit.forms_writer import write_xlsx
 from selfeval.cli import app
 

@@ -11,7 +11,16 @@ from typing import Annotated, Optional
 import typer
 
 from selfeval.cli import (
-    YEAR_RANGE, OutputStyle, RulesDirOption, RulesOption, TableFormat, app, check_output, console, escape, fail,
+    YEAR_RANGE,
+    OutputStyle,
+    RulesDirOption,
+    RulesOption,
+    TableFormat,
+    app,
+    check_output,
+    console,
+    escape,
+    fail,
 )
 from selfeval.errors import SelfevalError
 
@@ -39,7 +48,11 @@ def audit_command(
 
     from selfeval.atomic import refuse_overwriting_inputs
     from selfeval.audit.api import audit
-    from selfeval.audit.report import WORKBOOK_NAME, write_audit_tables, write_audit_workbook
+    from selfeval.audit.report import (
+        WORKBOOK_NAME,
+        write_audit_tables,
+        write_audit_workbook,
+    )
     from selfeval.cli_support import json_ready, rules_line
     from selfeval.report.tables import table_paths
     from selfeval.rules.loader import load_rules

@@ -43,7 +43,7 @@ def is_canonical(source: str | Path) -> bool:
             import fastexcel
 
             names = set(fastexcel.read_excel(str(path)).sheet_names)
-        except Exception:  # noqa: BLE001 - an unreadable workbook is not canonical; the form reader names it
+        except Exception:  # noqa: BLE001  (an unreadable workbook is not canonical; the form reader names it)
             return False
         return {"indicators", "actuals"} <= names
     return False
@@ -59,7 +59,7 @@ def _read(source: Path, name: str) -> tuple[pl.DataFrame, str, int] | None:
         return frame, str(path), 1 if path.suffix == ".parquet" else 2
     try:
         frame = pl.read_excel(source, sheet_name=name, infer_schema_length=0)
-    except Exception:  # noqa: BLE001 - a sheet that is not there
+    except Exception:  # noqa: BLE001  (the sheet is not there)
         return None
     return frame, str(source), 2
 
@@ -93,9 +93,8 @@ def read_canonical(source: str | Path, *, year: int | None = None) -> Claims:
         raise InputError(Problem(file=str(source), message="缺少 actuals 表", expected="actuals.csv/.parquet 或名为 actuals 的工作表"))
     act, act_file, act_first = actuals
     act = _cast(act, {"seq": pl.Int64, "claimed_points": pl.Float64}, act_file)
-    if "claimed_points" not in act.columns or act.get_column("claimed_points").is_null().all():
-        if "points" in act.columns:
-            act = _cast(act.with_columns(pl.col("points").alias("claimed_points")), {"claimed_points": pl.Float64}, act_file)
+    if act.get_column("claimed_points").is_null().all() and "points" in act.columns:  # `points` as the claim
+        act = _cast(act.with_columns(pl.col("points").alias("claimed_points")), {"claimed_points": pl.Float64}, act_file)
     exe, exe_file, exe_first = execution if execution is not None else (pl.DataFrame(), "", 2)
     exe = _cast(exe, {"year_budget": pl.Float64, "executed": pl.Float64, **PROJECT_CLAIMS}, exe_file or str(source))
     for column in ("unit_code", "project_code"):

@@ -11,10 +11,18 @@ first file (in path order) counts and each later copy is one AUDIT_DUPLICATE_PRO
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import polars as pl
 
 from selfeval import schema
-from selfeval.audit.read import FUND_FIELDS, HEADER_FIELDS, INDICATOR_FIELDS, PART_FIELDS, PART_ROWS, FileRecords
+from selfeval.audit.read import (
+    FUND_FIELDS,
+    HEADER_FIELDS,
+    INDICATOR_FIELDS,
+    PART_FIELDS,
+    PART_ROWS,
+    FileRecords,
+)
 from selfeval.declaration import Declaration
 from selfeval.ingest.layout import AMOUNT_SCALES, combined_targets
 

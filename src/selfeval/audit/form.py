@@ -292,7 +292,7 @@ def _read_totals(grid: Grid, r: int, limit: int, form: Form) -> None:
     form.fields["_end"] = Located(None, r, 0)
     for g in range(r + 1, min(r + 4, limit if limit > r + 1 else r + 4, len(grid.cells))):
         label = next((norm(v) for v in grid.cells[g] if v is not None), "")
-        if label.startswith("自评等级") or label.startswith("等级"):
+        if label.startswith(("自评等级", "等级")):
             grade = Located(_text(grid, g, points_col), g, points_col) if points_col is not None else None
             if grade is None or grade.text is None or header_word(grade.text) in ("自评等级", "等级"):
                 grade = _right_of(grid, g, 0, header_word(grid.cells[g][0]) if grid.cells[g] else "")

@@ -72,7 +72,7 @@ def _xlsx_grids(file: str) -> list[Grid]:
     check_package(file)  # a "zip bomb" is refused before openpyxl inflates it
     try:
         workbook = load_workbook(file, data_only=True, read_only=True)
-    except Exception as exc:  # openpyxl raises assorted errors on a damaged package
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises assorted errors on a damaged package
         raise InputError(Problem(file=file, message=f"无法打开 Excel 工作簿：{exc}", expected="有效的 .xlsx 文件")) from None
     grids = []
     try:
@@ -141,13 +141,13 @@ def _xls_grids(file: str) -> list[Grid]:
     try:
         reader = fastexcel.read_excel(file)
         names = list(reader.sheet_names)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own errors on a damaged file
         raise InputError(Problem(file=file, message=f"无法打开 Excel 97-2003 工作簿：{exc}", expected="有效的 .xls 文件")) from None
     grids = []
     for name in names:
         try:
             frame = reader.load_sheet_by_name(name, header_row=None, dtypes="string").to_polars()
-        except Exception:  # an empty sheet has no columns to read
+        except Exception:  # noqa: BLE001 - an empty sheet has no columns to read
             grids.append(Grid(file=file, sheet=name, cells=[]))
             continue
         cells = [list(row) for row in frame.iter_rows()]
@@ -176,7 +176,7 @@ def _docx_grids(file: str) -> list[Grid]:
     check_package(file)
     try:
         document = docx.Document(file)
-    except Exception as exc:  # python-docx raises assorted errors on a damaged package
+    except Exception as exc:  # noqa: BLE001 - python-docx raises assorted errors on a damaged package
         raise InputError(Problem(file=file, message=f"无法打开 Word 文档：{exc}", expected="可用 Word 打开的 .docx 文件")) from None
     return [Grid(file=file, sheet=f"第 {t} 个表格", cells=_docx_cells(table), kind="table")
             for t, table in enumerate(document.tables, start=1)]

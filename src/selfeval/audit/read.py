@@ -64,7 +64,7 @@ def read_file(path: str | Path) -> FileRecords:
     except SelfevalError as exc:
         out.error = " ".join(str(exc).split())
         return out
-    except Exception as exc:  # noqa: BLE001 - a broken file is named, never a crash of the whole audit
+    except Exception as exc:  # noqa: BLE001  (a broken file is named, never a crash of the whole audit)
         out.error = f"{file}：无法读取（{type(exc).__name__}：{exc}）"
         return out
     found = unit_line(grids)

@@ -13,7 +13,12 @@ import polars as pl
 
 from selfeval.atomic import unique_sheet_names
 from selfeval.audit.result import AUDIT_LABELS, AuditResult
-from selfeval.report.labels import SEVERITY_FILLS, excel_fill, label, severity_label_expr
+from selfeval.report.labels import (
+    SEVERITY_FILLS,
+    excel_fill,
+    label,
+    severity_label_expr,
+)
 
 SUMMARY, FINDINGS, FILES = "审核汇总", "问题清单", "文件"
 WORKBOOK_NAME = "审核结果.xlsx"
@@ -65,7 +70,7 @@ def _points_formats(frame: pl.DataFrame) -> dict[str, str]:
         c: "0.00%" for c in frame.columns if c.endswith("rate")}
 
 
-def _highlight(ws, frame: pl.DataFrame, columns: list[str], fmt, *, nonzero: bool) -> None:  # noqa: ANN001
+def _highlight(ws, frame: pl.DataFrame, columns: list[str], fmt, *, nonzero: bool) -> None:
     """Conditional format: a non-zero value of `columns` filled (the rows are the table's)."""
     for column in columns:
         if column not in frame.columns or frame.height == 0:
@@ -74,7 +79,7 @@ def _highlight(ws, frame: pl.DataFrame, columns: list[str], fmt, *, nonzero: boo
         ws.conditional_format(1, j, frame.height, j, {"type": "cell", "criteria": "!=", "value": 0, "format": fmt})
 
 
-def _grade_mismatch(ws, frame: pl.DataFrame, fmt) -> None:  # noqa: ANN001
+def _grade_mismatch(ws, frame: pl.DataFrame, fmt) -> None:
     if frame.height == 0:
         return
     from xlsxwriter.utility import xl_rowcol_to_cell
@@ -85,7 +90,7 @@ def _grade_mismatch(ws, frame: pl.DataFrame, fmt) -> None:  # noqa: ANN001
         "type": "formula", "criteria": f"=AND({first_b}<>\"\",{first_a}<>{first_b})", "format": fmt})
 
 
-def _unit_sheets(wb, result: AuditResult, diff) -> None:  # noqa: ANN001
+def _unit_sheets(wb, result: AuditResult, diff) -> None:
     from selfeval.report.workbook import write_table
 
     units = result.projects.select("unit_code", "unit_name").unique(maintain_order=True)
