@@ -104,3 +104,26 @@ def test_help_does_not_import_polars() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
     done = subprocess.run([sys.executable, "-m", "selfeval", "--help"], capture_output=True, text=True, check=True)
     assert "audit" in done.stdout
+
+
+def test_unit_sheet_sets_claimed_beside_recomputed(tmp_path: Path) -> None:
+    """It should write one sheet per unit: the project's claimed 98 beside the recomputed 97, the difference highlighted."""
+    from selfeval.audit.api import audit
+    from selfeval.audit.report import write_audit_workbook
+
+    result = audit(_folder(tmp_path))
+    path = write_audit_workbook(result, tmp_path / "审核结果.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["审核汇总", "问题清单", "文件", "石臼窝镇人民政府本级"]
+    ws = wb["石臼窝镇人民政府本级"]
+    rows = list(ws.iter_rows(values_only=True))
+    header = rows[0]
+    by_code = {r[header.index("项目编码")]: dict(zip(header, r)) for r in rows[1:3]}
+    assert (by_code["PB"]["自评总分"], by_code["PB"]["复算总分"], by_code["PB"]["差额"]) == (98, 97, 1)
+    assert (by_code["PA"]["自评总分"], by_code["PA"]["复算总分"], by_code["PA"]["差额"]) == (97, 97, 0)
+    column = openpyxl.utils.get_column_letter(header.index("差额") + 1)
+    ranges = [str(r.sqref) for r in ws.conditional_formatting]
+    assert any(r.startswith(f"{column}2") for r in ranges), ranges
+    indicator_header = next(i for i, r in enumerate(rows) if r[0] == "逐项指标：自评与复算对照（差额非零者标红）") + 1
+    assert {"自评得分", "规则得分", "差额", "计算过程"} <= set(rows[indicator_header])
+    assert len([r for r in rows[indicator_header + 1:] if r[0] is not None]) == 8  # 4 indicators × 2 projects
