@@ -298,3 +298,17 @@ def test_published_central_template(tmp_path: Path) -> None:
     assert codes(wrong) == ["AUDIT_TOTAL_RULE", "AUDIT_TOTAL_SUM"]
     found = wrong.findings.filter(pl.col("code") == "AUDIT_TOTAL_SUM").row(0, named=True)
     assert (found["cell"], found["value"], found["expected"]) == ("H18", "98", "97")
+
+
+def test_formula_saved_without_result_is_named(tmp_path: Path) -> None:
+    """It should name a 总分 and a 得分 written as formulas never calculated (G18, G14), not read them as blanks."""
+    import openpyxl
+
+    path = write_xlsx(tmp_path / "f.xlsx", [clean_form()], sheet_names=["表"])
+    wb = openpyxl.load_workbook(path)
+    wb["表"]["G18"] = "=SUM(G14:G17)+H7"
+    wb["表"]["G14"] = "=25"
+    wb.save(path)  # openpyxl keeps formulas without results, as a program writing the file would
+    result = audit(path)
+    assert codes(result) == ["AUDIT_FORMULA_UNCACHED", "AUDIT_FORMULA_UNCACHED"]
+    assert sorted(result.findings.select("cell", "value").rows()) == [("G14", "=25"), ("G18", "=SUM(G14:G17)+H7")]

@@ -84,6 +84,7 @@ class Claims:
     cells: pl.DataFrame  # _form, seq, field → file, sheet, kind, row, col
     bad_numbers: pl.DataFrame  # located cells that do not read as numbers
     subtotals: pl.DataFrame | None = None  # rows with points but no indicator (_form, row, col, text, label)
+    uncached: pl.DataFrame | None = None  # formula cells saved without a result (_form, seq, field, row, col, formula)
 
 
 def _frame(records: list[dict], columns: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -92,7 +93,7 @@ def _frame(records: list[dict], columns: dict[str, pl.DataType]) -> pl.DataFrame
 
 def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
     """The claim frames of every file read (forms numbered across files in file order)."""
-    projects, indicators, cells, sheets, files, subtotals = [], [], [], [], [], []
+    projects, indicators, cells, sheets, files, subtotals, uncached = [], [], [], [], [], [], []
     offset = 0
     for order, rec in enumerate(read):
         n = len(rec.projects)
@@ -105,6 +106,7 @@ def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
         indicators += [{**i, "_form": i["_form"] + offset} for i in rec.indicators]
         cells += [{**c, "_form": c["_form"] + offset} for c in rec.cells]
         subtotals += [{**t, "_form": t["_form"] + offset} for t in rec.subtotals]
+        uncached += [{**u, "_form": u["_form"] + offset} for u in rec.uncached]
         offset += n
     text = pl.String
     p_cols = {"_form": pl.Int64, "_file_order": pl.Int64, "file": text, "sheet": text, "grid_kind": text, "amount_unit": text,
@@ -125,12 +127,20 @@ def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
         is_blank(pl.col("points")).alias("_points_blank"),
         pl.col("seq").cast(pl.Int32),
     ).rename({"weight": "weight_text", "points": "points_text"})
+    uncached_frame = _frame([{k: u.get(k) for k in ("_form", "seq", "field", "row", "col", "formula")} for u in uncached],
+                            {"_form": pl.Int64, "seq": pl.Int64, "field": text, "row": pl.Int64, "col": pl.Int64, "formula": text})
+    # a 得分 formula saved without its result is not a blank claim: the claim is unknown (its own finding)
+    unknown = uncached_frame.filter(pl.col("field") == "points").select("_form", pl.col("seq").cast(pl.Int32),
+                                                                       pl.lit(True).alias("_unknown"))
+    ind = ind.join(unknown, on=["_form", "seq"], how="left").with_columns(
+        (pl.col("_points_blank") & pl.col("_unknown").is_null()).alias("_points_blank")).drop("_unknown")
     bad = _bad_numbers(keyed, ind)
     return Claims(
         files=pl.DataFrame(files, schema={"file": text, "status": text, "projects": pl.Int64, "sheets": pl.Int64, "reason": text}),
         sheets=_frame(sheets, {"file": text, "sheet": text, "forms": pl.Int64, "status": text, "reason": text}),
         projects=keyed, indicators=ind, cells=located, bad_numbers=bad,
         subtotals=_frame(subtotals, {"_form": pl.Int64, "row": pl.Int64, "col": pl.Int64, "text": text, "label": text}),
+        uncached=uncached_frame,
     )
 
 

@@ -201,6 +201,17 @@ def _subtotal_findings(claims: Claims) -> pl.DataFrame:
     )
 
 
+def _uncached_findings(claims: Claims) -> pl.DataFrame:
+    """Formula cells of a form saved without their result: each a located AUDIT_FORMULA_UNCACHED (the claim is unknown)."""
+    kind = CATALOGUE["AUDIT_FORMULA_UNCACHED"]
+    return claims.uncached.select(
+        "_form", pl.col("seq").cast(pl.Int32).alias("_seq"), pl.col("field").alias("_field"), pl.lit(kind.code).alias("code"),
+        pl.col("formula").alias("value"), pl.lit(None, pl.String).alias("expected"),
+        render(kind.template, {"label": pl.col("field").replace_strict(FIELD_LABELS, default=pl.col("field"), return_dtype=pl.String),
+                               "formula": pl.col("formula")}).alias("message"),
+    )
+
+
 def _file_findings(claims: Claims) -> pl.DataFrame:
     files = claims.files
     unreadable = CATALOGUE["AUDIT_UNREADABLE"]
@@ -227,6 +238,7 @@ def audit_findings(claims: Claims, rules: RuleSet) -> tuple[pl.DataFrame, pl.Dat
         _detect(projects, "audit_project", rules, pl.lit(0)),
         _detect(bad, "audit_cell", rules, pl.col("seq"), field=pl.col("field")),
         _pipeline_findings(frames, claims),
+        *([_uncached_findings(claims)] if claims.uncached is not None and claims.uncached.height else []),
     ]
     found = pl.concat([p.with_columns(pl.col("_seq").cast(pl.Int32)) for p in parts], how="vertical_relaxed")
     located = _locate(found, claims, indicators)

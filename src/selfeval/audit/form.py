@@ -281,7 +281,8 @@ def _read_totals(grid: Grid, r: int, limit: int, form: Form) -> None:
     points_col = form.columns.get("points")
     weight_col = form.columns.get("weight")
     total = Located(_text(grid, r, points_col), r, points_col) if points_col is not None else None
-    if total is None or total.text is None or header_word(total.text) == "总分":
+    # under 得分 when the table has one (a blank there is a blank total, not the 满分 printed under 分值)
+    if total is None or (total.text is not None and header_word(total.text) == "总分"):
         total = _right_of(grid, r, 0, "总分")
     if total is not None:
         form.fields["total"] = total

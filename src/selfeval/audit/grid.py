@@ -34,6 +34,8 @@ class Grid:
     formats: list[list[str | None]] | None = None
     # how a location is shown: `sheet` (Excel: 工作表, A1 cells) or `table` (Word: 第 N 个表格)
     kind: str = "sheet"
+    # formula cells saved without their result (a file written by a program, never opened in Excel): (r, c) → formula
+    uncached: dict[tuple[int, int], str] | None = None
 
     def value(self, r: int, c: int) -> Any:
         row = self.cells[r] if 0 <= r < len(self.cells) else []
@@ -74,6 +76,9 @@ def _xlsx_grids(file: str) -> list[Grid]:
         workbook = load_workbook(file, data_only=True, read_only=True)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises assorted errors on a damaged package
         raise InputError(Problem(file=file, message=f"无法打开 Excel 工作簿：{exc}", expected="有效的 .xlsx 文件")) from None
+    from selfeval.ingest.sheet import has_formulas
+
+    formulas = _formula_cells(file) if has_formulas(file) else {}
     grids = []
     try:
         with zipfile.ZipFile(file) as archive:
@@ -89,12 +94,35 @@ def _xlsx_grids(file: str) -> list[Grid]:
                 part = getattr(ws, "_worksheet_path", None)
                 for r1, c1, r2, c2 in (_merged_ranges(archive, part) if part else []):
                     _fill_merge(cells, formats, r1, c1, r2, c2)
-                grids.append(Grid(file=file, sheet=ws.title, cells=cells, formats=formats))
+                uncached = {(r, c): f for (r, c), f in formulas.get(ws.title, {}).items()
+                            if r < len(cells) and (c >= len(cells[r]) or cells[r][c] is None)}
+                grids.append(Grid(file=file, sheet=ws.title, cells=cells, formats=formats, uncached=uncached or None))
     except (zipfile.BadZipFile, KeyError, OSError) as exc:
         raise InputError(Problem(file=file, message=f"无法读取 Excel 工作簿：{exc}", expected="有效的 .xlsx 文件")) from None
     finally:
         workbook.close()
     return grids
+
+
+def _formula_cells(file: str) -> dict[str, dict[tuple[int, int], str]]:
+    """{sheet: {(row, col) 0-based: formula text}} of every formula cell (one read-only pass, formulas not values)."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(file, read_only=True, data_only=False)
+    try:
+        out: dict[str, dict[tuple[int, int], str]] = {}
+        for ws in workbook.worksheets:
+            if not hasattr(ws, "iter_rows"):
+                continue
+            found = out.setdefault(ws.title, {})
+            for row in ws.iter_rows():
+                for cell in row:
+                    value = getattr(cell, "value", None)
+                    if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
+                        found[(cell.row - 1, cell.column - 1)] = str(getattr(value, "text", value))
+        return out
+    finally:
+        workbook.close()
 
 
 _MERGE = re.compile(rb'<(?:\w{1,32}:)?mergeCell\s+ref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')

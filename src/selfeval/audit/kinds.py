@@ -238,6 +238,12 @@ AUDIT_KINDS: tuple[FindingKind, ...] = (
                fields=lambda r: {"label": pl.col("label"), "text": quoted(pl.col("text"))}),),
     ),
     FindingKind(
+        "AUDIT_FORMULA_UNCACHED", "公式没有保存计算结果", "error",
+        "{label}是公式“{formula}”，但文件中没有保存计算结果（文件可能由程序生成、未在 Excel 中保存过），无法复核",
+        "没有计算结果的公式读不出数值；在 Excel 中打开并保存后重新提交，或直接填写数值",
+        (),
+    ),
+    FindingKind(
         "AUDIT_SUBTOTAL_ROW", "小计行未作为指标读取", "info",
         "第 {row} 行只有分值或得分“{text}”（{label}），没有三级指标、指标值或实际完成值，按小计行处理，未计入指标",
         "指标表中的每一行都须有着落：小计行不参与复算，列出以便核对",

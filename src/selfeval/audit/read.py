@@ -43,6 +43,7 @@ class FileRecords:
     indicators: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)
     subtotals: list[dict[str, Any]] = field(default_factory=list)
+    uncached: list[dict[str, Any]] = field(default_factory=list)  # located formula cells saved without a result
     error: str | None = None
 
 
@@ -79,7 +80,11 @@ def read_file(path: str | Path) -> FileRecords:
             out.sheets.append({"file": file, "sheet": grid.sheet, "forms": 0, "status": "已跳过",
                                "reason": "不是项目支出绩效自评表（未找到含“三级指标”“得分”的指标表及其上方的“项目名称”）"})
         for form in forms:
+            first = len(out.cells)
             _records(out, grid, form)
+            if grid.uncached:
+                out.uncached += [{**c, "formula": grid.uncached[(c["row"], c["col"])]} for c in out.cells[first:]
+                                 if (c["row"], c["col"]) in grid.uncached]
     return out
 
 
