@@ -33,7 +33,8 @@ def timed_audit(folder: Path, workers: int) -> dict[str, float]:
     result = audit_claims(claims_of(read), rules)
     t2 = time.perf_counter()
     truth = pl.read_csv(folder / "truth.csv")
-    missed = truth.join(result.findings.select("file", "project_code", "code").unique(), on=["file", "project_code", "code"], how="anti")
+    missed = truth.join(result.findings.select("file", "project_code", "code").unique(), on=["file", "project_code", "code"], how="anti",
+                        nulls_equal=True)
     return {"files": len(files), "projects": result.summary.height, "indicators": result.indicators.height,
             "read_s": t1 - t0, "recompute_s": t2 - t1, "total_s": t2 - t0, "missed": missed.height, "injected": truth.height}
 

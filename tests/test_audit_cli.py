@@ -94,7 +94,8 @@ def test_synth_submissions_then_audit_finds_the_truth(tmp_path: Path) -> None:
     audited = runner.invoke(app, ["audit", str(out), "--out", str(tmp_path / "res")])
     assert audited.exit_code == 1
     findings = pl.read_parquet(tmp_path / "res" / "audit_findings.parquet")
-    missed = truth.join(findings.select("file", "project_code", "code"), on=["file", "project_code", "code"], how="anti")
+    missed = truth.join(findings.select("file", "project_code", "code"), on=["file", "project_code", "code"], how="anti",
+                        nulls_equal=True)
     assert missed.height == 0
 
 

@@ -37,16 +37,18 @@ def test_clean_synthetic_set_has_no_finding(tmp_path: Path) -> None:
 def test_every_injected_error_is_found(injected: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     """It should find each injected error under its code, in its file and project (recall 100 %)."""
     truth, findings = injected
-    missed = truth.join(findings.select("file", "project_code", "code").unique(), on=["file", "project_code", "code"], how="anti")
+    missed = truth.join(findings.select("file", "project_code", "code").unique(), on=["file", "project_code", "code"],
+                        how="anti", nulls_equal=True)
     assert missed.height == 0, missed
     assert truth.height >= 40
-    assert set(truth.get_column("code")) >= set(INJECTIONS) - {"AUDIT_TIER_BAND"} | {"AUDIT_DUPLICATE_PROJECT"}
+    assert set(truth.get_column("code")) >= set(INJECTIONS) - {"AUDIT_TIER_BAND"} | {
+        "AUDIT_DUPLICATE_PROJECT", "AUDIT_UNREADABLE", "AUDIT_NO_FORM"}
 
 
 def test_no_finding_outside_the_injected_projects(injected: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     """It should raise nothing on a project no error was injected into (precision within the injected set)."""
     truth, findings = injected
-    stray = findings.join(truth.select("project_code").unique(), on="project_code", how="anti")
+    stray = findings.join(truth.select("project_code").unique(), on="project_code", how="anti", nulls_equal=True)
     assert stray.height == 0, stray
 
 

@@ -143,8 +143,8 @@ def _points(form: FormSpec, value: Callable[[dict[str, Any]], Any], test: Callab
     row["points"] = value(row)
     if drop_reason:
         row["reason"] = None
-    if isinstance(row["points"], (int, float)):  # the total printed is the sum of the parts printed
-        form["total"] = round(form["total"] - old + row["points"], 2)
+    if row["points"] is None or isinstance(row["points"], (int, float)):  # the total printed sums the parts printed
+        form["total"] = round(form["total"] - old + (row["points"] or 0.0), 2)
         form["grade"] = _grade_of(form["total"], rules)
     return True
 
@@ -168,6 +168,18 @@ def _above_weight(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
 def _points_off(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
     return _points(form, lambda r: round(max(r["points"] - 1.0, 0.0), 2),
                    lambda r: r["_op"] in _QUANT and 1.0 < r["points"] < r["weight"] - 0.05, rng, rules, drop_reason=True)
+
+
+def _points_explained(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
+    row = _pick(form["indicators"], rng, lambda r: r["_op"] in _QUANT and r["_met"] and r["weight"] > 1.0)
+    if row is None:
+        return False
+    row["reason"] = "按单位自评办法酌情扣分"  # a met target deducted, with a reason: the reviewer judges it
+    return _points(form, lambda r: round(r["weight"] - 1.0, 2), lambda r: r is row, rng, rules)
+
+
+def _points_missing(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
+    return _points(form, lambda r: None, lambda r: r["points"] is not None and r["points"] > 0, rng, rules)
 
 
 def _not_a_number(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
@@ -218,7 +230,8 @@ def _overspent(form: FormSpec, rng: random.Random, rules: RuleSet) -> bool:
 INJECTIONS: dict[str, Inject] = {
     "AUDIT_TOTAL_SUM": _total_sum, "AUDIT_GRADE": _grade, "AUDIT_RATE": _rate_zero, "AUDIT_EXECUTION_POINTS": _execution_points,
     "AUDIT_MET_DEDUCTED": _met_deducted, "AUDIT_UNMET_FULL": _unmet_full, "AUDIT_ABOVE_WEIGHT": _above_weight,
-    "AUDIT_POINTS": _points_off, "AUDIT_NOT_A_NUMBER": _not_a_number, "AUDIT_TIER_BAND": _tier_band,
+    "AUDIT_POINTS": _points_off, "AUDIT_POINTS_EXPLAINED": _points_explained, "AUDIT_POINTS_MISSING": _points_missing,
+    "AUDIT_NOT_A_NUMBER": _not_a_number, "AUDIT_TIER_BAND": _tier_band,
     "MISSING_REASON": _missing_reason, "AUDIT_WEIGHTS_TOTAL": _weights_total, "AUDIT_FUNDS_PARTS": _funds_parts,
     "AUDIT_OVERSPENT": _overspent,
 }
@@ -270,10 +283,33 @@ def write_submissions(folder: str | Path, units: int, seed: int = 0, *, error_ra
         write_xlsx(copy, [form])
         truth.append({"file": str(copy), "unit_code": form["unit_name"], "project_code": form["project_code"],
                       "code": "AUDIT_DUPLICATE_PROJECT"})
+    if duplicates and written:  # a damaged file and a file holding no form: named, the others audited
+        broken = out / "损坏的文件.xlsx"
+        with atomic_path(broken) as tmp:
+            tmp.write_bytes(b"PK\x03\x04 damaged in transit")
+        notes = out / "报送说明.docx"
+        _write_note(notes)
+        truth += [{"file": str(broken), "unit_code": None, "project_code": None, "code": "AUDIT_UNREADABLE"},
+                  {"file": str(notes), "unit_code": None, "project_code": None, "code": "AUDIT_NO_FORM"}]
     frame = pl.DataFrame(truth, schema=TRUTH)
     with atomic_path(out / "truth.csv") as tmp:
         frame.write_csv(tmp)
     return frame
+
+
+def _write_note(path: Path) -> None:
+    """A covering letter: a Word document with a paragraph and a small table that is no 自评表."""
+    import docx
+
+    from selfeval.atomic import atomic_path
+
+    document = docx.Document()
+    document.add_paragraph("关于报送2025年度项目支出绩效自评结果的说明")
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text = "联系人", "电话"
+    table.cell(1, 0).text, table.cell(1, 1).text = "张三", "0315-0000000"
+    with atomic_path(path) as tmp:
+        document.save(str(tmp))
 
 
 __all__ = ["INJECTIONS", "LAYOUTS", "clean_forms", "write_submissions"]
