@@ -84,6 +84,14 @@ def test_out_may_not_overwrite_an_input(tmp_path: Path) -> None:
     assert (folder / "a.xlsx").read_bytes() == before
 
 
+def test_out_inside_the_submissions_folder_is_refused(tmp_path: Path) -> None:
+    """It should refuse an --out inside the folder being audited (its workbook would be read next time), exit 2."""
+    folder = _folder(tmp_path)
+    done = runner.invoke(app, ["audit", str(folder), "--out", str(folder / "审核")])
+    assert done.exit_code == 2
+    assert not (folder / "审核").exists()
+
+
 def test_synth_submissions_then_audit_finds_the_truth(tmp_path: Path) -> None:
     """It should write submissions and truth.csv, and the audit should find every row of the truth."""
     out = tmp_path / "subs"

@@ -58,6 +58,9 @@ def audit_command(
     from selfeval.rules.loader import load_rules
 
     check_output(out, "folder")
+    if out is not None and submissions.is_dir() and out.resolve().is_relative_to(submissions.resolve()):
+        # the next audit of the folder would read 审核结果.xlsx as a submission
+        raise fail(SelfevalError(f"{out}：输出文件夹不能位于待审核的文件夹 {submissions} 之内，请换一个文件夹"), 2)
     try:
         rule_set = load_rules(rules, rules_dirs=rules_dir or ())
         if out is not None:
