@@ -312,3 +312,16 @@ def test_formula_saved_without_result_is_named(tmp_path: Path) -> None:
     result = audit(path)
     assert codes(result) == ["AUDIT_FORMULA_UNCACHED", "AUDIT_FORMULA_UNCACHED"]
     assert sorted(result.findings.select("cell", "value").rows()) == [("G14", "=25"), ("G18", "=SUM(G14:G17)+H7")]
+
+
+@pytest.mark.parametrize(("printed", "flagged"), [
+    (0.9525, True),     # stored 95.25 % against 95 %: 0.25 points off, beyond 0.01
+    (0.95004, False),   # stored 95.004 %: within 0.01 percentage point
+    ("95.3%", True),    # typed to one decimal: allowed ± 0.05, off by 0.3
+    ("95%", False),     # typed without decimals: 95 % is 95,000 / 100,000 exactly
+    ("96%", True),      # typed without decimals: allowed ± 0.5, off by 1
+])
+def test_rate_tolerance_follows_what_was_stored(tmp_path: Path, printed: object, flagged: bool) -> None:
+    """It should compare a rate stored as a number at the tolerance, and a rate typed as text within its last digit."""
+    result = audit(write_xlsx(tmp_path / "r.xlsx", [_f(execution_rate=printed)]))
+    assert codes(result) == (["AUDIT_RATE"] if flagged else [])

@@ -65,11 +65,13 @@ def rate(expr: pl.Expr) -> pl.Expr:
             .when(value > 1.5).then(value / 100).otherwise(value))
 
 
-def rate_tolerance(expr: pl.Expr, tol: float) -> pl.Expr:
-    """How far a printed rate may differ: `tol` percentage points, or half the last digit printed (`99%` ± 0.5 %)."""
+def rate_tolerance(expr: pl.Expr, tol: float, stored: pl.Expr | None = None) -> pl.Expr:
+    """How far a printed rate may differ: `tol` percentage points, or for a rate typed as text half its last digit
+    (`99%` ± 0.5 %); a rate `stored` as a number (the cell's full value) gets `tol` alone."""
     decimals = _cleaned(expr).str.extract(r"\.(\d+)", 1).str.len_chars().fill_null(0)
     percent = _cleaned(expr).str.contains("[%％]")
-    printed = pl.when(percent).then(0.5 * 10.0 ** (-decimals.cast(pl.Float64)) / 100).otherwise(0.0)
+    typed = percent if stored is None else percent & ~stored.fill_null(False)
+    printed = pl.when(typed).then(0.5 * 10.0 ** (-decimals.cast(pl.Float64)) / 100).otherwise(0.0)
     return pl.max_horizontal(pl.lit(tol / 100), printed)
 
 
@@ -112,7 +114,7 @@ def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
     p_cols = {"_form": pl.Int64, "_file_order": pl.Int64, "file": text, "sheet": text, "grid_kind": text, "amount_unit": text,
               "year": pl.Int64, **dict.fromkeys(HEADER_FIELDS, text), **dict.fromkeys(FUND_FIELDS, text),
               **{f"{p}_{f}": text for p in PART_ROWS for f in PART_FIELDS},
-              "file_unit_code": text, "file_unit_name": text, "file_year": pl.Int64}
+              "file_unit_code": text, "file_unit_name": text, "file_year": pl.Int64, "execution_rate_stored": pl.Boolean}
     raw_projects = _frame([{k: r.get(k) for k in p_cols} for r in projects], p_cols)
     i_cols = {"_form": pl.Int64, "row": pl.Int64, **dict.fromkeys(INDICATOR_FIELDS, text), "seq": pl.Int64}
     raw_indicators = _frame([{k: r.get(k) for k in i_cols} for r in indicators], i_cols)

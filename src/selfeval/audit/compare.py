@@ -129,7 +129,8 @@ def _project_frame(claims: Claims, frames: Frames, indicators: pl.DataFrame, rul
         pl.lit(float(rules.total_points)).alias("_total_points"),
         pl.when(recomputed).then(parts).alias("_parts_sum"),
         pl.when(recomputed).then(grade_expr(pl.col("claimed_total"), rules)).alias("_claimed_band"),
-        rate_tolerance(pl.col("execution_rate_text"), rules.audit.tolerance).alias("_rate_tol"),
+        rate_tolerance(pl.col("execution_rate_text"), rules.audit.tolerance,
+                       pl.col("execution_rate_stored") if "execution_rate_stored" in frame.columns else None).alias("_rate_tol"),
         pl.when(recomputed).then(pl.col("_weights_sum") + pl.coalesce("claimed_execution_weight", "execution_weight"))
         .alias("_weights_total"),
         pl.col("_weights_complete").fill_null(False) & recomputed,

@@ -98,6 +98,9 @@ def _records(out: FileRecords, grid: Grid, form: Form) -> None:
         if located is not None:
             out.cells.append({"_form": index, "seq": 0, "field": name, "row": located.row, "col": located.col})
     total = form.funds.get("total", {})
+    rate_cell = total.get("execution_rate")
+    # a rate stored as a number is compared at the tolerance; one typed as text (`99%`) within its last digit too
+    record["execution_rate_stored"] = rate_cell is not None and isinstance(grid.value(rate_cell.row, rate_cell.col), (int, float))
     for name in FUND_FIELDS:
         located = total.get(name)
         record[name] = located.text if located else None
