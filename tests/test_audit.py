@@ -325,3 +325,19 @@ def test_rate_tolerance_follows_what_was_stored(tmp_path: Path, printed: object,
     """It should compare a rate stored as a number at the tolerance, and a rate typed as text within its last digit."""
     result = audit(write_xlsx(tmp_path / "r.xlsx", [_f(execution_rate=printed)]))
     assert codes(result) == (["AUDIT_RATE"] if flagged else [])
+
+
+def test_zip_bomb_among_submissions_is_named_before_inflating(tmp_path: Path) -> None:
+    """It should refuse a workbook whose sheet inflates 1000:1 (a "zip bomb") from its declared sizes, and audit the rest."""
+    import zipfile
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_xlsx(folder / "good.xlsx", [clean_form()])
+    with zipfile.ZipFile(folder / "bomb.xlsx", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b" " * (8 * 2**20))  # 8 MiB of spaces, a few KiB packed
+    result = audit(folder)
+    assert codes(result) == ["AUDIT_UNREADABLE"]
+    assert "压缩比" in result.findings.row(0, named=True)["message"]
+    assert result.summary.get_column("total").to_list() == [CLEAN_TOTAL]
