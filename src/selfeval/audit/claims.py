@@ -89,37 +89,49 @@ class Claims:
     uncached: pl.DataFrame | None = None  # formula cells saved without a result (_form, seq, field, row, col, formula)
 
 
-def _frame(records: list[dict], columns: dict[str, pl.DataType]) -> pl.DataFrame:
-    return pl.DataFrame(records, schema=columns, orient="row") if records else pl.DataFrame(schema=columns)
+def _frame(records: list[dict], columns: dict[str, pl.DataType], offsets: list[int] | None = None) -> pl.DataFrame:
+    """Records as a frame of `columns` (other keys ignored); `offsets` are added to `_form` (forms numbered across files)."""
+    if not records:
+        return pl.DataFrame(schema=columns)
+    frame = pl.from_dicts(records, schema=columns)
+    if offsets is not None:
+        frame = frame.with_columns(pl.col("_form") + pl.Series(offsets, dtype=pl.Int64))
+    return frame
 
 
 def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
     """The claim frames of every file read (forms numbered across files in file order)."""
-    projects, indicators, cells, sheets, files, subtotals, uncached = [], [], [], [], [], [], []
+    lists: dict[str, list[dict]] = {k: [] for k in ("projects", "indicators", "cells", "subtotals", "uncached")}
+    offsets: dict[str, list[int]] = {k: [] for k in lists}
+    sheets, files, per_file = [], [], []
     offset = 0
     for order, rec in enumerate(read):
         n = len(rec.projects)
         status = "无法读取" if rec.error else ("已审核" if n else "无自评表")
         files.append({"file": rec.file, "status": status, "projects": n, "sheets": len(rec.sheets), "reason": rec.error})
+        per_file += [{"_file_order": order, "file_unit_code": rec.unit_code, "file_unit_name": rec.unit_name,
+                      "file_year": rec.year}] * n
         sheets += rec.sheets
-        for p in rec.projects:
-            projects.append({**p, "_form": p["_form"] + offset, "_file_order": order, "file_unit_code": rec.unit_code,
-                             "file_unit_name": rec.unit_name, "file_year": rec.year})
-        indicators += [{**i, "_form": i["_form"] + offset} for i in rec.indicators]
-        cells += [{**c, "_form": c["_form"] + offset} for c in rec.cells]
-        subtotals += [{**t, "_form": t["_form"] + offset} for t in rec.subtotals]
-        uncached += [{**u, "_form": u["_form"] + offset} for u in rec.uncached]
+        for name in lists:
+            records = getattr(rec, name)
+            lists[name] += records
+            offsets[name] += [offset] * len(records)
         offset += n
     text = pl.String
-    p_cols = {"_form": pl.Int64, "_file_order": pl.Int64, "file": text, "sheet": text, "grid_kind": text, "amount_unit": text,
+    p_cols = {"_form": pl.Int64, "file": text, "sheet": text, "grid_kind": text, "amount_unit": text,
               "year": pl.Int64, **dict.fromkeys(HEADER_FIELDS, text), **dict.fromkeys(FUND_FIELDS, text),
-              **{f"{p}_{f}": text for p in PART_ROWS for f in PART_FIELDS},
-              "file_unit_code": text, "file_unit_name": text, "file_year": pl.Int64, "execution_rate_stored": pl.Boolean}
-    raw_projects = _frame([{k: r.get(k) for k in p_cols} for r in projects], p_cols)
+              **{f"{p}_{f}": text for p in PART_ROWS for f in PART_FIELDS}, "execution_rate_stored": pl.Boolean}
+    f_cols = {"_file_order": pl.Int64, "file_unit_code": text, "file_unit_name": text, "file_year": pl.Int64}
+    raw_projects = pl.concat([_frame(lists["projects"], p_cols, offsets["projects"]), _frame(per_file, f_cols)],
+                             how="horizontal")
     i_cols = {"_form": pl.Int64, "row": pl.Int64, **dict.fromkeys(INDICATOR_FIELDS, text), "seq": pl.Int64}
-    raw_indicators = _frame([{k: r.get(k) for k in i_cols} for r in indicators], i_cols)
+    raw_indicators = _frame(lists["indicators"], i_cols, offsets["indicators"])
     c_cols = {"_form": pl.Int64, "seq": pl.Int64, "field": text, "row": pl.Int64, "col": pl.Int64}
-    raw_cells = _frame([{k: r.get(k) for k in c_cols} for r in cells], c_cols)
+    raw_cells = _frame(lists["cells"], c_cols, offsets["cells"])
+    subtotals = _frame(lists["subtotals"], {"_form": pl.Int64, "row": pl.Int64, "col": pl.Int64, "text": text, "label": text},
+                       offsets["subtotals"])
+    uncached = lists["uncached"]
+    uncached_offsets = offsets["uncached"]
 
     keyed = _keyed_projects(raw_projects, year)
     located = raw_cells.join(keyed.select("_form", "file", "sheet", "grid_kind"), on="_form", how="left")
@@ -129,8 +141,8 @@ def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
         is_blank(pl.col("points")).alias("_points_blank"),
         pl.col("seq").cast(pl.Int32),
     ).rename({"weight": "weight_text", "points": "points_text"})
-    uncached_frame = _frame([{k: u.get(k) for k in ("_form", "seq", "field", "row", "col", "formula")} for u in uncached],
-                            {"_form": pl.Int64, "seq": pl.Int64, "field": text, "row": pl.Int64, "col": pl.Int64, "formula": text})
+    uncached_frame = _frame(uncached, {"_form": pl.Int64, "seq": pl.Int64, "field": text, "row": pl.Int64, "col": pl.Int64,
+                                       "formula": text}, uncached_offsets)
     # a 得分 formula saved without its result is not a blank claim: the claim is unknown (its own finding)
     unknown = uncached_frame.filter(pl.col("field") == "points").select("_form", pl.col("seq").cast(pl.Int32),
                                                                        pl.lit(True).alias("_unknown"))
@@ -141,7 +153,7 @@ def claims_of(read: list[FileRecords], *, year: int | None = None) -> Claims:
         files=pl.DataFrame(files, schema={"file": text, "status": text, "projects": pl.Int64, "sheets": pl.Int64, "reason": text}),
         sheets=_frame(sheets, {"file": text, "sheet": text, "forms": pl.Int64, "status": text, "reason": text}),
         projects=keyed, indicators=ind, cells=located, bad_numbers=bad,
-        subtotals=_frame(subtotals, {"_form": pl.Int64, "row": pl.Int64, "col": pl.Int64, "text": text, "label": text}),
+        subtotals=subtotals,
         uncached=uncached_frame,
     )
 
