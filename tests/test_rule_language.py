@@ -280,3 +280,26 @@ def test_zero_target_overshoot_message() -> None:
     got = selfeval.score(_declaration(rows), _actuals(["3次", "90%", "90%"]), _execution(10000.0), rules)
     message = got.findings.filter(pl.col("code") == "OVERSHOOT")["message"].item()
     assert "为 0" in message and "超额阈值 3" in message and "倍" not in message
+
+
+def test_inline_source_notes() -> None:
+    """It should take a `source:` written inside a field as that field's note (`sources` itself wins, top level is `*`)."""
+    rules = rules_from_mapping({
+        "name": "inline", "source": "整份文件",
+        "overshoot": {"threshold": 1.3, "source": "某文件第三条"},
+        "weights": {"产出指标": 50, "效益指标": 30, "满意度指标": 10, "预算执行率": 10, "source": "表注一"},
+        "grades": [{"grade": "优", "min": 90, "source": "等级条款"}, {"grade": "差", "min": 0}],
+        "qualitative": {"tiers": {"达成": {"band": [0.8, 1.0], "default": 1.0, "source": "定性条款"}}},
+        "sources": {"weights": "显式的依据"},
+    })
+    assert rules.sources == {"*": "整份文件", "overshoot": "某文件第三条", "weights": "显式的依据", "grades": "等级条款",
+                             "qualitative.tiers.达成": "定性条款"}
+    assert rules.overshoot.threshold == 1.3 and rules.grades[0].grade == "优"
+    assert rules.source_of("overshoot.threshold") == "某文件第三条"
+
+
+def test_inline_source_must_be_text() -> None:
+    """It should reject a `source:` that is not text with one line naming the field."""
+    with pytest.raises(RuleFileError) as err:
+        rules_from_mapping({"name": "bad", "overshoot": {"source": 5}}, source="省.yaml")
+    assert "overshoot.source" in str(err.value) and "\n" not in str(err.value)

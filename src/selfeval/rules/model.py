@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -371,6 +371,38 @@ class RuleSet(_Strict):
     # Filled in by the loader, not by the file.
     source: str = Field(default="", exclude=True)
     sha256: str = Field(default="", exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inline_sources(cls, data: Any) -> Any:
+        """`source:` written inside a field (`overshoot: {threshold: 1.3, source: 鄂财绩发…}`, a tier,
+        a curve, `weights`, a grade band) becomes that field's entry in `sources`; a `source:` at the
+        top of the file is the whole profile's (`*`). An entry given in `sources` itself wins; a
+        `source` that is not text is left in place (and rejected as an unknown field)."""
+        if not isinstance(data, dict) or not isinstance(data.get("sources", {}), dict):
+            return data
+        notes: dict[str, str] = {}
+
+        def strip(node: Any, path: str) -> Any:
+            if isinstance(node, list):
+                return [strip(v, path) for v in node]  # a note on a list item (a grade band) is the list's
+            if not isinstance(node, dict):
+                return node
+            if path and isinstance(node.get("source"), str):
+                notes.setdefault(path, node["source"])
+                node = {k: v for k, v in node.items() if k != "source"}
+            return {k: strip(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+
+        out = {k: strip(v, str(k)) if k != "sources" else v for k, v in data.items() if k != "source"}
+        top = data.get("source")
+        if isinstance(top, str) and top.strip():
+            notes.setdefault("*", top)
+        elif top is not None:
+            out["source"] = top
+        if not notes:
+            return data
+        out["sources"] = {**notes, **(data.get("sources") or {})}
+        return out
 
     @field_validator("weights")
     @classmethod
