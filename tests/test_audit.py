@@ -341,3 +341,9 @@ def test_zip_bomb_among_submissions_is_named_before_inflating(tmp_path: Path) ->
     assert codes(result) == ["AUDIT_UNREADABLE"]
     assert "压缩比" in result.findings.row(0, named=True)["message"]
     assert result.summary.get_column("total").to_list() == [CLEAN_TOTAL]
+
+
+@pytest.mark.parametrize(("printed", "codes_expected"), [("优秀", []), (" 优 ", []), ("良好", ["AUDIT_GRADE"])])
+def test_grade_in_full_words(tmp_path: Path, printed: str, codes_expected: list[str]) -> None:
+    """It should read 优秀/良好 as 优/良 (97 is 优): 优秀 passes, 良好 is the wrong band."""
+    assert codes(audit(write_xlsx(tmp_path / "g.xlsx", [_f(grade=printed)]))) == codes_expected

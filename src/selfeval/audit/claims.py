@@ -26,6 +26,8 @@ from selfeval.audit.read import (
 from selfeval.declaration import Declaration
 from selfeval.ingest.layout import AMOUNT_SCALES, combined_targets
 
+# Grades as forms print them → the rule set's grade letters (a grade in full words is the same grade).
+GRADE_WORDS = {"优秀": "优", "良好": "良", "中等": "中", "一般": "中", "较差": "差"}
 NO_CLAIM = ("", "—", "——", "-", "－", "/", "／", "无", "未评分", "不适用", "n/a", "N/A")
 AMOUNTS = ("budget", "year_budget", "executed", *(f"{p}_{f}" for p in PART_ROWS for f in PART_FIELDS))
 PROJECT_NUMBERS = (*AMOUNTS, "execution_weight", "execution_points", "total", "full_points")
@@ -182,7 +184,7 @@ def _keyed_projects(raw: pl.DataFrame, year: int | None) -> pl.DataFrame:
         number(pl.col("execution_points_text")).alias("claimed_execution_points"),
         rate(pl.col("execution_rate_text")).alias("claimed_rate"),
         number(pl.col("total_text")).alias("claimed_total"),
-        pl.col("grade_text").str.strip_chars().alias("claimed_grade"),
+        pl.col("grade_text").str.replace_all(r"\s+", "").replace(GRADE_WORDS).alias("claimed_grade"),
     )
     where = pl.concat_str([pl.col("file"), pl.lit(" 工作表 "), pl.col("sheet")])
     # a printed 项目编码 is unique nationwide; a project known only by its name is unique within its unit
