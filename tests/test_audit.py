@@ -347,3 +347,19 @@ def test_zip_bomb_among_submissions_is_named_before_inflating(tmp_path: Path) ->
 def test_grade_in_full_words(tmp_path: Path, printed: str, codes_expected: list[str]) -> None:
     """It should read 优秀/良好 as 优/良 (97 is 优): 优秀 passes, 良好 is the wrong band."""
     assert codes(audit(write_xlsx(tmp_path / "g.xlsx", [_f(grade=printed)]))) == codes_expected
+
+
+def test_amount_unit_in_the_funds_headers(tmp_path: Path) -> None:
+    """It should read amounts in 万元 when only the funds headers say so (`全年预算数（万元）`): 10 万元 = 100,000 元."""
+    import openpyxl
+
+    path = write_xlsx(tmp_path / "w.xlsx", [clean_form()], amount_unit="万元", sheet_names=["表"])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["表"]
+    ws["A6"], ws["G3"] = "项目资金", "（单位见表头）"  # the block's own label and the note no longer name the unit
+    for cell, header in (("C6", "年初预算数（万元）"), ("D6", "全年预算数（万元）"), ("E6", "全年执行数（万元）")):
+        ws[cell] = header
+    wb.save(path)
+    result = audit(path)
+    assert codes(result) == []
+    assert result.projects.select("year_budget", "executed").row(0) == (100000.0, 95000.0)

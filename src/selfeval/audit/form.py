@@ -216,7 +216,8 @@ def _amount_unit(texts: list[str]) -> str:
     for text in texts:
         if (unit := amount_note(text)) is not None:
             return unit
-        if text.startswith("项目资金") and ("万元" in text or "千元" in text):
+        # `项目资金（万元）`, or a funds header `全年预算数（万元）`
+        if (text.startswith("项目资金") or "预算数" in text or "执行数" in text) and ("万元" in text or "千元" in text):
             return "万元" if "万元" in text else "千元"
     return "元"
 
