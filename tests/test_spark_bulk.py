@@ -88,3 +88,20 @@ def test_two_thousand_units_equal_local(spark, tmp_path: Path) -> None:
     local = score_many(data)
     assert local.unit_scores.height == 2000 and local.indicator_scores.collect().height > 100_000
     assert_same_run(local, score_many(data, engine="spark"))
+
+
+def test_submit_job_reads_tables_and_equals_local(spark, tmp_path: Path) -> None:
+    """It should score catalog tables (as Hive tables are read) with the spark-submit job and
+    write what the local engine computes."""
+    from selfeval.spark.job import main
+
+    write_synth(tmp_path / "d", 4, seed=8)
+    for name in ("units", "projects", "indicators", "actuals", "execution"):
+        spark.read.parquet(str(tmp_path / "d" / name)).createOrReplaceTempView(f"t16_{name}")
+    assert main(["--hive", "t16_{table}", "--output", str(tmp_path / "out")]) == 0
+    local = score_many(tmp_path / "d")
+    mine = pl.read_parquet(tmp_path / "out" / "indicator_scores" / "**" / "*.parquet", hive_partitioning=True)
+    assert_frame_equal(_large(local, "indicator_scores"),
+                       schema.conform(mine, schema.INDICATOR_SCORES).sort(SORTS["indicator_scores"]))
+    for name, frame in (("league_table", local.league), ("unit_scores", local.unit_scores)):
+        assert_frame_equal(frame, schema.conform(pl.read_parquet(tmp_path / "out" / name / "*.parquet"), frame.schema))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -137,24 +138,13 @@ def check_dataset(source: str) -> None:
             raise InputError(f"数据集缺少表 {name}（应为文件夹 {name}/ 下按 unit_group 分区的 .parquet 文件）", path)
 
 
-def read_table(spark: Any, source: str, name: str) -> Any:
-    """One table of the dataset as a Spark frame: its declared columns (cast; missing ones null)
-    and the unit group; None when an optional table is absent."""
-    from pyspark.errors import AnalysisException
+def declared_columns(frame: Any, name: str, where: str = "") -> Any:
+    """A Spark frame of table `name` as declared (columns cast; missing ones null) with its unit group."""
     from pyspark.sql import functions as F
 
-    path = f"{source.rstrip('/')}/{name}"
-    if not _exists(source, name):
-        return None
-    try:
-        frame = spark.read.option("basePath", path).option("recursiveFileLookup", "false").parquet(path)
-    except AnalysisException as exc:
-        if name in REQUIRED:
-            raise InputError(f"数据集缺少表 {name}：{str(exc).splitlines()[0]}", path) from None
-        return None
     if GROUP not in frame.columns:
-        msg = f"表 {name} 没有按 {GROUP} 分区（应为 {name}/{GROUP}=K/*.parquet）：Spark 引擎按单位组分发评分"
-        raise InputError(msg, path)
+        msg = f"表 {name} 没有 {GROUP} 列（数据集应按 {GROUP} 分区：{name}/{GROUP}=K/*.parquet）：Spark 引擎按单位组分发评分"
+        raise InputError(msg, where or name)
     spark_types = INPUTS.spark_schema()
     columns = [F.col(GROUP).cast("long").alias(GROUP)]
     for col in INPUTS.tables[name]:
@@ -164,23 +154,55 @@ def read_table(spark: Any, source: str, name: str) -> Any:
     return frame.select(*columns)
 
 
-def stacked_inputs(spark: Any, source: str) -> Any:
-    """Every input table stacked in one Spark frame (`packing.Layout` INPUTS)."""
+def read_table(spark: Any, source: str, name: str) -> Any:
+    """One table of the dataset as a Spark frame (`declared_columns`); None when an optional
+    table is absent."""
+    from pyspark.errors import AnalysisException
+
+    path = f"{source.rstrip('/')}/{name}"
+    if not _exists(source, name):
+        return None
+    try:
+        frame = spark.read.option("basePath", path).parquet(path)
+    except AnalysisException as exc:
+        if name in REQUIRED:
+            raise InputError(f"数据集缺少表 {name}：{str(exc).splitlines()[0]}", path) from None
+        return None
+    return declared_columns(frame, name, path)
+
+
+def stack(frames: Mapping[str, Any]) -> Any:
+    """The input tables (declared columns and unit group, `declared_columns`) stacked in one Spark
+    frame (`packing.Layout` INPUTS); only groups with indicators, as the local engine reads them."""
     from pyspark.sql import functions as F
 
-    frames = []
-    for i, name in enumerate(INPUTS.tables):
-        frame = read_table(spark, source, name)
-        if frame is not None:
-            frames.append(frame.withColumn("_table", F.lit(i).cast("byte")))
-    stacked = functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), frames)
-    # a group is scored when it has indicators, as the local engine reads a dataset by them
-    groups = frames[INPUTS.index("indicators")].select(GROUP).distinct()
-    stacked = stacked.join(groups, GROUP, "left_semi")
+    missing = [name for name in REQUIRED if frames.get(name) is None]
+    if missing:
+        raise InputError(f"缺少表 {'、'.join(missing)}（Spark 引擎需要 units、projects、indicators）", "spark")
+    tagged = [frame.withColumn("_table", F.lit(INPUTS.index(name)).cast("byte"))
+              for name, frame in frames.items() if frame is not None]
+    stacked = functools.reduce(lambda a, b: a.unionByName(b, allowMissingColumns=True), tagged)
+    stacked = stacked.join(frames["indicators"].select(GROUP).distinct(), GROUP, "left_semi")
     return stacked.select(*[
         F.col(f"`{f.name}`") if f.name in stacked.columns else F.lit(None).cast(f.dataType).alias(f.name)
         for f in INPUTS.spark_schema().fields
     ])
+
+
+def stacked_inputs(spark: Any, source: str) -> Any:
+    """Every table of the dataset at `source` stacked in one Spark frame."""
+    return stack({name: read_table(spark, source, name) for name in INPUTS.tables})
+
+
+def score_frames(frames: Mapping[str, Any], rules: RuleSet, source: str = "spark") -> dict[str, Any]:
+    """Result tables (Spark frames, each with its unit group) of input tables given as Spark frames
+    — Hive tables (`spark.table("db.indicators")`) or any other source. Each frame holds a table's
+    columns (`selfeval.schema`) and `unit_group`; `units`, `projects`, `indicators` are required,
+    `actuals`, `execution`, `department_goals` may be missing. The results are lazy: persist them
+    before writing more than one."""
+    inputs = stack({name: declared_columns(frame, name) for name, frame in frames.items() if frame is not None})
+    results = inputs.groupBy(GROUP).applyInArrow(group_scorer(rules, source), schema=RESULTS.spark_schema())
+    return {name: RESULTS.spark_table(results, name) for name in (*LARGE, "unit_scores")}
 
 
 def scored(spark: Any, source: str, rules: RuleSet) -> Any:
@@ -348,4 +370,4 @@ def _groups(source: str) -> int:
     return 0
 
 
-__all__ = ["score_many_spark", "score_group", "scored", "rules_text", "rules_of", "INPUTS", "RESULTS", "LARGE"]
+__all__ = ["score_many_spark", "score_frames", "score_group", "scored", "rules_text", "rules_of", "INPUTS", "RESULTS", "LARGE"]
