@@ -53,3 +53,21 @@ def test_canonical_claims_are_located_by_table_and_row(tmp_path: Path) -> None:
     assert found == {("AUDIT_TOTAL_SUM", "execution.csv", 2), ("AUDIT_TOTAL_RULE", "execution.csv", 2),
                      ("AUDIT_POINTS_EXPLAINED", "actuals.csv", 3)}
     assert result.findings.filter(pl.col("code") == "AUDIT_TOTAL_SUM").get_column("expected").to_list() == ["94.5"]
+
+
+def test_canonical_tables_in_one_workbook(tmp_path: Path) -> None:
+    """It should read the canonical form from one .xlsx with a sheet per table, and flag the wrong grade (97 is 优)."""
+    import xlsxwriter
+
+    folder = write_tables(tmp_path / "t", suffix="parquet")
+    path = tmp_path / "canonical.xlsx"
+    with xlsxwriter.Workbook(path) as wb:
+        for name in ("units", "projects", "indicators", "actuals", "execution"):
+            frame = pl.read_parquet(folder / f"{name}.parquet")
+            if name == "execution":
+                frame = frame.with_columns(pl.lit("良").alias("claimed_grade"))
+            frame.write_excel(workbook=wb, worksheet=name)
+    result = selfeval.audit(path)
+    found = result.findings.row(0, named=True)
+    assert result.findings.height == 1
+    assert (found["code"], found["sheet"], found["row"], found["expected"]) == ("AUDIT_GRADE", "execution", 2, "优")

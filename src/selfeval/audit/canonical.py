@@ -143,14 +143,14 @@ def read_canonical(source: str | Path, *, year: int | None = None) -> Claims:
     cells = pl.concat([
         indicators.filter(pl.col("row").is_not_null()).select(
             "_form", pl.col("seq").cast(pl.Int64), pl.lit(list(ind_fields)).alias("field"),
-            (pl.col("row") + act_first - 1).alias("row"), pl.lit(act_file).alias("file"),
+            (pl.col("row") + act_first - 1).alias("row"), pl.lit(act_file).alias("file"), pl.lit("actuals").alias("sheet"),
         ).explode("field"),
         kept.filter(pl.col("_erow").is_not_null()).select(
             "_form", pl.lit(0, pl.Int64).alias("seq"), pl.lit(list(project_fields)).alias("field"),
             (pl.col("_erow").cast(pl.Int64) + exe_first - 1).alias("row"), pl.lit(exe_file).alias("file"),
+            pl.lit("execution").alias("sheet"),
         ).explode("field"),
     ]).with_columns(
-        pl.col("file").str.extract(r"([^/\\]+?)(?:\.[^./\\]*)?$", 1).replace({act_file: "actuals"}).alias("sheet"),
         pl.lit("canonical").alias("grid_kind"), pl.lit(None, pl.Int64).alias("col"),
     )
     files = pl.DataFrame({"file": [str(source)], "status": ["已审核"], "projects": [kept.height], "sheets": [len(TABLES)],
