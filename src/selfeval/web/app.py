@@ -34,6 +34,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from selfeval.report.labels import SEVERITY_LABELS
 from selfeval.web import auth
 from selfeval.web.jobs import Jobs
 from selfeval.web.store import Record, Store, User
@@ -54,7 +55,7 @@ WHATIF_FIELDS = (  # the sliders: field, label, min, max, step
     ("weights.预算执行率", "预算执行率权重", 0, 100, 5),
     ("overshoot.threshold", "超额完成阈值（完成比例）", 1.0, 3.0, 0.1),
 )
-SEVERITY = {"error": "错误", "warning": "警告", "info": "提示"}
+SEVERITY = SEVERITY_LABELS
 STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 
 
