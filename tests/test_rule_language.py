@@ -160,6 +160,19 @@ def test_zero_budget(zero_budget: str, execution: float | None, codes: list[str]
         assert (side["execution"], side["codes"]) == (execution, codes)
 
 
+@pytest.mark.parametrize("zero_budget", ["full", "zero"])
+def test_zero_budget_reconciles(zero_budget: str) -> None:
+    """It should count an execution scored by `zero_budget` as scored in the reconciliation line
+    (rate null, points given), so `score`/`report` don't stop with 对账不平."""
+    from selfeval.reconcile import reconcile
+
+    rules = rules_from_mapping({"name": "t", "execution": {"zero_budget": zero_budget}})
+    result = selfeval.score(_declaration(THREE_ROWS, budget=0.0), _actuals(["5万元", "90%", "90%"]),
+                            _execution(0.0, year_budget=0.0), rules)
+    counts = reconcile(result).check()
+    assert (counts.execution_scored, counts.execution_missing) == (1, 0)
+
+
 @pytest.mark.parametrize(("thresholds", "codes"), [({}, ["SCHEDULE"]), ({"jun": 40.0}, []), ({"jun": 60.0}, ["SCHEDULE"])])
 def test_checkpoint_thresholds(thresholds: dict, codes: list[str]) -> None:
     """It should compare 6月底 45% with the rule's line when it has one (40 %: on time), else with the plan (50 %)."""

@@ -152,7 +152,8 @@ def reconcile(
         duplicated_keys=known.unique(KEYS).height,
         projects=result.declaration.projects.height,
         project_rows=result.project_scores.height,
-        execution_scored=result.project_scores.filter(pl.col("execution_rate").is_not_null()).height,
+        # points, not the rate: a year budget of 0 scored by `execution.zero_budget` has points and no rate
+        execution_scored=result.project_scores.filter(pl.col("execution_points").is_not_null()).height,
         execution_missing=findings.filter(pl.col("code") == "MISSING_EXECUTION").height + duplicated_execution.height,
         execution_rows=execution_rows_read,
         execution_unmatched=project_errors.height,
