@@ -137,3 +137,14 @@ def test_diff_on_bulk_folder_matches_two_runs(tmp_path: Path) -> None:
     run = runner.invoke(app, ["rules", "diff", "mof-2020", "hunan-2019", "--on", str(tmp_path / "ds")], env=WIDE)
     assert run.exit_code == 0, run.output
     assert "定性档次·部分达成" in run.output and "项目等级迁移" in run.output
+
+
+def test_named_grades_print_in_the_terminal(tmp_path: Path) -> None:
+    """It should print grades named by the profile (A/B/C/D, 优秀 …) in `score`'s table, not stop
+    with a markup error (a grade without a colour of its own is printed plain)."""
+    rules = tmp_path / "abcd.yaml"
+    rules.write_text("extends: mof-2020\nname: abcd\ngrades:\n  - {grade: A, min: 99.5}\n  - {grade: B, min: 80}\n"
+                     "  - {grade: C, min: 60}\n  - {grade: D, min: 0}\n", encoding="utf-8")
+    res = runner.invoke(app, ["score", str(SEED), "-a", str(ACTUALS), "-e", str(EXECUTION), "--rules", str(rules)], env=WIDE)
+    assert res.exit_code == 0, res.output
+    assert " A " in res.output and " B " in res.output

@@ -62,7 +62,9 @@ def grade_markup(grade: str | None, empty: str = "—") -> str:
     """A grade in its rich style; `empty` for no grade."""
     from rich.markup import escape
 
-    return f"[{GRADE_STYLES.get(grade or '', '')}]{escape(grade or empty)}[/]"
+    style = GRADE_STYLES.get(grade or "")
+    # a grade a profile names itself (A/B/C/D, 优秀 …) has no colour: plain text (`[]…[/]` is no markup)
+    return f"[{style}]{escape(grade or empty)}[/]" if style else escape(grade or empty)
 
 
 def yes_no(value: bool | None) -> str | None:
