@@ -316,3 +316,18 @@ def test_inline_source_must_be_text() -> None:
     with pytest.raises(RuleFileError) as err:
         rules_from_mapping({"name": "bad", "overshoot": {"source": 5}}, source="省.yaml")
     assert "overshoot.source" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_inline_source_beats_the_parents_sources(tmp_path) -> None:  # noqa: ANN001
+    """It should let a profile's own `source:` notes (top level, inside `weights`) replace what the profile it
+    extends cites for the same field: a province's note is never replaced by 财预〔2020〕10号's."""
+    from selfeval.rules.loader import load_rules
+
+    path = tmp_path / "child.yaml"
+    path.write_text("extends: mof-2020\nname: child\nsource: 某省文件\n"
+                    "weights: {产出指标: 60, 效益指标: 20, 满意度指标: 10, 预算执行率: 10, source: 某省文件 表注一}\n",
+                    encoding="utf-8")
+    rules = load_rules(path)
+    assert rules.sources["*"] == "某省文件"
+    assert rules.sources["weights"] == "某省文件 表注一"
+    assert rules.source_of("curves") == load_rules("mof-2020").source_of("curves")  # not restated: the parent's

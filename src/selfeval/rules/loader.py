@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from selfeval.errors import RuleFileError, field_errors
-from selfeval.rules.model import RuleSet
+from selfeval.rules.model import RuleSet, inline_sources
 
 DEFAULT_RULES = "mof-2020"
 RULE_SUFFIXES = (".yaml", ".yml")
@@ -177,7 +177,8 @@ def _raw_rules(path: Path, chain: tuple[Path, ...] = (), rules_dirs: Sequence[st
         cycle = " → ".join(str(p) for p in (*chain, path))
         msg = f"{path}：extends 形成循环：{cycle}"
         raise RuleFileError(msg)
-    data = read_yaml_mapping(path)
+    # each file's own `source:` notes become its `sources` before the merge, so they replace the parent's
+    data = dict(inline_sources(read_yaml_mapping(path)))
     parent = data.pop("extends", None)
     files = [path]
     if parent is not None:

@@ -330,6 +330,40 @@ def _known_path(path: str) -> bool:
     return True
 
 
+def inline_sources(data: Any) -> Any:
+    """`source:` written inside a field (`overshoot: {threshold: 1.3, source: 鄂财绩发…}`, a tier,
+    a curve, `weights`, a grade band) becomes that field's entry in `sources`; a `source:` at the
+    top of the file is the whole profile's (`*`). An entry given in `sources` itself wins; a
+    `source` that is not text is left in place (and rejected as an unknown field).
+
+    The loader applies this to each file before merging it over the profile it `extends`, so a
+    profile's own notes replace its parent's for the same field."""
+    if not isinstance(data, dict) or not isinstance(data.get("sources", {}), dict):
+        return data
+    notes: dict[str, str] = {}
+
+    def strip(node: Any, path: str) -> Any:
+        if isinstance(node, list):
+            return [strip(v, path) for v in node]  # a note on a list item (a grade band) is the list's
+        if not isinstance(node, dict):
+            return node
+        if path and isinstance(node.get("source"), str):
+            notes.setdefault(path, node["source"])
+            node = {k: v for k, v in node.items() if k != "source"}
+        return {k: strip(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+
+    out = {k: strip(v, str(k)) if k != "sources" else v for k, v in data.items() if k != "source"}
+    top = data.get("source")
+    if isinstance(top, str) and top.strip():
+        notes.setdefault("*", top)
+    elif top is not None:
+        out["source"] = top
+    if not notes:
+        return data
+    out["sources"] = {**notes, **(data.get("sources") or {})}
+    return out
+
+
 class RuleSet(_Strict):
     """A complete, validated scoring rule set."""
 
@@ -375,34 +409,8 @@ class RuleSet(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _inline_sources(cls, data: Any) -> Any:
-        """`source:` written inside a field (`overshoot: {threshold: 1.3, source: 鄂财绩发…}`, a tier,
-        a curve, `weights`, a grade band) becomes that field's entry in `sources`; a `source:` at the
-        top of the file is the whole profile's (`*`). An entry given in `sources` itself wins; a
-        `source` that is not text is left in place (and rejected as an unknown field)."""
-        if not isinstance(data, dict) or not isinstance(data.get("sources", {}), dict):
-            return data
-        notes: dict[str, str] = {}
-
-        def strip(node: Any, path: str) -> Any:
-            if isinstance(node, list):
-                return [strip(v, path) for v in node]  # a note on a list item (a grade band) is the list's
-            if not isinstance(node, dict):
-                return node
-            if path and isinstance(node.get("source"), str):
-                notes.setdefault(path, node["source"])
-                node = {k: v for k, v in node.items() if k != "source"}
-            return {k: strip(v, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
-
-        out = {k: strip(v, str(k)) if k != "sources" else v for k, v in data.items() if k != "source"}
-        top = data.get("source")
-        if isinstance(top, str) and top.strip():
-            notes.setdefault("*", top)
-        elif top is not None:
-            out["source"] = top
-        if not notes:
-            return data
-        out["sources"] = {**notes, **(data.get("sources") or {})}
-        return out
+        """Inline `source:` notes into `sources` (see `inline_sources`)."""
+        return inline_sources(data)
 
     @field_validator("weights")
     @classmethod
