@@ -331,3 +331,21 @@ def test_inline_source_beats_the_parents_sources(tmp_path) -> None:  # noqa: ANN
     assert rules.sources["*"] == "某省文件"
     assert rules.sources["weights"] == "某省文件 表注一"
     assert rules.source_of("curves") == load_rules("mof-2020").source_of("curves")  # not restated: the parent's
+
+
+@pytest.mark.parametrize(("body", "words"), [
+    # department parts that leave out 满意度 and add up to 90: the department score would top out at 90
+    ("department: parts\ndepartment_weights: {预算执行率: 20, 产出指标: 40, 效益指标: 30}\n", ["department_weights", "90"]),
+    ("grades:\n  - {grade: 优, min: 90}\n  - {grade: 差, min: -10}\n", ["grades", "-10"]),
+    ("grades:\n  - {grade: 优, min: 190}\n  - {grade: 差, min: 0}\n", ["grades", "190"]),
+])
+def test_rule_file_numbers_that_cannot_be_meant(tmp_path, body: str, words: list[str]) -> None:  # noqa: ANN001
+    """It should refuse, in one line naming the field, department weights that don't add up to the full
+    score and grade lines below 0 or above it."""
+    from selfeval.rules.loader import load_rules
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"extends: mof-2020\nname: bad\n{body}", encoding="utf-8")
+    with pytest.raises(RuleFileError) as err:
+        load_rules(path)
+    assert all(w in str(err.value) for w in words) and "\n" not in str(err.value)

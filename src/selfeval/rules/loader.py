@@ -204,7 +204,8 @@ def load_rules(name_or_path: str | Path | RuleSet = DEFAULT_RULES, *, rules_dirs
     """Load and validate a rule set by name (searched in `rule_dirs(rules_dirs)`) or by file path.
 
     A rule file is held to its word: its weights (with 预算执行率) must add up to `total_points`
-    (a deliberate other scale says so in `total_points`). Rule sets built in memory
+    (a deliberate other scale says so in `total_points`); so must `department_weights` under
+    `department: parts`, and every grade line lies within 0 … `total_points`. Rule sets built in memory
     (`rules_from_mapping`, what-if sweeps) are not held to it; what-if reports their totals.
     """
     if isinstance(name_or_path, RuleSet):
@@ -218,6 +219,17 @@ def load_rules(name_or_path: str | Path | RuleSet = DEFAULT_RULES, *, rules_dirs
         parts = "、".join(f"{k} {v:g}" for k, v in rules.weights.items())
         msg = (f"{path}：字段 weights：各项权重合计 {total:g}（{parts}），与满分 total_points {rules.total_points:g} 不一致；"
                "有意采用其他满分时请在 total_points 中写明")
+        raise RuleFileError(msg)
+    if rules.department == "parts":
+        parts = sum(rules.department_weights.values())
+        if abs(parts - rules.total_points) > 1e-6:
+            listed = "、".join(f"{k} {v:g}" for k, v in rules.department_weights.items())
+            msg = (f"{path}：字段 department_weights：部门整体各部分权重合计 {parts:g}（{listed}），"
+                   f"与满分 total_points {rules.total_points:g} 不一致")
+            raise RuleFileError(msg)
+    outside = [f"{g.grade} {g.min:g}" for g in rules.grades if not 0 <= g.min <= rules.total_points]
+    if outside:
+        msg = f"{path}：字段 grades：等级分数线 {'、'.join(outside)} 不在 0 到满分 {rules.total_points:g} 之间"
         raise RuleFileError(msg)
     digest = hashlib.sha256()
     for f in files:
