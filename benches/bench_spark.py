@@ -33,7 +33,8 @@ OVERHEAD_UNITS = 240
 
 
 def _load() -> str:
-    return "load average %.2f %.2f %.2f" % os.getloadavg()
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,7 @@ def with_every_finding(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFram
     """The tables changed so that the pipeline reports each of PIPELINE_KINDS somewhere."""
     units = tables["units"].get_column("unit_code").sort().to_list()
     ind, act, exe = tables["indicators"], tables["actuals"], tables["execution"]
-    first = lambda code: pl.col("project_code") == ind.filter(pl.col("unit_code") == code).get_column("project_code")[0]  # noqa: E731
+    first = lambda code: pl.col("project_code") == ind.filter(pl.col("unit_code") == code).get_column("project_code")[0]
     # UNKNOWN_LEVEL1 and LEVEL1_POINTS: a level-1 label the rules do not know, one with other points
     ind = ind.with_columns(
         pl.when(first(units[1]) & (pl.col("seq") == 1)).then(pl.lit("其他指标")).when(first(units[2]))

@@ -9,13 +9,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from spark_datasets import (
+    PIPELINE_KINDS,
+    synth_tables,
+    with_every_finding,
+    write_dataset,
+)
 
 from selfeval import schema
 from selfeval.bulk import _sort_findings, score_many
 from selfeval.rules.loader import available_rules, load_rules
 from selfeval.spark.bulk import rules_of, rules_text
 from selfeval.synth import write_synth
-from spark_datasets import PIPELINE_KINDS, synth_tables, with_every_finding, write_dataset
 
 SORTS = {"indicator_scores": ["unit_code", "project_code", "seq"], "project_scores": ["unit_code", "project_code"]}
 SMALL = ("unit_scores", "league", "grade_distribution", "findings_summary", "skipped")

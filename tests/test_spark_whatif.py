@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from spark_datasets import synth_tables, with_every_finding, write_dataset
 
 from selfeval.whatif import whatif_dataset
-from spark_datasets import synth_tables, with_every_finding, write_dataset
 
 SWEEP = ["weights.产出指标=40,50,55", "overshoot.threshold=1.2,1.5"]
 
@@ -26,7 +26,7 @@ def test_sweep_equals_local(spark, tmp_path: Path) -> None:
     """It should give the local engine's views (largest moves kept), counts and tables."""
     tables = with_every_finding(synth_tables(120, seed=21))
     data = write_dataset(tmp_path / "d", tables, 30, missing={"actuals": {2}})
-    local, local_files, _ = whatif_dataset(data, sweep=SWEEP, tables=tmp_path / "local", keep=40)
+    local, _, _ = whatif_dataset(data, sweep=SWEEP, tables=tmp_path / "local", keep=40)
     result, files, skipped = whatif_dataset(data, sweep=SWEEP, tables=tmp_path / "spark", keep=40, engine="spark")
     assert len(result.names) == 6 and result.compared == local.compared and result.compared["projects"] > 40
     for view in ("projects", "units", "migration", "summary", "parameters"):

@@ -241,7 +241,12 @@ def small_tables(results: Any, rules: RuleSet) -> tuple[dict[str, Any], dict[str
 
 def collect_all(results: Any, rules: RuleSet) -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
     """Every table in memory from one Spark job (a library call without an output folder)."""
-    from selfeval.bulk import _sort_findings, findings_summary, grade_distribution, league_table
+    from selfeval.bulk import (
+        _sort_findings,
+        findings_summary,
+        grade_distribution,
+        league_table,
+    )
 
     t = RESULTS.unpack(_polars(results))
     units = t["unit_scores"].sort("unit_code", maintain_order=True)
@@ -299,7 +304,15 @@ def score_many_spark(
     require_pyspark()
     from pyspark import StorageLevel
 
-    from selfeval.bulk import BulkResult, SKIPPED, _input_manifest, _manifest, _owned_by_bulk, _refuse_nesting, _Run
+    from selfeval.bulk import (
+        SKIPPED,
+        BulkResult,
+        _input_manifest,
+        _manifest,
+        _owned_by_bulk,
+        _refuse_nesting,
+        _Run,
+    )
 
     if workbooks is not None:
         raise SelfevalError("Spark 引擎不写每个单位的自评表（--workbooks）：请用本地引擎，或先批量评分再对选定单位运行 report")
@@ -370,4 +383,4 @@ def _groups(source: str) -> int:
     return 0
 
 
-__all__ = ["score_many_spark", "score_frames", "score_group", "scored", "rules_text", "rules_of", "INPUTS", "RESULTS", "LARGE"]
+__all__ = ["INPUTS", "LARGE", "RESULTS", "rules_of", "rules_text", "score_frames", "score_group", "score_many_spark", "scored"]

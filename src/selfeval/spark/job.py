@@ -61,7 +61,14 @@ def run(argv: Sequence[str] | None = None) -> dict[str, int]:
     from pyspark import StorageLevel
 
     from selfeval.rules.loader import load_rules
-    from selfeval.spark.bulk import LARGE, RESULTS, SORT_KEYS, group_scorer, small_tables, stack
+    from selfeval.spark.bulk import (
+        LARGE,
+        RESULTS,
+        SORT_KEYS,
+        group_scorer,
+        small_tables,
+        stack,
+    )
     from selfeval.spark.packing import GROUP
     from selfeval.spark.session import spark_session
 

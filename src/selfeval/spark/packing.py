@@ -100,4 +100,4 @@ class Layout:
         return stacked.filter(F.col(TAG) == self.index(name)).select(*columns)
 
 
-__all__ = ["Layout", "TAG", "GROUP", "arrow_type", "restored_dtype"]
+__all__ = ["GROUP", "TAG", "Layout", "arrow_type", "restored_dtype"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import tempfile
 from typing import Any
 
 from selfeval.errors import SelfevalError
@@ -66,10 +67,13 @@ def spark_session(master: str | None = None) -> Any:
             builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
             .config("spark.default.parallelism", str(LOCAL_SHUFFLE_PARTITIONS))
             .config("spark.driver.memory", os.environ.get("SELFEVAL_SPARK_DRIVER_MEMORY", "2g"))
+            # catalog tables of a local run go to a temporary folder, not ./spark-warehouse
+            .config("spark.sql.warehouse.dir", os.environ.get(
+                "SELFEVAL_SPARK_WAREHOUSE", os.path.join(tempfile.gettempdir(), "selfeval-spark-warehouse")))
         )
     try:
         spark = builder.getOrCreate()
-    except Exception as exc:  # the JVM did not start: no Java, a bad master URL …
+    except Exception as exc:  # noqa: BLE001  the JVM did not start: no Java, a bad master URL …
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         msg = f"无法启动 Spark（master {master}）：{first}"
         raise SelfevalError(msg) from None
@@ -77,4 +81,4 @@ def spark_session(master: str | None = None) -> Any:
     return spark
 
 
-__all__ = ["require_pyspark", "spark_session", "is_local", "INSTALL_HINT"]
+__all__ = ["INSTALL_HINT", "is_local", "require_pyspark", "spark_session"]

@@ -18,7 +18,15 @@ import pyarrow as pa
 
 from selfeval import schema
 from selfeval.rules.model import RuleSet
-from selfeval.spark.bulk import INPUTS, _drop_spark_markers, _polars, check_dataset, rules_of, rules_text, stacked_inputs
+from selfeval.spark.bulk import (
+    INPUTS,
+    _drop_spark_markers,
+    _polars,
+    check_dataset,
+    rules_of,
+    rules_text,
+    stacked_inputs,
+)
 from selfeval.spark.packing import GROUP, Layout
 
 ROW = "_row"  # a row's place in its group's declared order (with the group: the local `_order`)
@@ -104,7 +112,15 @@ def whatif_spark(
     from selfeval.report.tables import write_tables
     from selfeval.scenarios import group_by_structure
     from selfeval.spark.session import spark_session
-    from selfeval.whatif import SCENARIO, WhatIfResult, _migration, _parameters, _summary, _weight_warnings, whatif_tables
+    from selfeval.whatif import (
+        SCENARIO,
+        WhatIfResult,
+        _migration,
+        _parameters,
+        _summary,
+        _weight_warnings,
+        whatif_tables,
+    )
 
     if tables is not None and fmt != "parquet":
         raise SelfevalError(f"Spark 引擎只写 Parquet 结果表（--format parquet），收到 {fmt}")
@@ -154,4 +170,4 @@ def whatif_spark(
     return result, written, []
 
 
-__all__ = ["whatif_spark", "compare_group", "comparison_layout"]
+__all__ = ["compare_group", "comparison_layout", "whatif_spark"]
