@@ -349,3 +349,15 @@ def test_rule_file_numbers_that_cannot_be_meant(tmp_path, body: str, words: list
     with pytest.raises(RuleFileError) as err:
         load_rules(path)
     assert all(w in str(err.value) for w in words) and "\n" not in str(err.value)
+
+
+def test_group_points_carry_no_float_noise() -> None:
+    """It should give 产出 points as the plain sum of the indicators' points: level-2 shares 20/15/10/5 give
+    20 + 12.63 + 10 + 4.17 = 46.80 (not 46.800000000000004)."""
+    rows = [("产出指标", "数量指标", "次数", "≥100次"), ("产出指标", "质量指标", "合格率", "≥95%"),
+            ("产出指标", "时效指标", "及时率", "≥0次"), ("产出指标", "成本指标", "成本", "≤5万元"), *THREE_ROWS[1:]]
+    rules = rules_from_mapping({"name": "l2", "level2_weights": {"产出指标": {"数量指标": 20, "质量指标": 15, "时效指标": 10,
+                                                                           "成本指标": 5}}})
+    got = selfeval.score(_declaration(rows), _actuals(["135次", "80%", "2次", "6万元", "90%", "90%"]), _execution(10000.0), rules)
+    assert got.indicator_scores.sort("seq")["points"].to_list()[:4] == [20.0, 12.63, 10.0, 4.17]
+    assert got.project_scores["output_points"].item() == 46.8
