@@ -40,7 +40,7 @@ sources:
         ("hubei-2020", {"超额完成阈值", "指标值为 0 时的超额阈值"}),
         ("hunan-2019", {"定性档次·部分达成", "定性档次·未达成"}),
         ("neimenggu-2022", {"支出进度监控线·6月底", "支出进度监控线·10月底", "执行率得分舍入方式"}),
-        ("strict-overshoot", {"计分曲线·default", "超额扣分曲线", "超额完成处理"}),
+        ("strict-overshoot", {"计分曲线·默认", "超额扣分曲线", "超额完成处理"}),  # as `rules show` names it
     ],
 )
 def test_differences_name_the_changed_rules(other: str, fields: set[str]) -> None:

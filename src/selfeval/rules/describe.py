@@ -139,7 +139,9 @@ def field_name(path: str) -> str:
     for n in range(len(parts), 0, -1):
         name = FIELD_NAMES.get(".".join(parts[:n]))
         if name is not None:
-            rest = [CHECKPOINT_NAMES.get(p, p) for p in parts[n:]]
+            # a curve is named as `rules show` names it (计分曲线·默认, 计分曲线·反向（≤）)
+            words = OP_NAMES if parts[0] in ("curves",) else CHECKPOINT_NAMES
+            rest = [words.get(p, p) for p in parts[n:]]
             return "·".join([name, *rest])
     return path
 
