@@ -625,3 +625,81 @@ def test_every_route_is_exercised_by_these_tests(tmp_path: Path) -> None:
             if (method, path) not in called and not any(m == method and re.fullmatch(re.escape(path).replace(r"\{\}", "[^/]+"), c.replace("{}", "x")) for m, c in called):
                 missing.append(f"{method} {route.path}")
     assert not missing, missing
+
+
+# ----------------------------------------------------------------------------- review of issue 15: names as the person gave them
+
+
+def test_zip_names_from_linux_and_macos_tools_and_no_store_paths_in_skipped(tmp_path: Path) -> None:
+    """It should read UTF-8 entry names written without the UTF-8 flag (Info-ZIP on Linux, macOS) as
+    UTF-8, and list a skipped unit by its name in the archive, never by the store's folders."""
+    bad_folder = "坏单位".encode()  # 9 bytes, written as an ASCII placeholder of that length, then swapped in
+    archive = zip_bytes({"county/u1/目标表.txt": SEED.read_bytes(), "county/u1/actuals.csv": ACTUALS.read_bytes(),
+                         "county/u1/execution.csv": EXECUTION.read_bytes(),
+                         "county/QQQQQQQQQ/bad.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00binary"}).replace(b"QQQQQQQQQ", bad_folder)
+    with web_client(tmp_path) as (client, web):
+        bulk = record_id(client.post("/bulk", data={"csrf": csrf_of(client, "/bureau")}, files={"archive": ("县.zip", archive)}))
+        web.jobs.wait(bulk, timeout=300)
+        assert web.store.record(bulk).meta["skipped"] == 1
+        page = client.get(f"/bulk/{bulk}").text
+        assert "<td>county/坏单位</td>" in page
+        assert str(tmp_path) not in page and ".unpacked" not in page
+
+
+def test_audit_names_the_submitted_files_not_the_store(tmp_path: Path) -> None:
+    """It should name the audited files as they are in the uploaded zip, on the page and in 审核结果.xlsx."""
+    with web_client(tmp_path) as (client, web):
+        run = score_sample(client, web, record_id(upload_declaration(client)))
+        book = client.get(f"/records/{run}/files/自评表_{UNIT_A}.xlsx").content
+        archive = zip_bytes({"提交/自评表.xlsx": book, "提交/坏.docx": b"not a word file"})
+        audit = record_id(client.post("/audit", data={"csrf": csrf_of(client, "/bureau")}, files={"files": ("提交.zip", archive)}))
+        web.jobs.wait(audit, timeout=300)
+        assert web.store.record(audit).status == "done"
+        page = client.get(f"/audit/{audit}").text
+        assert "自评表.xlsx" in page and "坏.docx" in page
+        assert str(tmp_path) not in page and ".unpacked" not in page
+        workbook = openpyxl.load_workbook(io.BytesIO(client.get(f"/records/{audit}/files/审核结果.xlsx").content), read_only=True)
+        cells = [str(c) for ws in workbook.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+        assert any("坏.docx" in c for c in cells)
+        assert not [c for c in cells if str(tmp_path) in c or ".unpacked" in c]
+
+
+def test_a_zipped_declaration_error_names_the_file_in_the_zip(tmp_path: Path) -> None:
+    """It should name a bad table of a zipped declaration as it is in the zip (no store folder)."""
+    import selfeval
+
+    tables = selfeval.read_declared(SEED).tables()
+    entries = {f"{name}.csv": frame.write_csv().encode() for name, frame in tables.items()}
+    projects = tables["projects"].with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit("abc")).otherwise(pl.col("budget").cast(pl.String)).alias("budget"))
+    entries["projects.csv"] = projects.write_csv().encode()
+    with web_client(tmp_path) as (client, _web):
+        response = client.post("/declarations", data={"csrf": csrf_of(client, "/unit")}, files={"files": ("表.zip", zip_bytes(entries))})
+        assert response.status_code == 400
+        message = re.search(r'id="error">([^<]*)<', response.text).group(1)
+        assert message.startswith("projects.csv，第 3 行，列 budget"), message
+        assert ".unpacked" not in message
+
+
+def test_the_demo_button_is_offered_only_to_accounts_that_may_see_the_sample(tmp_path: Path) -> None:
+    """It should not offer 用示例数据试一试 to another unit's account (the sample is unit 480001's), and
+    answer its POST with a clear page rather than an upload error."""
+    add_accounts(tmp_path)
+    with web_client(tmp_path) as (client, _web):
+        login(client, "unit-b")
+        assert 'id="try-demo"' not in client.get("/").text
+        refused = client.post("/demo", data={"csrf": csrf_of(client, "/")})
+        assert refused.status_code == 403
+        message = re.search(r'id="error">([^<]*)<', refused.text).group(1)
+        assert UNIT_A in message and "上传" not in message.split("；")[0]
+        login(client, "unit-a")
+        assert 'id="try-demo"' in client.get("/").text
+
+
+def test_parsed_targets_are_shown_with_symbols_not_codes(tmp_path: Path) -> None:
+    """It should show a parsed 指标值 as ≥ / ≤ / = / 不晚于 a date, not as the library's op codes."""
+    with web_client(tmp_path) as (client, _web):
+        page = client.get(f"/declarations/{record_id(upload_declaration(client))}").text
+        parsed = re.findall(r'<td class="muted">([^<]*)</td>', page)
+        assert "≥ 95.00 %" in parsed and "不晚于 2025-12-31" in parsed
+        assert not [p for p in parsed if p.split(" ")[0] in ("ge", "le", "eq", "deadline")]

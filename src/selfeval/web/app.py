@@ -48,6 +48,7 @@ LOCAL_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 UNIT_KINDS = ("declaration", "score")
 BUREAU_KINDS = ("bulk", "whatif", "audit")
 PAGE_SIZE = 50
+DEMO_UNIT = "480001"  # the bundled sample's unit (玉田县石臼窝镇人民政府本级): the accounts that may see the demo
 WHATIF_FIELDS = (  # the sliders: field, label, min, max, step
     ("weights.产出指标", "产出指标权重", 0, 100, 5),
     ("weights.效益指标", "效益指标权重", 0, 100, 5),
@@ -56,6 +57,7 @@ WHATIF_FIELDS = (  # the sliders: field, label, min, max, step
     ("overshoot.threshold", "超额完成阈值（完成比例）", 1.0, 3.0, 0.1),
 )
 SEVERITY = SEVERITY_LABELS
+OPS = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "=", "range": "区间", "deadline": "不晚于", "qualitative": "定性"}
 STATUS = {"queued": "排队中", "running": "进行中", "done": "已完成", "failed": "失败"}
 
 
@@ -87,7 +89,7 @@ def _when(stamp: float) -> str:
 
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
-    env.filters.update(num=_num, pct=_pct, when=_when, severity=lambda s: SEVERITY.get(s, s), status=lambda s: STATUS.get(s, s),
+    env.filters.update(num=_num, pct=_pct, when=_when, severity=lambda s: SEVERITY.get(s, s), status=lambda s: STATUS.get(s, s), op=lambda s: OPS.get(s, s or ""),
                        q=lambda s: quote(str(s), safe=""))
     return env
 
@@ -248,7 +250,11 @@ class Web:
 
     async def home(self, request: Request) -> Response:
         user = self.user(request)
-        return self.render(request, "home.html", is_admin=user.is_admin)
+        return self.render(request, "home.html", is_admin=user.is_admin, demo=self.may_demo(user))
+
+    def may_demo(self, user: User) -> bool:
+        """The bureau and the sample's own unit: a record of the sample is unit 480001's."""
+        return user.is_admin or user.unit_code == DEMO_UNIT
 
     async def login_page(self, request: Request) -> Response:
         return self.render(request, "login.html", next=request.query_params.get("next", "/"), failed=False)
@@ -297,6 +303,9 @@ class Web:
         from selfeval.cli import DEMO_SAMPLES, sample_dir
 
         user = self.user(request)
+        if not self.may_demo(user):
+            raise HTTPException(403, f"示例数据属于单位 {DEMO_UNIT}（玉田县石臼窝镇人民政府本级），本账户只能查看本单位 {user.unit_code} 的记录；"
+                                     "请在“单位自评”上传本单位的绩效目标表")
         folder = sample_dir()
         declaration = self._new_declaration(user, "示例：玉田县石臼窝镇 2025")
         shutil.copy(folder / DEMO_SAMPLES[0], self.store.input_dir(declaration.id) / DEMO_SAMPLES[0])
@@ -363,7 +372,7 @@ class Web:
         out = self.store.out_dir(record.id)
         projects = pl.read_parquet(out / "projects.parquet")
         indicators = pl.read_parquet(out / "indicators.parquet")
-        targets = pl.read_parquet(out / "parsed_targets.parquet").select("project_code", "seq", "op", "value", "unit", "error")
+        targets = pl.read_parquet(out / "parsed_targets.parquet").select("project_code", "seq", "op", "value", "value_hi", "deadline", "unit", "error")
         lint = pl.read_parquet(out / "lint.parquet")
         rows = indicators.join(targets, on=["project_code", "seq"], how="left")
         marks: dict[tuple[str, Any], list[dict[str, Any]]] = {}
@@ -534,6 +543,7 @@ class Web:
         project_counts = {r["grade"]: r["count"] for r in distribution.filter(pl.col("level") == "项目").to_dicts()}
         summary = pl.read_parquet(out / "tables" / "findings_summary.parquet").to_dicts()
         skipped = pl.read_parquet(out / "tables" / "skipped.parquet").to_dicts() if (out / "tables" / "skipped.parquet").is_file() else []
+        skipped = [{k: self.store.shown(v, record.id) if isinstance(v, str) else v for k, v in s.items()} for s in skipped]
         base = {"grade": grade, "finding": code, "sort": sort, "desc": "1" if desc else ""}
 
         def link(**changes: Any) -> str:
@@ -780,10 +790,7 @@ def _with_names(exc: Exception, store: Store, record: Record) -> Exception:
     if isinstance(exc, (SelfevalError, OSError)):
         from selfeval.cli_support import error_line
 
-        text = error_line(exc)
-        for folder in (store.input_dir(record.id), store.folder(record.id)):
-            text = text.replace(f"{folder}/", "").replace(str(folder), "")
-        return HTTPException(400, text)
+        return HTTPException(400, store.shown(error_line(exc), record.id))
     return exc
 
 

@@ -88,7 +88,4 @@ class Jobs:
 
     def _shown(self, record: Record, text: str) -> str:
         """An error as the person knows the files: their names, not the store's folders."""
-        for rid in filter(None, (record.id, record.parent)):
-            for folder in (self.store.input_dir(rid), self.store.folder(rid)):
-                text = text.replace(f"{folder}/", "").replace(str(folder), "")
-        return text
+        return self.store.shown(text, record.id, record.parent)

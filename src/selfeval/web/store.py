@@ -162,6 +162,19 @@ class Store:
     def out_dir(self, record_id: str) -> Path:
         return self.folder(record_id) / "out"
 
+    def shown(self, text: str, *record_ids: str | None) -> str:
+        """`text` (an error, a file's path) as the person knows it: without the store's folders of
+        `record_ids`, an uploaded zip's entries named as they are in the zip."""
+        for rid in filter(None, record_ids):
+            for prefix in self.shown_prefixes(rid):
+                text = text.replace(prefix, "")
+        return text
+
+    def shown_prefixes(self, record_id: str) -> list[str]:
+        """What `shown` removes, in its order: the unpacked zip's folder, the uploads', the record's."""
+        folders = (self.input_dir(record_id) / ".unpacked", self.input_dir(record_id), self.folder(record_id))
+        return [text for f in folders for text in (f"{f}/", str(f))]
+
     def staging_dir(self, record_id: str) -> Path:
         """A fresh folder to write a run's outputs into; `publish` renames it to `out/`."""
         staging = self.folder(record_id) / f".out.staging-{os.getpid()}-{secrets.token_hex(4)}"

@@ -4,7 +4,8 @@ A zip is refused (one Chinese line naming the archive and the entry) when it hol
 `MAX_ENTRIES` entries, an entry whose name is absolute, climbs out (`..`), or names a drive, a
 symbolic link, an entry whose compression ratio exceeds `MAX_RATIO` (a zip bomb), or more than
 `MAX_UNPACKED` bytes in all — counted while inflating, not trusted from the header. Names written
-by Windows tools in GBK without the UTF-8 flag are read as GBK.
+without the UTF-8 flag are read as UTF-8 when they are (Info-ZIP on Linux, macOS), else as GBK
+(Windows tools).
 """
 
 from __future__ import annotations
@@ -40,11 +41,17 @@ def save_upload(folder: Path, filename: str, data: bytes) -> Path:
 
 def _entry_name(info: zipfile.ZipInfo) -> str:
     name = info.filename
-    if not info.flag_bits & 0x800:  # not flagged UTF-8: Windows tools write the local code page (GBK)
+    if not info.flag_bits & 0x800:  # not flagged UTF-8: Info-ZIP (Linux) and macOS write UTF-8 anyway, Windows tools GBK
         try:
-            name = name.encode("cp437").decode("gbk")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            pass
+            raw = name.encode("cp437")
+        except UnicodeEncodeError:
+            raw = b""
+        for codec in ("utf-8", "gbk"):  # Chinese in GBK is hardly ever valid UTF-8: try UTF-8 first
+            try:
+                name = raw.decode(codec) if raw else name
+                break
+            except UnicodeDecodeError:
+                continue
     return name.replace("\\", "/")
 
 

@@ -311,13 +311,33 @@ def audit_job(store: Store, record: Record, progress: Progress) -> dict[str, Any
     rules = rules_for(store, record.params.get("rules"))
     source = unpacked_source(store.input_dir(record.id))
     progress(0.2, "读取并复算自评表")
-    result = audit(source, rules, year=record.params.get("year"), workers=1)
+    result = _named_as_uploaded(store, record, audit(source, rules, year=record.params.get("year"), workers=1))
     progress(0.8, "生成审核结果")
     staging = store.staging_dir(record.id)
     write_audit_workbook(result, staging / WORKBOOK_NAME)
     write_audit_tables(result, staging / "tables", "parquet")
     store.publish(record.id, staging)
     return {**rules_meta(rules), "counts": result.counts(), "files": [WORKBOOK_NAME], "inputs": input_digests(store.input_dir(record.id))}
+
+
+def _named_as_uploaded(store: Store, record: Record, result: Any) -> Any:
+    """An audit whose tables name the files as the person uploaded them (a zip's entries as in the
+    zip), not by the store's folders: for the page and for 审核结果.xlsx."""
+    import dataclasses
+
+    import polars as pl
+
+    def named(frame: pl.DataFrame) -> pl.DataFrame:
+        text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
+        if not text:
+            return frame
+        expr = pl.col(text)
+        for prefix in store.shown_prefixes(record.id):
+            expr = expr.str.replace_all(prefix, "", literal=True)
+        return frame.with_columns(expr)
+
+    frames = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    return dataclasses.replace(result, **{name: named(v) for name, v in frames.items() if isinstance(v, pl.DataFrame)})
 
 
 WORK = {"score": score_job, "bulk": bulk_job, "whatif": whatif_job, "audit": audit_job}
