@@ -183,3 +183,17 @@ def test_department_parts_trace(tmp_path: Path) -> None:
             {"level1_group": "效益指标", "weight": 30.0, "points": None, "status": "unscorable"}]
     text = department_trace(projects, {"total": 80.0}, rules, rows)
     assert "预算执行率：20 × 17 ÷ 20" in text and "产出指标：40 × 40 ÷ 50" in text and "效益指标+满意度指标：40 × 0 ÷ 30" in text
+
+
+def test_execution_trace_shows_the_schedule_deduction() -> None:
+    """It should show the execution points before and after the checkpoint deduction: 9.93 − 3 × 1 = 6.93
+    (3 checkpoints behind, 1 point each), not "= 9.9250 → 6.93"."""
+    from selfeval.report.trace import execution_trace
+    from selfeval.rules.loader import rules_from_mapping
+
+    rules = rules_from_mapping({"name": "s", "execution": {"schedule": {"thresholds": {"mar": 25, "jun": 40, "oct": 80},
+                                                                      "points_per_checkpoint": 1}}})
+    project = {"executed": 19850.0, "year_budget": 20000.0, "execution_rate": 0.9925, "execution_weight": 10.0,
+               "execution_points": 6.93}
+    text = execution_trace(project, rules)
+    assert "9.93 − 支出进度滞后 3 个节点 × 1 = 6.93" in text, text

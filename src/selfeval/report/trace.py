@@ -22,6 +22,15 @@ def _rounding(rules: RuleSet, part: str) -> str:
     return f"{ROUND_MODES[mode]}{'取整数' if decimals == 0 else f'保留 {decimals} 位小数'}"
 
 
+def _rounded(value: float, rules: RuleSet, part: str) -> float:
+    """`value` rounded as the rule set rounds `part` (binary noise dropped at 9 decimals first)."""
+    from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+    mode, decimals = rules.rounding.of(part)  # type: ignore[arg-type]
+    exact = Decimal(repr(round(value, 9)))
+    return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN if mode == "truncate" else ROUND_HALF_UP))
+
+
 def _sources(rules: RuleSet, *paths: str) -> str:
     """The distinct source notes of `paths` (each its most specific note), else the profile's `*` note."""
     notes = []
@@ -82,8 +91,14 @@ def execution_trace(project: dict[str, Any], rules: RuleSet) -> str:
         head = f"全年预算数为 0：按规则{'记满分' if rules.execution.zero_budget == 'full' else '记 0 分'} → {points:g}"
     else:
         used = min(rate, 1.0) if rules.execution.cap else rate
+        raw = _rounded(weight * curve(used), rules, "execution")
         head = (f"执行率 = 全年执行数 {executed:,.2f} ÷ 全年预算数 {budget:,.2f} = {rate:.2%} → "
-                f"{weight:g} × 执行率曲线({used:.4g}) = {weight * curve(used):.4f} → {points:g}")
+                f"{weight:g} × 执行率曲线({used:.4g}) = {weight * curve(used):.4f} → {raw:g}")
+        per = rules.execution.schedule.points_per_checkpoint
+        if per and points < raw - 1e-9:  # checkpoints behind (SCHEDULE findings) took points off
+            behind = round((raw - points) / per)
+            head += (f" − 支出进度滞后 {behind} 个节点 × {per:g} = {points:g}" if points > 0 or raw - behind * per == 0
+                     else f" − 支出进度滞后扣分（每个节点 {per:g}，不低于 0）= {points:g}")
     schedule = rules.execution.schedule
     lines = [head, f"规则：执行率曲线 {curve.describe()}（取样 {curve_samples(curve)}）；得分{_rounding(rules, 'execution')}"]
     if schedule.points_per_checkpoint:
