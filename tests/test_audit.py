@@ -363,3 +363,54 @@ def test_amount_unit_in_the_funds_headers(tmp_path: Path) -> None:
     result = audit(path)
     assert codes(result) == []
     assert result.projects.select("year_budget", "executed").row(0) == (100000.0, 95000.0)
+
+
+@pytest.mark.parametrize(("label", "grade", "drop_total", "expected"), [
+    ("自评等级", "优", True, []),         # no 总分 row: the grade row ends the table, never read as an indicator
+    ("评价等级", "良", False, ["AUDIT_GRADE"]),  # a grade row labelled 评价等级 is read (97 is 优)
+])
+def test_grade_row_ends_the_indicator_table(tmp_path: Path, label: str, grade: str, drop_total: bool, expected: list[str]) -> None:
+    """It should end the indicators at the grade row (总分 row missing or not), read the grade, and find nothing else."""
+    import openpyxl
+
+    path = write_xlsx(tmp_path / "g.xlsx", [_f(grade=grade)], sheet_names=["表"])
+    wb = openpyxl.load_workbook(path)
+    ws = wb["表"]
+    rows = {ws.cell(r, 1).value: r for r in range(1, ws.max_row + 1)}
+    ws.cell(rows["自评等级"], 1, label)
+    if drop_total:
+        ws.delete_rows(rows["总分"])
+    wb.save(path)
+    result = audit(path)
+    assert codes(result) == expected
+    assert result.summary.get_column("claimed_grade").to_list() == [grade]
+
+
+def test_amounts_in_messages_are_in_the_unit_written(tmp_path: Path) -> None:
+    """It should quote amounts of a form written in 万元 in 万元 (9.5万元 ÷ 10万元), as the cells print them, not in 元."""
+    rate = audit(write_xlsx(tmp_path / "r.xlsx", [_f(execution_rate=0.0)], amount_unit="万元"))
+    assert "全年执行数 9.5万元 ÷ 全年预算数 10万元 = 95%" in rate.findings.row(0, named=True)["message"]
+    over = audit(write_xlsx(tmp_path / "o.xlsx", [_f(executed=105000.0, execution_rate=1.05, execution_points=10.0, total=97.5)],
+                            amount_unit="万元"))
+    found = over.findings.filter(pl.col("code") == "AUDIT_OVERSPENT").row(0, named=True)
+    assert (found["value"], found["expected"]) == ("10.5万元", "10万元")
+    assert "全年执行数 10.5万元 超过全年预算数 10万元" in found["message"]
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "renamed.docx"])
+def test_one_unreadable_file_is_one_line_exit_2(tmp_path: Path, name: str) -> None:
+    """It should answer one file that cannot be read (a .txt, a workbook renamed .docx) with one line naming it, exit 2."""
+    from typer.testing import CliRunner
+
+    from selfeval.cli import app
+
+    path = tmp_path / name
+    if name.endswith(".txt"):
+        path.write_text("项目名称：x\n", encoding="utf-8")
+    else:
+        write_xlsx(path, [clean_form()])
+    done = CliRunner().invoke(app, ["audit", str(path), "--out", str(tmp_path / "out")])
+    assert done.exit_code == 2, done.output
+    lines = [line for line in done.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and name in lines[0] and "Traceback" not in done.output
+    assert not (tmp_path / "out").exists()

@@ -68,6 +68,9 @@ def audit_command(
             refuse_overwriting_inputs([out / WORKBOOK_NAME, *table_paths(names, out, fmt.value)], [submissions, rule_set.source or None])
         with console.status("读取并复算自评表…"):
             result = audit(submissions, rule_set, year=year, workers=workers)
+        if not submissions.is_dir() and result.files.get_column("status").to_list() == ["无法读取"]:
+            # one file given and it cannot be read: bad input (one line, exit 2), not an audit of nothing
+            raise SelfevalError(str(result.files.get_column("reason")[0]))
         written = []
         if out is not None:
             written = [write_audit_workbook(result, out / WORKBOOK_NAME), *write_audit_tables(result, out, fmt.value)]

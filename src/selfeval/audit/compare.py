@@ -127,6 +127,9 @@ def _project_frame(claims: Claims, frames: Frames, indicators: pl.DataFrame, rul
     return frame.with_columns(
         pl.lit(rules.audit.tolerance).alias("_tol"),
         pl.lit(float(rules.total_points)).alias("_total_points"),
+        # the budget as the form wrote it (万元 stays 万元): the rule's value of AUDIT_OVERSPENT
+        pl.concat_str([num_text(pl.col("year_budget") / pl.col("_scale").fill_null(1.0), 2),
+                       pl.col("amount_unit").fill_null("元")]).alias("_year_budget_written"),
         pl.when(recomputed).then(parts).alias("_parts_sum"),
         pl.when(recomputed).then(grade_expr(pl.col("claimed_total"), rules)).alias("_claimed_band"),
         rate_tolerance(pl.col("execution_rate_text"), rules.audit.tolerance,

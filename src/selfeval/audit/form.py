@@ -56,6 +56,8 @@ _BRACKETED = re.compile(r"[（(][^）)]*[）)]$")
 HEADER_LABELS = frozenset({"项目名称", "项目编码", "项目代码", "主管部门", "实施单位", "项目负责人", "联系电话", "预算单位"})
 _LABELLED = re.compile(r"^(?:金额|资金|计量)?单位[:：]")
 YEAR = re.compile(r"((?:19|20)\d{2})\s*年度")
+# The grade row of a form, by its label (自评等级, or 评价等级 in provincial variants).
+GRADE_LABELS = ("自评等级", "评价等级", "绩效评价等级", "等级")
 UNIT_LINE = re.compile(r"^(?:预算)?单位(?:名称)?[:：]\s*([0-9A-Za-z]{3,})\s+(.+)$")
 
 
@@ -264,6 +266,11 @@ def _read_indicators(grid: Grid, anchor: int, limit: int, form: Form) -> None:
         if label.startswith("总分") or label in ("合计", "总计"):
             _read_totals(grid, r, limit, form)
             return
+        if label.startswith(GRADE_LABELS):  # no 总分 row: the grade row ends the table (never an indicator)
+            _read_grade(grid, r, form)
+            return
+        if header_word(label) in HEADER_LABELS or "自评表" in label:  # the next form's title or header block
+            return
         values = {f: _text(grid, r, c) for f, c in columns.items()}
         if all(v is None for v in values.values()):
             continue
@@ -294,14 +301,20 @@ def _read_totals(grid: Grid, r: int, limit: int, form: Form) -> None:
     form.fields["_end"] = Located(None, r, 0)
     for g in range(r + 1, min(r + 4, limit if limit > r + 1 else r + 4, len(grid.cells))):
         label = next((norm(v) for v in grid.cells[g] if v is not None), "")
-        if label.startswith(("自评等级", "等级")):
-            grade = Located(_text(grid, g, points_col), g, points_col) if points_col is not None else None
-            if grade is None or grade.text is None or header_word(grade.text) in ("自评等级", "等级"):
-                grade = _right_of(grid, g, 0, header_word(grid.cells[g][0]) if grid.cells[g] else "")
-            if grade is not None:
-                form.fields["grade"] = grade
-            form.fields["_end"] = Located(None, g, 0)
+        if label.startswith(GRADE_LABELS):
+            _read_grade(grid, g, form)
             return
+
+
+def _read_grade(grid: Grid, g: int, form: Form) -> None:
+    """The 自评等级 of row `g` (under 得分, else the cell right of its label); the form ends there."""
+    points_col = form.columns.get("points")
+    grade = Located(_text(grid, g, points_col), g, points_col) if points_col is not None else None
+    if grade is None or grade.text is None or header_word(grade.text) in GRADE_LABELS:
+        grade = _right_of(grid, g, 0, header_word(grid.cells[g][0]) if grid.cells[g] else "")
+    if grade is not None:
+        form.fields["grade"] = grade
+    form.fields["_end"] = Located(None, g, 0)
 
 
 def unit_line(grids: list[Grid]) -> tuple[str, str] | None:

@@ -67,6 +67,11 @@ def _ind(when: pl.Expr, column: str = "points", **extra: pl.Expr) -> Check:
 _P = {"project": pl.concat_str([pl.lit("“"), quoted(pl.col("project_name").fill_null(pl.col("project_code"))), pl.lit("”")])}
 
 
+def _written(column: str) -> pl.Expr:
+    """An amount (stored in 元) as the form wrote it: in its own unit, with the unit (`9.5万元`)."""
+    return pl.concat_str([_num(pl.col(column) / pl.col("_scale").fill_null(1.0)), pl.col("amount_unit").fill_null("元")])
+
+
 def _differs(claimed: str, rule: str, tol: pl.Expr = T) -> pl.Expr:
     return pl.col(claimed).is_not_null() & pl.col(rule).is_not_null() & ((pl.col(claimed) - pl.col(rule)).abs() > tol)
 
@@ -196,7 +201,7 @@ AUDIT_KINDS: tuple[FindingKind, ...] = (
         (Check("audit_project", lambda r: _differs("claimed_rate", "execution_rate", pl.col("_rate_tol")), column="execution_rate",
                value=lambda r: _pct(pl.col("claimed_rate")),
                fields=lambda r: {**_P, "claimed": _pct(pl.col("claimed_rate")), "rule": _pct(pl.col("execution_rate")),
-                                 "executed": _num(pl.col("executed")), "budget": _num(pl.col("year_budget"))}),),
+                                 "executed": _written("executed"), "budget": _written("year_budget")}),),
     ),
     FindingKind(
         "AUDIT_EXECUTION_POINTS", "预算执行得分与规则不符", "error",
@@ -212,8 +217,8 @@ AUDIT_KINDS: tuple[FindingKind, ...] = (
         "项目{project}全年执行数 {executed} 超过全年预算数 {budget}（执行率 {rate}）",
         "执行数超过预算数通常是填报错误，或存在超预算支出，须核实",
         (Check("audit_project", lambda r: (pl.col("year_budget") > 0) & (pl.col("executed") > pl.col("year_budget") + 0.005),
-               column="executed", value=lambda r: _num(pl.col("executed")),
-               fields=lambda r: {**_P, "executed": _num(pl.col("executed")), "budget": _num(pl.col("year_budget")),
+               column="executed", value=lambda r: _written("executed"),
+               fields=lambda r: {**_P, "executed": _written("executed"), "budget": _written("year_budget"),
                                  "rate": _pct(pl.col("execution_rate"))}),),
     ),
     FindingKind(
@@ -269,7 +274,7 @@ EXPECTED: dict[str, str] = {
     "AUDIT_TIER_BAND": "_band_text", "AUDIT_POINTS": "rule_points", "AUDIT_POINTS_EXPLAINED": "rule_points",
     "AUDIT_POINTS_MISSING": "rule_points", "AUDIT_WEIGHTS_LEVEL1": "_rule_sum", "AUDIT_WEIGHTS_TOTAL": "_total_points",
     "AUDIT_TOTAL_SUM": "_parts_sum", "AUDIT_TOTAL_RULE": "total", "AUDIT_GRADE": "_claimed_band",
-    "AUDIT_RATE": "execution_rate", "AUDIT_EXECUTION_POINTS": "execution_points", "AUDIT_OVERSPENT": "year_budget",
+    "AUDIT_RATE": "execution_rate", "AUDIT_EXECUTION_POINTS": "execution_points", "AUDIT_OVERSPENT": "_year_budget_written",
 }
 
 CATALOGUE.register(*AUDIT_KINDS)
