@@ -197,3 +197,18 @@ def test_execution_trace_shows_the_schedule_deduction() -> None:
                "execution_points": 6.93}
     text = execution_trace(project, rules)
     assert "9.93 − 支出进度滞后 3 个节点 × 1 = 6.93" in text, text
+
+
+def test_trace_cites_the_rounding_reading() -> None:
+    """It should quote a profile's own note on its rounding in the traces it shapes: anhui's whole indicator
+    points and neimenggu's truncated execution points are readings marked 原文未见, and a unit must see that."""
+    from selfeval.report.trace import execution_trace, indicator_trace
+    from selfeval.rules.loader import load_rules
+
+    row = {"explain": "95次 对比指标值 ≥100次：未完成（r = 0.95）→ 16.6667 × 0.95 = 16", "status": "scored",
+           "direction": "ge", "target_op": "ge", "ratio": 0.95, "weight": 16.6667}
+    assert "取整为本规则集的理解" in indicator_trace(row, load_rules("anhui-2022"))
+    assert "取整" not in indicator_trace(row, load_rules("mof-2020"))
+    project = {"executed": 9876.0, "year_budget": 10000.0, "execution_rate": 0.9876, "execution_weight": 10.0,
+               "execution_points": 9.87}
+    assert "执行率得分截尾为本规则集的理解" in execution_trace(project, load_rules("neimenggu-2022"))

@@ -31,11 +31,17 @@ def _rounded(value: float, rules: RuleSet, part: str) -> float:
     return float(exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN if mode == "truncate" else ROUND_HALF_UP))
 
 
-def _sources(rules: RuleSet, *paths: str) -> str:
-    """The distinct source notes of `paths` (each its most specific note), else the profile's `*` note."""
+def _sources(rules: RuleSet, *paths: str, own: tuple[str, ...] = ()) -> str:
+    """The distinct source notes of `paths` (each its most specific note), else the profile's `*` note;
+    then the notes the profile gives `own` paths themselves (e.g. its rounding), never their `*` fallback."""
     notes = []
     for path in paths:
         note = rules.source_of(path)
+        if note and note not in notes:
+            notes.append(note)
+    for path in own:
+        parts = path.split(".")
+        note = next((rules.sources[k] for n in range(len(parts), 0, -1) if (k := ".".join(parts[:n])) in rules.sources), None)
         if note and note not in notes:
             notes.append(note)
     return "；".join(notes) or "规则文件未注明依据"
@@ -76,7 +82,7 @@ def indicator_trace(row: dict[str, Any], rules: RuleSet) -> str:
     weight = row.get("weight")
     lines.append(f"分值 {weight:g}" if isinstance(weight, (int, float)) else "分值 —")
     lines.append(f"规则：{clause}；得分{_rounding(rules, 'indicator')}")
-    lines.append(f"依据：{_sources(rules, *fields)}")
+    lines.append(f"依据：{_sources(rules, *fields, own=('rounding.indicator',))}")
     return "\n".join(lines)
 
 
@@ -103,7 +109,7 @@ def execution_trace(project: dict[str, Any], rules: RuleSet) -> str:
     lines = [head, f"规则：执行率曲线 {curve.describe()}（取样 {curve_samples(curve)}）；得分{_rounding(rules, 'execution')}"]
     if schedule.points_per_checkpoint:
         lines.append(f"支出进度每滞后一个节点扣 {schedule.points_per_checkpoint:g} 分")
-    lines.append(f"依据：{_sources(rules, f'weights.{EXECUTION_KEY}', 'execution')}")
+    lines.append(f"依据：{_sources(rules, f'weights.{EXECUTION_KEY}', 'execution', own=('rounding.execution',))}")
     return "\n".join(lines)
 
 
@@ -115,7 +121,7 @@ def total_trace(project: dict[str, Any], rows: list[dict[str, Any]], rules: Rule
     total = project.get("total")
     lines = [f"总分 = 各指标得分 + 预算执行率得分 = {parts} = {total:g}" if total is not None else "总分未能计算",
              f"总分{_rounding(rules, 'total')}；等级：{grades_words(rules)}",
-             f"依据：{_sources(rules, 'grades', 'rounding')}"]
+             f"依据：{_sources(rules, 'grades', 'rounding.total')}"]
     if project.get("complete") is False:
         lines.insert(1, "有指标或预算执行未能评分，总分不完整，见问题清单")
     return "\n".join(lines)
