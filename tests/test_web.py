@@ -703,3 +703,14 @@ def test_parsed_targets_are_shown_with_symbols_not_codes(tmp_path: Path) -> None
         parsed = re.findall(r'<td class="muted">([^<]*)</td>', page)
         assert "≥ 95.00 %" in parsed and "不晚于 2025-12-31" in parsed
         assert not [p for p in parsed if p.split(" ")[0] in ("ge", "le", "eq", "deadline")]
+
+
+def test_another_host_name_gets_a_chinese_page(tmp_path: Path) -> None:
+    """It should refuse another host name with a Chinese page telling the address to use (not
+    Starlette's English plain text), and still answer the local names with and without a port."""
+    with web_client(tmp_path) as (client, _):
+        refused = client.get("/", headers={"host": "evil.example:8765"})
+        assert refused.status_code == 400 and "127.0.0.1" in refused.text and "本机" in refused.text
+        assert "Invalid host header" not in refused.text
+        for host in ("127.0.0.1", "localhost:8765", "[::1]:8765", "[::1]", "LOCALHOST:8765"):
+            assert client.get("/", headers={"host": host}).status_code == 200, host

@@ -131,6 +131,33 @@ def _too_large(limit: int) -> Response:
     return HTMLResponse(f"<!doctype html><meta charset=utf-8><title>文件过大</title><p>{_too_large_text(limit)}</p>", status_code=413)
 
 
+class LocalNamesOnly:
+    """Answer only requests addressed to a local host name (a DNS-rebinding page cannot reach the
+    local server); any other name gets a Chinese 400 page naming the address to use."""
+
+    def __init__(self, app: ASGIApp, names: tuple[str, ...]):
+        self.app = app
+        self.names = {n.lower() for n in names}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+            if _host_name(host) not in self.names:
+                page = ("<!doctype html><meta charset=utf-8><title>地址不对</title><p>本机网页应用只接受以本机地址访问："
+                        "请在浏览器中打开 http://127.0.0.1:端口/（或 http://localhost:端口/）。</p>")
+                await HTMLResponse(page, status_code=400)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header without its port: `127.0.0.1:8765` → `127.0.0.1`, `[::1]:8765` → `[::1]`."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
 # ----------------------------------------------------------------------------- the app
 
 
@@ -819,9 +846,7 @@ def create_app(data_dir: str | Path, *, local: bool = True, max_upload: int = MA
 
     middleware = [Middleware(BodyLimit, limit=max_upload)]
     if local:  # a page asked for under another name is a DNS-rebinding attempt on the local server
-        from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-        middleware.insert(0, Middleware(TrustedHostMiddleware, allowed_hosts=[*LOCAL_NAMES, "testserver"]))
+        middleware.insert(0, Middleware(LocalNamesOnly, names=(*LOCAL_NAMES, "testserver")))
     app = Starlette(routes=web.routes(), exception_handlers={HTTPException: not_found}, lifespan=lifespan, middleware=middleware)
     app.state.web = web
     return app
