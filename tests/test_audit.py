@@ -414,3 +414,11 @@ def test_one_unreadable_file_is_one_line_exit_2(tmp_path: Path, name: str) -> No
     lines = [line for line in done.output.splitlines() if line.strip()]
     assert len(lines) == 1 and name in lines[0] and "Traceback" not in done.output
     assert not (tmp_path / "out").exists()
+
+
+def test_no_difference_shown_for_a_partial_recompute(tmp_path: Path) -> None:
+    """It should leave 差额 empty when a row could not be scored (INVALID_TIER): 97 − 67 = 30 is not a discrepancy."""
+    result = audit(write_xlsx(tmp_path / "p.xlsx", [_i(2, actual="效果显著")]))
+    assert codes(result) == ["INVALID_TIER"]
+    row = result.summary.row(0, named=True)
+    assert (row["complete"], row["claimed_total"], row["difference"]) == (False, CLEAN_TOTAL, None)

@@ -63,7 +63,9 @@ def summary(projects: pl.DataFrame, findings: pl.DataFrame) -> pl.DataFrame:
           (("error", "errors"), ("warning", "warnings"), ("info", "infos"))))
     out = projects.select(
         "file", "sheet", "unit_code", "unit_name", "project_code", "project_name", "claimed_total", "total",
-        pl.when(pl.col("_dup_rank") == 0).then((pl.col("claimed_total") - pl.col("total")).round(2)).alias("difference"),
+        # a recompute that could not score every row (its own finding) has no difference to show: its total is partial
+        pl.when((pl.col("_dup_rank") == 0) & pl.col("complete").fill_null(False))
+        .then((pl.col("claimed_total") - pl.col("total")).round(2)).alias("difference"),
         "claimed_grade", "grade", "complete", (pl.col("_dup_rank") > 0).alias("duplicate"),
     ).join(counts, on=["file", "sheet", "project_code"], how="left").with_columns(
         pl.col("errors", "warnings", "infos").fill_null(0))

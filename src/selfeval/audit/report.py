@@ -98,7 +98,8 @@ def _unit_sheets(wb, result: AuditResult, diff) -> None:
                                reserved=[SUMMARY, FINDINGS, FILES])
     for (code, _), sheet in zip(units.iter_rows(), names):
         projects = result.projects.filter(pl.col("unit_code") == code).drop("unit_code", "unit_name")
-        projects = projects.with_columns((pl.col("claimed_total") - pl.col("total")).round(2).alias("difference"))
+        projects = projects.with_columns(pl.when(pl.col("complete").fill_null(False))
+                                         .then((pl.col("claimed_total") - pl.col("total")).round(2)).alias("difference"))
         end = write_table(wb, sheet, projects, labels=_labels(projects), formats=_points_formats(projects),
                           table_style="Table Style Light 9")
         ws = wb.get_worksheet_by_name(sheet)
