@@ -714,3 +714,13 @@ def test_another_host_name_gets_a_chinese_page(tmp_path: Path) -> None:
         assert "Invalid host header" not in refused.text
         for host in ("127.0.0.1", "localhost:8765", "[::1]:8765", "[::1]", "LOCALHOST:8765"):
             assert client.get("/", headers={"host": host}).status_code == 200, host
+
+
+def test_whatif_against_the_runs_own_profile_is_refused_at_once(tmp_path: Path) -> None:
+    """It should refuse (400, no job queued) a what-if comparing a bulk run with the profile it was scored by."""
+    with web_client(tmp_path) as (client, web):
+        bulk = record_id(client.post("/bulk", data={"csrf": csrf_of(client, "/bureau"), "synth_units": "5", "rules": "mof-2020"}))
+        web.jobs.wait(bulk, timeout=300)
+        response = client.post(f"/bulk/{bulk}/whatif", data={"csrf": csrf_of(client, f"/bulk/{bulk}"), "compare": "mof-2020"})
+        assert response.status_code == 400 and "mof-2020" in response.text
+        assert web.store.records(("whatif",)) == []

@@ -612,6 +612,10 @@ class Web:
         compare = self._rules_field(form, "compare")
         params: dict[str, Any] = {"base": bulk.params.get("rules")}
         if compare:
+            from selfeval.web.work import rules_for
+
+            if rules_for(self.store, compare).name == rules_for(self.store, bulk.params.get("rules")).name:
+                raise HTTPException(400, f"本次批量评分用的就是规则集 {compare}：请选择另一个规则集对比，或移动滑块")
             params["compare"] = compare
             title = f"试算：{bulk.meta.get('rules', {}).get('name')} 对比 {compare}"
         else:
