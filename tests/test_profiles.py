@@ -179,3 +179,13 @@ def test_profile_cites_its_documents(name: str) -> None:
         assert cited, f"{name}: {leaf} has no source of its own"
     if name in PROFILES:  # the file says where its reading is its own: a comment marks every unverified choice
         assert "原文未见" in path.read_text(encoding="utf-8") or "条款原文" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("name", "path", "document"), [
+    ("hubei-2020", "overshoot", "鄂财绩发〔2020〕3号"),
+    ("neimenggu-2022", "execution.schedule", "内财监〔2019〕1343号"),
+])
+def test_notes_attribute_nothing_to_unseen_documents(name: str, path: str, document: str) -> None:
+    """It should not say what a document requires when only its citation was found: the note marks it unseen."""
+    note = load_rules(name).sources[path]
+    assert f"{document}（原文未见" in note and "要求" not in note.split(document, 1)[1][:12], note
