@@ -148,3 +148,17 @@ def test_named_grades_print_in_the_terminal(tmp_path: Path) -> None:
     res = runner.invoke(app, ["score", str(SEED), "-a", str(ACTUALS), "-e", str(EXECUTION), "--rules", str(rules)], env=WIDE)
     assert res.exit_code == 0, res.output
     assert " A " in res.output and " B " in res.output
+
+
+def test_diff_counts_grades_the_base_does_not_have(tmp_path: Path) -> None:
+    """It should count each scenario's own grades in the summary (A/B/C/D against 优/良/中/差): the sample's
+    totals 99.93, 100, 99.36, 98.07, 99.55 are 5 × A, not a row of zeros under 优 … 差."""
+    from selfeval.cli_rules import _whatif_on
+
+    rules = tmp_path / "abcd.yaml"
+    rules.write_text("extends: mof-2020\nname: abcd\ngrades:\n  - {grade: A, min: 90}\n  - {grade: B, min: 80}\n"
+                     "  - {grade: C, min: 60}\n  - {grade: D, min: 0}\n", encoding="utf-8")
+    result = _whatif_on(SEED, ACTUALS, EXECUTION, [load_rules("mof-2020"), load_rules(rules)])
+    row = result.summary.filter(result.summary["scenario"] == "abcd").row(0, named=True)
+    assert (row["projects_优"], row["projects_A"], row["units_A"]) == (0, 5, 1)
+    assert result.grades == ["优", "良", "中", "差", "A", "B", "C", "D"]

@@ -198,8 +198,8 @@ class WhatIfResult:
 
     @property
     def grades(self) -> list[str]:
-        """Grade labels, best first (from the first scenario's rules)."""
-        return [g.grade for g in next(iter(self.scenarios.values())).grades]
+        """Grade labels: the first scenario's, best first, then any other scenario's it lacks (`scenario_grades`)."""
+        return scenario_grades(self.scenarios)
 
     def migration_matrix(self, scenario: str, level: str = "项目") -> pl.DataFrame:
         """Rows: grade under the first scenario; columns: grade under `scenario`; cells: counts."""
@@ -268,6 +268,15 @@ def _migration_counts(long: pl.DataFrame, names: list[str], level: str) -> pl.Da
         .agg(pl.len().cast(pl.Int64).alias("count"))
         .select(pl.lit(level).alias("level"), "_s", "from_grade", "to_grade", "count")
     )
+
+
+def scenario_grades(rule_sets: dict[str, RuleSet]) -> list[str]:
+    """Every grade label the scenarios use: the first scenario's, best first, then the labels other
+    scenarios add (a profile grading A/B/C/D against 优/良/中/差), each in its own order."""
+    out: list[str] = []
+    for rules in rule_sets.values():
+        out += [g.grade for g in rules.grades if g.grade not in out]
+    return out
 
 
 def _tallies(long: pl.DataFrame, names: list[str], grades: list[str], prefix: str) -> pl.DataFrame:
@@ -392,7 +401,7 @@ def whatif(
     listed = resolve_scenarios(scenarios, sweep=sweep, base=base)
     names = list(listed)
     projects_long, units_long, passes = scenario_scores(declared, actuals, execution, listed)
-    grades = [g.grade for g in listed[names[0]].grades]
+    grades = scenario_grades(listed)
     found = compare(projects_long, units_long, names, grades)
     return WhatIfResult(
         scenarios=listed,
@@ -459,7 +468,7 @@ def whatif_dataset(
 
     listed = resolve_scenarios(scenarios, sweep=sweep, base=base)
     names = list(listed)
-    grades = [g.grade for g in listed[names[0]].grades]
+    grades = scenario_grades(listed)
     if engine == "spark":
         from selfeval.spark.whatif import whatif_spark
 
