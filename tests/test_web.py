@@ -724,3 +724,12 @@ def test_whatif_against_the_runs_own_profile_is_refused_at_once(tmp_path: Path) 
         response = client.post(f"/bulk/{bulk}/whatif", data={"csrf": csrf_of(client, f"/bulk/{bulk}"), "compare": "mof-2020"})
         assert response.status_code == 400 and "mof-2020" in response.text
         assert web.store.records(("whatif",)) == []
+
+
+def test_printed_pages_leave_out_the_navigation_and_the_forms(tmp_path: Path) -> None:
+    """It should print a page (results, league) without the dark header, the forms and the buttons
+    (white text that prints as nothing), tables not split inside a row."""
+    with web_client(tmp_path) as (client, _):
+        css = client.get("/static/style.css").text
+        printed = css[css.index("@media print"):]
+        assert "header.top" in printed and "form" in printed and "display: none" in printed and "break-inside: avoid" in printed
