@@ -733,3 +733,30 @@ def test_printed_pages_leave_out_the_navigation_and_the_forms(tmp_path: Path) ->
         css = client.get("/static/style.css").text
         printed = css[css.index("@media print"):]
         assert "header.top" in printed and "form" in printed and "display: none" in printed and "break-inside: avoid" in printed
+
+
+def test_reading_an_upload_does_not_freeze_the_other_pages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It should read an uploaded 绩效目标表 outside the event loop: while one (slow) upload is read,
+    another person's page still answers at once."""
+    import threading
+
+    from selfeval.web import work
+
+    real = work.parse_declaration
+
+    def slow(*args, **kwargs):
+        time.sleep(1.5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(work, "parse_declaration", slow)
+    with web_client(tmp_path) as (client, _web):
+        token = csrf_of(client, "/unit")
+        upload = threading.Thread(target=lambda: client.post("/declarations", data={"csrf": token},
+                                                             files={"files": (SEED.name, SEED.read_bytes())}))
+        upload.start()
+        time.sleep(0.3)
+        started = time.perf_counter()
+        assert client.get("/static/style.css").status_code == 200
+        waited = time.perf_counter() - started
+        upload.join()
+        assert waited < 0.8, f"a page waited {waited:.2f} s behind an upload being read"

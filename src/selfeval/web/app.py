@@ -3,7 +3,9 @@
 Pages are rendered on the server (Jinja2, autoescaped); the few scripts only improve a page that
 works without them. Every route finds the signed-in user first: a unit account sees and downloads
 only its own unit's records (another unit's id answers 404, as an unknown one does) and never the
-bureau pages (403); every POST needs the session's CSRF token (403 without it).
+bureau pages (403); every POST needs the session's CSRF token (403 without it). Reading an upload
+(a 绩效目标表, a rule file) and writing a template run in a worker thread: one person's upload
+never holds up another's page.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -336,7 +339,7 @@ class Web:
         folder = sample_dir()
         declaration = self._new_declaration(user, "示例：玉田县石臼窝镇 2025")
         shutil.copy(folder / DEMO_SAMPLES[0], self.store.input_dir(declaration.id) / DEMO_SAMPLES[0])
-        declaration = self._parse(declaration, user, None)
+        declaration = await run_in_threadpool(self._parse, declaration, user, None)
         run = self.store.add_record("score", "示例数据评分", user, unit_code=declaration.owner_unit, parent=declaration.id, status="queued",
                                     params={"rules": None, "actuals": DEMO_SAMPLES[1], "execution": DEMO_SAMPLES[2]})
         inputs = self.store.input_dir(run.id)
@@ -385,7 +388,7 @@ class Web:
         for f in files:
             save_upload(self.store.input_dir(record.id), f.filename, await f.read())
         try:
-            record = self._parse(record, user, int(year_text) if year_text else None)
+            record = await run_in_threadpool(self._parse, record, user, int(year_text) if year_text else None)
         except Exception as exc:  # noqa: BLE001 - re-raised, naming the uploaded file
             raise _with_names(exc, self.store, record) from None
         return RedirectResponse(f"/declarations/{record.id}", status_code=303)
@@ -428,7 +431,7 @@ class Web:
         rules = request.query_params.get("rules") or None
         if rules is not None and rules not in self.rule_names():
             raise HTTPException(400, f"没有名为 {rules!r} 的规则集")
-        path = template_file(self.store, record, rules)
+        path = await run_in_threadpool(template_file, self.store, record, rules)
         return _download(path)
 
     async def start_run(self, request: Request) -> Response:
@@ -750,7 +753,7 @@ class Web:
         check.parent.mkdir(parents=True, exist_ok=True)
         try:
             check.write_bytes(data)
-            rule_set = load_rules(check, rules_dirs=[self.store.rules_dir])
+            rule_set = await run_in_threadpool(load_rules, check, rules_dirs=[self.store.rules_dir])
         except SelfevalError as exc:
             message = error_line(exc).replace(str(check.parent) + "/", "")
             return self.render(request, "rules.html", status=400, rules=[], error=message)
