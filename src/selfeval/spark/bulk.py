@@ -299,20 +299,12 @@ def score_many_spark(
     """`bulk.score_many` on Spark (`engine="spark"`): same tables, the large ones written by
     Spark partitioned by unit group (`out/indicator_scores/unit_group=K/…`), all-or-nothing with
     the manifest as the local engine's."""
-    from selfeval.spark.session import require_pyspark, spark_session
+    from selfeval.spark.session import require_pyspark, spark_errors, spark_session
 
     require_pyspark()
     from pyspark import StorageLevel
 
-    from selfeval.bulk import (
-        SKIPPED,
-        BulkResult,
-        _input_manifest,
-        _manifest,
-        _owned_by_bulk,
-        _refuse_nesting,
-        _Run,
-    )
+    from selfeval.bulk import SKIPPED, _Run
 
     if workbooks is not None:
         raise SelfevalError("Spark 引擎不写每个单位的自评表（--workbooks）：请用本地引擎，或先批量评分再对选定单位运行 report")
@@ -342,6 +334,19 @@ def score_many_spark(
                     project_scores=frames.get("project_scores", empty), findings=frames.get("findings", empty),
                     rows=rows, written=[], books=[])
 
+    with spark_errors(source_text):
+        return _score_many(source_text, rules, out, spark, compute)
+
+
+def _score_many(source_text: str, rules: RuleSet, out: str | Path | None, spark: Any, compute: Any) -> Any:
+    from selfeval.bulk import (
+        BulkResult,
+        _input_manifest,
+        _manifest,
+        _owned_by_bulk,
+        _refuse_nesting,
+    )
+
     if out is None:
         run = compute(None)
         return BulkResult(indicator_scores=run.indicator_scores.lazy(), project_scores=run.project_scores.lazy(),
@@ -362,7 +367,7 @@ def score_many_spark(
                         "findings_summary": run.small["findings_summary"], "skipped": run.small["skipped"]}
         run.written = write_tables(unit_tables, staging, "parquet")
         run.rows.update({name: frame.height for name, frame in unit_tables.items()})
-        manifest = _manifest(rules, fmt, 0, inputs, run, staging, None, started)
+        manifest = _manifest(rules, "parquet", 0, inputs, run, staging, None, started)
         for name in LARGE:
             manifest["tables"][name] = {"rows": run.rows[name], "folder": f"{name}/", "partitioned_by": GROUP}
         manifest["engine"] = {"name": "spark", "master": spark.sparkContext.master, "spark": spark.version,

@@ -7,10 +7,13 @@ same package installed or shipped (README, "Running on Spark").
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from selfeval.errors import SelfevalError
@@ -20,6 +23,35 @@ MIN_PYSPARK = (4, 0)
 INSTALL_HINT = "pip install 'selfeval[spark]'"
 # Shuffle partitions of a local run: the machine is shared and the groups are few and large.
 LOCAL_SHUFFLE_PARTITIONS = 4
+
+
+# Spark's own log lines on stderr (start-up notes, warnings, a failed task's stack) would drown
+# selfeval's one-line messages: off for local runs unless SELFEVAL_DEBUG is set.
+LOG4J = """status = error
+rootLogger.level = {level}
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = {level}
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = {level}
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{{yy/MM/dd HH:mm:ss}} %p %c{{1}}: %m%n%ex
+"""
+
+
+def quiet_log4j() -> Path:
+    """A log4j2 configuration for the driver JVM (level off; warn with SELFEVAL_DEBUG)."""
+    level = "warn" if os.environ.get("SELFEVAL_DEBUG") else "off"
+    path = Path(tempfile.gettempdir()) / f"selfeval-spark-log4j2-{level}.properties"
+    text = LOG4J.format(level=level)
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    return path
 
 
 def require_pyspark() -> Any:
@@ -67,6 +99,7 @@ def spark_session(master: str | None = None) -> Any:
             builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS))
             .config("spark.default.parallelism", str(LOCAL_SHUFFLE_PARTITIONS))
             .config("spark.driver.memory", os.environ.get("SELFEVAL_SPARK_DRIVER_MEMORY", "2g"))
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile=file:{quiet_log4j()}")
             # catalog tables of a local run go to a temporary folder, not ./spark-warehouse
             .config("spark.sql.warehouse.dir", os.environ.get(
                 "SELFEVAL_SPARK_WAREHOUSE", os.path.join(tempfile.gettempdir(), "selfeval-spark-warehouse")))
@@ -77,8 +110,27 @@ def spark_session(master: str | None = None) -> Any:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         msg = f"无法启动 Spark（master {master}）：{first}"
         raise SelfevalError(msg) from None
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel("WARN" if os.environ.get("SELFEVAL_DEBUG") else "OFF")
     return spark
+
+
+@contextlib.contextmanager
+def spark_errors(what: str) -> Iterator[None]:
+    """A failure inside Spark (a file it cannot read, a lost executor …) as one SelfevalError line."""
+    try:
+        yield
+    except SelfevalError:
+        raise
+    except Exception as exc:
+        module = type(exc).__module__
+        if not module.startswith(("pyspark", "py4j")):
+            raise
+        lines = [line.strip().lstrip(": ").strip() for line in str(exc).splitlines() if line.strip()]
+        # a Py4JJavaError says "An error occurred while calling …" first, the Java exception next
+        useful = [line for line in lines if not line.startswith("An error occurred while calling")]
+        first = (useful or lines or [type(exc).__name__])[0][:400]
+        msg = f"{what}：Spark 运行失败（{type(exc).__name__}）：{first}"
+        raise SelfevalError(msg) from None
 
 
 __all__ = ["INSTALL_HINT", "is_local", "require_pyspark", "spark_session"]

@@ -103,6 +103,16 @@ def whatif_spark(
     keep: int = 20_000, master: str | None = None,
 ) -> tuple[Any, list[Path], list[tuple[str, str]]]:
     """`whatif_dataset` on Spark: (result, files written, skipped) as the local engine returns them."""
+    from selfeval.spark.session import spark_errors
+
+    with spark_errors(str(source)):
+        return _whatif_spark(source, scenarios, tables=tables, fmt=fmt, keep=keep, master=master)
+
+
+def _whatif_spark(
+    source: str | Path, scenarios: Mapping[str, RuleSet], *, tables: str | Path | None, fmt: str, keep: int,
+    master: str | None,
+) -> tuple[Any, list[Path], list[tuple[str, str]]]:
     from selfeval.spark.session import require_pyspark
 
     require_pyspark()
