@@ -220,6 +220,8 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     for part in ("indicator", "execution", "total"):
         if draw(st.integers(0, 2)) == 0:
             rounding[part] = {"mode": draw(st.sampled_from(["half_up", "truncate"])), "decimals": draw(st.sampled_from([0, 1, 2]))}
+    if draw(st.booleans()):
+        rounding.setdefault("indicator", {})["within_weight"] = True
     data["rounding"] = rounding
     if draw(st.booleans()):
         data["grades"] = draw(st.sampled_from([

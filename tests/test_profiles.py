@@ -53,9 +53,10 @@ EXAMPLES: dict[str, Example] = {
     ),
     # 产出 50 / 3 = 16.6667 each, whole points (half up):
     # 1 ≥100次, 95次: 0.95 × 16.6667 = 15.83 → 16;  2 ≥90%, 80%: 0.8889 × 16.6667 = 14.81 → 15
-    # 3 ≤5万元, 4万元: full 16.6667 → 17;  4 效益 ≥90%, 87%: 0.96667 × 30 = 29.00 → 29
+    # 3 ≤5万元, 4万元: full 16.6667 → 17, above its 分值 → 16 (表注: 不能超过分值上限);
+    # 4 效益 ≥90%, 87%: 0.96667 × 30 = 29.00 → 29
     # 5 满意度 ≥90%, 88%: 0.97778 × 10 = 9.78 → 10;  执行 9876/10000 × 10 = 9.876 → 9.88 (two decimals)
-    # total 16 + 15 + 17 + 29 + 10 + 9.88 = 96.88 优
+    # total 16 + 15 + 16 + 29 + 10 + 9.88 = 95.88 优
     # (mof: 15.83 + 14.81 + 16.67 + 29.00 + 9.78 + 9.88 = 95.97)
     "anhui-2022": Example(
         rows=[("产出指标", "数量指标", "次数", "≥100次", "95次", None),
@@ -63,7 +64,7 @@ EXAMPLES: dict[str, Example] = {
               ("产出指标", "成本指标", "成本", "≤5万元", "4万元", None),
               ("效益指标", "社会效益指标", "覆盖率", "≥90%", "87%", None),
               ("满意度指标", "服务对象满意度指标", "满意度", "≥90%", "88%", None)],
-        executed=9876.0, points=[16.0, 15.0, 17.0, 29.0, 10.0], execution=9.88, total=96.88, grade="优", mof_total=95.97,
+        executed=9876.0, points=[16.0, 15.0, 16.0, 29.0, 10.0], execution=9.88, total=95.88, grade="优", mof_total=95.97,
     ),
     # 产出 50 / 2 = 25 each. 1 ≥100次, 135次: r = 1.35 ≥ 1.3 → OVERSHOOT (mof: 1.35 < 1.5, none), 25
     # 2 ≥0次, 1次: zero target, 1 ≥ zero_threshold 1 → OVERSHOOT (mof: never), 25
@@ -189,3 +190,41 @@ def test_notes_attribute_nothing_to_unseen_documents(name: str, path: str, docum
     """It should not say what a document requires when only its citation was found: the note marks it unseen."""
     note = load_rules(name).sources[path]
     assert f"{document}（原文未见" in note and "要求" not in note.split(document, 1)[1][:12], note
+
+
+@pytest.mark.parametrize("name", ["mof-2020", *PROFILES])
+def test_profiles_keep_points_within_their_weights_on_the_sample(name: str) -> None:
+    """Under every shipped profile the bundled sample should score no indicator above its 分值 and no
+    project or unit above 100 (whole-point rounding of a 12.5 分值 must not give 13). The default
+    rule's two-decimal rounding may pass an unrounded 分值 by less than a cent (16.6667 → 16.67)."""
+    samples = ROOT / "samples"
+    result = selfeval.score(samples / "seed_targets_2025.txt", samples / "actuals_sample.csv",
+                            samples / "execution_sample.csv", name)
+    over = result.indicator_scores.filter(pl.col("points") > pl.col("weight") + 0.005)
+    assert over.select("project_code", "seq", "weight", "points").rows() == []
+    assert result.project_scores.get_column("total").max() <= 100.0
+    assert result.unit_scores.get_column("total").max() <= 100.0
+
+
+def test_whole_points_within_weight_by_hand(tmp_path: Path) -> None:
+    """12.5 met in full is 13 in whole points, 12 when the score may not pass its 分值; 12.125 is 12
+    either way (hand-computed, pipeline and reference)."""
+    ex = Example(
+        rows=[("产出指标", "数量指标", f"次数{i}", "≥100次", actual, None)
+              for i, actual in enumerate(["100次", "97次", "100次", "100次"], start=1)]
+        + [("效益指标", "社会效益指标", "覆盖率", "≥90%", "90%", None),
+           ("满意度指标", "服务对象满意度指标", "满意度", "≥90%", "95%", None)],
+        # 产出 50 / 4 = 12.5 each: 12.5 → 13 → 12 (分值 12.5 rounded down), 0.97 × 12.5 = 12.125 → 12
+        # total 12 × 4 + 30 + 10 + 执行 10 = 98.00 优
+        executed=10000.0, points=[12.0, 12.0, 12.0, 12.0, 30.0, 10.0], execution=10.0, total=98.0, grade="优",
+        mof_total=99.63,  # 12.5 × 3 + 12.13 + 30 + 10 + 10
+    )
+    for side in _results("anhui-2022", ex):
+        assert side == (ex.points, ex.execution, ex.total, ex.grade, [])
+    loose = tmp_path / "anhui-loose.yaml"  # the same profile, scores allowed past their 分值
+    loose.write_text("extends: anhui-2022\nname: anhui-loose\nrounding:\n  indicator:\n    within_weight: false\n",
+                     encoding="utf-8")
+    decl, actuals, execution = _inputs(ex)
+    got = selfeval.score(decl, actuals, execution, loose)
+    assert got.indicator_scores.sort("seq").get_column("points").to_list() == [13.0, 12.0, 13.0, 13.0, 30.0, 10.0]
+    assert got.project_scores.item(0, "total") == 101.0

@@ -290,6 +290,13 @@ def reference_score(
     """Score `declaration` against `actuals` and `execution` under `rules`, one row at a time."""
     decimals = rules.rounding.decimals
     ind_mode, ind_decimals = rules.rounding.of("indicator")
+
+    def indicator_points(points: float, weight: float) -> float:
+        out = round_as(points, ind_mode, ind_decimals)
+        if rules.rounding.indicator.within_weight:  # never above the 分值
+            out = min(out, round_as(weight, "truncate", ind_decimals))
+        return out
+
     exe_mode, exe_decimals = rules.rounding.of("execution")
     tot_mode, tot_decimals = rules.rounding.of("total")
     overshoot_mode = rules.overshoot.effective_mode
@@ -531,11 +538,11 @@ def reference_score(
                     fraction = min(fraction, rules.overshoot.cap)
         # §6 points; the evaluator's own score (points, or a fraction on a quantitative row) overrides
         assert weight is not None
-        rule_points = round_as(weight * fraction, ind_mode, ind_decimals)
+        rule_points = indicator_points(weight * fraction, weight)
         out.update(ratio=ratio, fraction=fraction, status="scored", points=rule_points, rule_points=rule_points)
         given = act.get("points")
         if given is None and t_op != "qualitative" and act.get("fraction") is not None:
-            given = round_as(weight * act["fraction"], ind_mode, ind_decimals)
+            given = indicator_points(weight * act["fraction"], weight)
         if given is not None:
             if 0.0 <= given <= weight + 1e-9:
                 out["points"] = given

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from selfeval import schema
-from selfeval.expressions import curve_expr, num_text, round_points
+from selfeval.expressions import curve_expr, num_text, round_points, truncate
 from selfeval.rules.model import LEVEL1_GROUPS, QUANT_OPS, RuleSet
 from selfeval.scenarios import Params
 
@@ -179,10 +179,19 @@ def weigh(rows: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
     """
     mode, decimals = rules.rounding.of("indicator")
     weight, rule = pl.col("_weight"), pl.col("rule_points")
+
+    within = rules.rounding.indicator.within_weight
+
+    def rounded(points: pl.Expr) -> pl.Expr:
+        out = round_points(points, mode, decimals)
+        if within:  # never above the 分值: its rounded-down value at most
+            out = pl.min_horizontal(out, truncate(weight, decimals))
+        return out
+
     given = pl.coalesce(
         pl.col("_given_points"),
         pl.when((pl.col("target_op") != "qualitative") & pl.col("fraction").is_not_null())
-        .then(round_points(weight * pl.col("fraction"), mode, decimals)),
+        .then(rounded(weight * pl.col("fraction"))),
     )
     scored = pl.col("_problem").is_null()
     usable = scored & given.is_not_null() & (given >= 0.0) & (given <= weight + 1e-9)
@@ -190,7 +199,10 @@ def weigh(rows: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
         weight_expr(rules, params).alias("_weight"),
         pl.lit(params.overshoot_threshold).alias("_overshoot_threshold"),  # quoted by OVERSHOOT
     ).with_columns(
-        round_points(weight * pl.col("_fraction"), mode, decimals).alias("rule_points"),
+        rounded(weight * pl.col("_fraction")).alias("rule_points"),
+        # the rule's points were held at the 分值 (explain says so)
+        ((round_points(weight * pl.col("_fraction"), mode, decimals) > truncate(weight, decimals)).fill_null(False)
+         if within else pl.lit(False)).alias("_held_at_weight"),
         given.alias("_given"),
     ).with_columns(
         pl.when(usable).then(pl.col("_given")).otherwise(rule).alias("points"),
@@ -214,8 +226,9 @@ def score(checked: Checked, rules: RuleSet, params: Params, columns: list[str] |
 
 def explain_expr() -> pl.Expr:
     """A sentence a person can check: how the points of a scored row were obtained."""
-    w, f, p, r = (num_text(pl.col("_weight")), num_text(pl.col("_fraction")), num_text(pl.col("rule_points"), 2),
-                  num_text(pl.col("ratio")))
+    w, f, r = num_text(pl.col("_weight")), num_text(pl.col("_fraction")), num_text(pl.col("ratio"))
+    p = pl.when(pl.col("_held_at_weight")).then(pl.format("{}（不超过分值）", num_text(pl.col("rule_points"), 2))).otherwise(
+        num_text(pl.col("rule_points"), 2))
     actual = pl.concat_str([
         pl.col("actual_text").fill_null("（空）"),
         pl.when(pl.col("_assumed_unit").is_not_null()).then(pl.format("（按指标值单位“{}”）", pl.col("_assumed_unit"))).otherwise(pl.lit("")),
@@ -249,7 +262,8 @@ def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
     """
     inputs = ["_case", "_weight"]
     ok = pl.col("_problem").is_null()
-    needed = ["target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "rule_points", "_assumed_unit"]
+    needed = ["target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "rule_points", "_assumed_unit",
+              "_held_at_weight"]
     explained = (
         scored.lazy().filter(ok).select(*inputs, *needed).unique(inputs)
         .select(*inputs, explain_expr().alias("explain"))

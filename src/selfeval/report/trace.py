@@ -19,7 +19,8 @@ OP_CLAUSES = {"ge": "正向指标", "gt": "正向指标", "le": "反向指标", 
 
 def _rounding(rules: RuleSet, part: str) -> str:
     mode, decimals = rules.rounding.of(part)  # type: ignore[arg-type]
-    return f"{ROUND_MODES[mode]}{'取整数' if decimals == 0 else f'保留 {decimals} 位小数'}"
+    held = "，不超过分值" if part == "indicator" and rules.rounding.indicator.within_weight else ""
+    return f"{ROUND_MODES[mode]}{'取整数' if decimals == 0 else f'保留 {decimals} 位小数'}{held}"
 
 
 def _rounded(value: float, rules: RuleSet, part: str) -> float:

@@ -36,6 +36,7 @@ FIELD_NAMES = {
     **{f"rounding.{part}": f"{name}舍入" for part, name in PART_NAMES.items()},
     **{f"rounding.{part}.mode": f"{name}舍入方式" for part, name in PART_NAMES.items()},
     **{f"rounding.{part}.decimals": f"{name}保留小数位数" for part, name in PART_NAMES.items()},
+    "rounding.indicator.within_weight": "指标得分不超过分值",
 }
 CHECKPOINT_NAMES = {c: f"{m}月底" for c, m in CHECKPOINT_MONTHS.items()}
 
@@ -58,7 +59,8 @@ def rounding_words(rules: RuleSet) -> str:
     for part, name in PART_NAMES.items():
         mode, decimals = rules.rounding.of(part)  # type: ignore[arg-type]
         places = "取整数" if decimals == 0 else f"保留 {decimals} 位小数"
-        parts.append(f"{name}{ROUND_MODES[mode]}{places}")
+        held = "，不超过分值" if part == "indicator" and rules.rounding.indicator.within_weight else ""
+        parts.append(f"{name}{ROUND_MODES[mode]}{places}{held}")
     return "；".join(parts)
 
 
@@ -201,6 +203,7 @@ def _resolved(rules: RuleSet) -> dict[str, Any]:
     for part in PART_NAMES:
         mode, decimals = rules.rounding.of(part)  # type: ignore[arg-type]
         data["rounding"][part] = {"mode": mode, "decimals": decimals}
+    data["rounding"]["indicator"]["within_weight"] = rules.rounding.indicator.within_weight
     return _leaves(data)
 
 

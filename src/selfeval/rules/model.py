@@ -252,6 +252,9 @@ class RoundStep(_Strict):
 
     mode: RoundMode | None = None
     decimals: int | None = Field(default=None, ge=0, le=6)
+    # Indicator points only: a score that rounds above its 分值 (12.5 full → 13 in whole points)
+    # is the 分值 rounded down instead (12) — “得分最高不能超过该指标分值上限”.
+    within_weight: bool = False
 
 
 class Rounding(_Strict):
