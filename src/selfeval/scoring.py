@@ -184,8 +184,9 @@ def weigh(rows: pl.LazyFrame, rules: RuleSet, params: Params) -> pl.LazyFrame:
 
     def rounded(points: pl.Expr) -> pl.Expr:
         out = round_points(points, mode, decimals)
-        if within:  # never above the 分值: its rounded-down value at most
-            out = pl.min_horizontal(out, truncate(weight, decimals))
+        if within:  # never above the 分值: its rounded-down value at most (null stays null)
+            held = truncate(weight, decimals)
+            out = pl.when(out > held).then(held).otherwise(out)
         return out
 
     given = pl.coalesce(
