@@ -397,6 +397,13 @@ def findings_summary(counts: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _finding_counts(findings: pl.DataFrame) -> pl.DataFrame:
+    """Findings by (code, severity): how many, and how many units they concern (a file's note names none)."""
+    return findings.group_by("code", "severity").agg(
+        pl.len().cast(pl.Int64).alias("count"), pl.col("unit_code").drop_nulls().n_unique().cast(pl.Int64).alias("units")
+    )
+
+
 def _sort_findings(frame: pl.DataFrame) -> pl.DataFrame:
     rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=3, return_dtype=pl.Int32)
     return frame.sort(["unit_code", "project_code", "seq", rank, "code", "column", "value", "message"], nulls_last=True, maintain_order=True)
@@ -585,7 +592,7 @@ def _run(
                 unit_parts.append(frames.unit_scores)
                 f = _sort_findings(frames.findings)
                 indicator_frame = frames.indicator_scores.sort(["unit_code", "project_code", "seq"], maintain_order=True)
-                count_parts.append(f.group_by("code", "severity").agg(pl.len().cast(pl.Int64).alias("count"), pl.col("unit_code").n_unique().cast(pl.Int64).alias("units")))
+                count_parts.append(_finding_counts(f))
                 per_unit_parts.append(f.group_by("unit_code").agg(
                     (pl.col("severity") == "error").sum().cast(pl.Int64).alias("errors"),
                     (pl.col("severity") == "warning").sum().cast(pl.Int64).alias("warnings"),
@@ -612,7 +619,7 @@ def _run(
                     bar.advance(task)
             if notes:  # the readers' notes on the files: findings of the run, after the units'
                 f = pl.concat(notes, how="vertical")
-                count_parts.append(f.group_by("code", "severity").agg(pl.len().cast(pl.Int64).alias("count"), pl.col("unit_code").drop_nulls().n_unique().cast(pl.Int64).alias("units")))
+                count_parts.append(_finding_counts(f))
                 if large:
                     large["findings"].append(f)
                 else:

@@ -70,21 +70,31 @@ def rules_of(text: str) -> RuleSet:
 # ----------------------------------------------------------------------------- one unit group
 
 
-def score_group(table: pa.Table, rules: str, source: str) -> pa.Table:
-    """Executor side: the stacked inputs of one unit group → its stacked result tables."""
-    from selfeval.bulk import _sort_findings
+def group_inputs(table: pa.Table, source: str) -> tuple[Any, Any, pl.DataFrame, pl.DataFrame] | None:
+    """Executor side: (unit group, declaration, actuals, execution) of one group's stacked inputs;
+    None for an empty hand-off."""
     from selfeval.declaration import Declaration
-    from selfeval.pipeline import run
 
     stacked = pl.from_arrow(table)
     assert isinstance(stacked, pl.DataFrame)
     if stacked.height == 0:
-        return RESULTS.pack({}, None)
-    group = stacked.get_column(GROUP)[0]
+        return None
     t = INPUTS.unpack(stacked)
     declaration = Declaration(units=t["units"], projects=t["projects"], indicators=t["indicators"],
                               department_goals=t["department_goals"], sources=(source,))
-    frames = run(declaration, t["actuals"], t["execution"], rules_of(rules))
+    return stacked.get_column(GROUP)[0], declaration, t["actuals"], t["execution"]
+
+
+def score_group(table: pa.Table, rules: str, source: str) -> pa.Table:
+    """Executor side: the stacked inputs of one unit group → its stacked result tables."""
+    from selfeval.bulk import _finding_counts, _sort_findings
+    from selfeval.pipeline import run
+
+    inputs = group_inputs(table, source)
+    if inputs is None:
+        return RESULTS.pack({}, None)
+    group, declaration, actuals, execution = inputs
+    frames = run(declaration, actuals, execution, rules_of(rules))
     findings = _sort_findings(frames.findings)
     return RESULTS.pack({
         "indicator_scores": frames.indicator_scores.sort(SORT_KEYS["indicator_scores"], maintain_order=True),
@@ -92,8 +102,7 @@ def score_group(table: pa.Table, rules: str, source: str) -> pa.Table:
         # as bulk._run counts each batch
         "per_unit": findings.group_by("unit_code").agg(
             (pl.col("severity") == "error").sum().alias("errors"), (pl.col("severity") == "warning").sum().alias("warnings")),
-        "finding_counts": findings.group_by("code", "severity").agg(
-            pl.len().alias("count"), pl.col("unit_code").n_unique().alias("units")),
+        "finding_counts": _finding_counts(findings),
         "grade_counts": frames.project_scores.group_by("grade").len(),
         "sizes": pl.DataFrame([[frames.indicator_scores.height], [frames.project_scores.height], [findings.height]],
                               schema=COUNTS["sizes"]),

@@ -19,10 +19,10 @@ import pyarrow as pa
 from selfeval import schema
 from selfeval.rules.model import RuleSet
 from selfeval.spark.bulk import (
-    INPUTS,
     _drop_spark_markers,
     _polars,
     check_dataset,
+    group_inputs,
     rules_of,
     rules_text,
     stacked_inputs,
@@ -48,21 +48,16 @@ def comparison_layout(names: list[str], grades: list[str]) -> Layout:
 
 def compare_group(table: pa.Table, scenarios: list[tuple[str, str]], source: str, grades: list[str]) -> pa.Table:
     """Executor side: one unit group under every scenario, compared with the first."""
-    from selfeval.declaration import Declaration
     from selfeval.whatif import compare, scenario_scores
 
     names = [name for name, _ in scenarios]
     layout = comparison_layout(names, grades)
-    stacked = pl.from_arrow(table)
-    assert isinstance(stacked, pl.DataFrame)
-    if stacked.height == 0:
+    inputs = group_inputs(table, source)
+    if inputs is None:
         return layout.pack({}, None)
-    group = stacked.get_column(GROUP)[0]
-    t = INPUTS.unpack(stacked)
-    declaration = Declaration(units=t["units"], projects=t["projects"], indicators=t["indicators"],
-                              department_goals=t["department_goals"], sources=(source,))
+    group, declaration, actuals, execution = inputs
     rule_sets = {name: rules_of(text) for name, text in scenarios}
-    projects_long, units_long, _ = scenario_scores(declaration, t["actuals"], t["execution"], rule_sets)
+    projects_long, units_long, _ = scenario_scores(declaration, actuals, execution, rule_sets)
     found = compare(projects_long, units_long, names, grades)
     return layout.pack({
         "projects": found.projects.with_row_index(ROW), "units": found.units.with_row_index(ROW),
