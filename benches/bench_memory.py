@@ -62,6 +62,21 @@ def run_cli(args: list[str], log: Path) -> tuple[float, float, int, str]:
     return elapsed, int(hwm.read_text()) / 1024**2, proc.returncode, log.read_text()
 
 
+def measure(benchmark, args: list[str], log: Path, title: str, full_size: bool, **info: object) -> None:
+    """Run `selfeval ARGS` once under the benchmark, print its time and peak RSS with the load,
+    record them, and hold the peak under TARGET_GIB at the full size."""
+    elapsed, rss, code, output = benchmark.pedantic(run_cli, args=(args, log), rounds=1, iterations=1)
+    benchmark.extra_info.update(**info, seconds=elapsed, peak_rss_gib=rss, exit_code=code)
+    print(
+        f"\n{title}"
+        f"\n{elapsed:.1f} s, peak RSS {rss:.2f} GiB (child process), exit {code}"
+        f"\n[load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
+    )
+    assert code in (0, 1), output[-2000:]
+    if ASSERT and full_size:
+        assert rss < TARGET_GIB
+
+
 @pytest.fixture(scope="module")
 def big_actuals(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int]:
     """(a CSV of ≈CSV_MB MiB: the sample's actuals, then copies of synth actuals, rows)."""
@@ -94,17 +109,10 @@ def test_score_with_1gib_actuals_csv(benchmark, big_actuals, tmp_path: Path) -> 
     path, rows = big_actuals
     args = ["score", str(SAMPLES / "seed_targets_2025.txt"), "-a", str(path), "-e", str(SAMPLES / "execution_sample.csv"),
             "--out", str(tmp_path / "out")]
-    elapsed, rss, code, output = benchmark.pedantic(run_cli, args=(args, tmp_path / "score.log"), rounds=1, iterations=1)
     size = path.stat().st_size / 1024**2
-    benchmark.extra_info.update(csv_mib=size, rows=rows, seconds=elapsed, peak_rss_gib=rss, exit_code=code)
-    print(
-        f"\nscore: seed declaration (45 indicators), actuals CSV {size:,.0f} MiB, {rows:,} rows"
-        f"\n{elapsed:.1f} s, peak RSS {rss:.2f} GiB (child process), exit {code}"
-        f"\n[load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
-    )
-    assert code in (0, 1), output[-2000:]
-    if ASSERT and CSV_MB >= 1024:
-        assert rss < TARGET_GIB
+    measure(benchmark, args, tmp_path / "score.log",
+            f"score: seed declaration (45 indicators), actuals CSV {size:,.0f} MiB, {rows:,} rows",
+            CSV_MB >= 1024, csv_mib=size, rows=rows)
 
 
 def test_bulk_tables_folder_with_1gib_actuals_csv(benchmark, big_actuals, tmp_path: Path) -> None:
@@ -118,17 +126,10 @@ def test_bulk_tables_folder_with_1gib_actuals_csv(benchmark, big_actuals, tmp_pa
     (folder / "actuals.csv").symlink_to(path)
     (folder / "execution.csv").write_bytes((SAMPLES / "execution_sample.csv").read_bytes())
     args = ["bulk", str(folder), "--out", str(tmp_path / "out")]
-    elapsed, rss, code, output = benchmark.pedantic(run_cli, args=(args, tmp_path / "bulk_tables.log"), rounds=1, iterations=1)
     size = path.stat().st_size / 1024**2
-    benchmark.extra_info.update(csv_mib=size, rows=rows, seconds=elapsed, peak_rss_gib=rss, exit_code=code)
-    print(
-        f"\nbulk: tables folder (seed declaration), actuals CSV {size:,.0f} MiB, {rows:,} rows"
-        f"\n{elapsed:.1f} s, peak RSS {rss:.2f} GiB (child process), exit {code}"
-        f"\n[load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
-    )
-    assert code in (0, 1), output[-2000:]
-    if ASSERT and CSV_MB >= 1024:
-        assert rss < TARGET_GIB
+    measure(benchmark, args, tmp_path / "bulk_tables.log",
+            f"bulk: tables folder (seed declaration), actuals CSV {size:,.0f} MiB, {rows:,} rows",
+            CSV_MB >= 1024, csv_mib=size, rows=rows)
 
 
 @pytest.fixture(scope="module")
@@ -141,14 +142,6 @@ def test_bulk_synth_dataset(benchmark, dataset, tmp_path: Path) -> None:
     """`selfeval bulk` on a ≈10 M-indicator synth dataset; report the child's peak RSS."""
     folder, counts = dataset
     args = ["bulk", str(folder), "--out", str(tmp_path / "out")]
-    elapsed, rss, code, output = benchmark.pedantic(run_cli, args=(args, tmp_path / "bulk.log"), rounds=1, iterations=1)
-    benchmark.extra_info.update(indicators=counts["indicators"], units=counts["units"], seconds=elapsed,
-                                peak_rss_gib=rss, exit_code=code)
-    print(
-        f"\nbulk: {counts['indicators']:,} indicators, {counts['units']:,} units (synth dataset)"
-        f"\n{elapsed:.1f} s, peak RSS {rss:.2f} GiB (child process), exit {code}"
-        f"\n[load average %.2f %.2f %.2f, {os.cpu_count()} cores]" % os.getloadavg()
-    )
-    assert code in (0, 1), output[-2000:]
-    if ASSERT and UNITS >= 176_000:
-        assert rss < TARGET_GIB
+    measure(benchmark, args, tmp_path / "bulk.log",
+            f"bulk: {counts['indicators']:,} indicators, {counts['units']:,} units (synth dataset)",
+            UNITS >= 176_000, indicators=counts["indicators"], units=counts["units"])
