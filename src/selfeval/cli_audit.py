@@ -16,6 +16,7 @@ from selfeval.cli import (
     RulesDirOption,
     RulesOption,
     TableFormat,
+    _frame_table,
     app,
     check_output,
     console,
@@ -98,8 +99,6 @@ def _print_human(result: object, top: int) -> None:
     import polars as pl
     from rich.table import Table
 
-    from selfeval.report.labels import severity_markup
-
     summary = result.summary  # type: ignore[attr-defined]
     findings = result.findings  # type: ignore[attr-defined]
     files = result.files  # type: ignore[attr-defined]
@@ -120,12 +119,7 @@ def _print_human(result: object, top: int) -> None:
     console.print(table)
     if findings.height:
         by_code = findings.group_by("severity", "code", "name").agg(pl.len().alias("count")).sort("count", descending=True)
-        codes = Table(title="问题分类")
-        for header in ("严重程度", "问题代码", "问题", "数量"):
-            codes.add_column(header)
-        for row in by_code.iter_rows(named=True):
-            codes.add_row(severity_markup(row["severity"]), row["code"], escape(str(row["name"] or "")), str(row["count"]))
-        console.print(codes)
+        console.print(_frame_table(by_code, "问题分类", {"severity": "严重程度", "code": "问题代码", "name": "问题", "count": "数量"}))
     for row in files.filter(pl.col("status") != "已审核").iter_rows(named=True):
         console.print(f"[red]{escape(row['status'])}[/] {escape(row['file'])}：{escape(str(row['reason'] or '没有找到自评表'))}",
                       highlight=False)
