@@ -86,6 +86,20 @@ def test_holes_and_every_finding_equal_local(spark, tmp_path: Path) -> None:
     assert result.findings.collect_schema() == schema.FINDINGS
 
 
+def test_unreadable_groups_skipped_as_local(spark, tmp_path: Path) -> None:
+    """It should skip a group whose indicators are not Parquet and one whose projects are not,
+    with the local engine's reasons (each group its own batch there), and score the others alike."""
+    data = write_dataset(tmp_path / "d", synth_tables(40, seed=4), 10)
+    (data / "indicators" / "unit_group=1" / "part-0.parquet").write_bytes(b"not parquet")
+    (data / "projects" / "unit_group=2" / "part-0.parquet").write_bytes(b"PAR1")
+    local = score_many(data, batch_indicators=1)
+    skipped = local.skipped.get_column("path").to_list()
+    assert skipped == [str(data / "indicators" / "unit_group=1"), str(data / "*" / "unit_group=2")]
+    assert local.unit_scores.height == 20
+    assert_same_run(local, score_many(data, out=tmp_path / "out", engine="spark"))
+    assert_frame_equal(local.skipped, pl.read_parquet(tmp_path / "out" / "skipped.parquet"))
+
+
 @pytest.mark.slow
 def test_two_thousand_units_equal_local(spark, tmp_path: Path) -> None:
     """It should score 2,000 units in eight unit groups exactly as the local engine does."""
@@ -110,3 +124,38 @@ def test_submit_job_reads_tables_and_equals_local(spark, tmp_path: Path) -> None
                        schema.conform(mine, schema.INDICATOR_SCORES).sort(SORTS["indicator_scores"]))
     for name, frame in (("league_table", local.league), ("unit_scores", local.unit_scores)):
         assert_frame_equal(frame, schema.conform(pl.read_parquet(tmp_path / "out" / name / "*.parquet"), frame.schema))
+
+
+def test_job_output_whole_or_absent(spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """It should leave neither output nor staging folder when the job fails after writing the large
+    tables, and every table with manifest.json last when it succeeds: a local folder (swapped in as
+    bulk --out) and a file:// path (staged beside it and renamed in, as on HDFS)."""
+    from selfeval.errors import SelfevalError
+    from selfeval.spark import bulk as spark_bulk
+    from selfeval.spark.job import main
+
+    write_synth(tmp_path / "d", 4, seed=8)
+    outputs = {"local": str(tmp_path / "local"), "cluster": f"file://{tmp_path / 'cluster'}"}
+
+    def fail(*_: object) -> None:
+        raise SelfevalError("模拟：大表写出之后失败")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(spark_bulk, "small_tables", fail)
+        for output in outputs.values():
+            assert main(["--input", str(tmp_path / "d"), "--output", output]) == 2
+    assert "模拟" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no output, no staging folder
+    local = score_many(tmp_path / "d")
+    for kind, output in outputs.items():
+        assert main(["--input", str(tmp_path / "d"), "--output", output]) == 0
+        folder = tmp_path / kind
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["tables"]["unit_scores"] == 4 and manifest["rules"]["sha256"] == load_rules("mof-2020").sha256
+        assert manifest["tables"]["indicator_scores"] == local.indicator_scores.collect().height
+        assert_frame_equal(local.league, schema.conform(pl.read_parquet(folder / "league_table" / "*.parquet"), local.league.schema))
+        assert kind == "cluster" or not list(folder.rglob("_SUCCESS"))  # Spark's markers stay on a cluster path
+    assert main(["--input", str(tmp_path / "d"), "--output", outputs["cluster"]]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "已存在" in err[0]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

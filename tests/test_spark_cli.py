@@ -99,17 +99,16 @@ def test_bulk_engine_spark_writes_what_local_writes(dataset: Path, tmp_path: Pat
     assert_frame_equal(theirs.sort(keys), mine.sort(keys))
 
 
-def test_unreadable_partition_one_line_and_nothing_written(dataset: Path, tmp_path: Path) -> None:
-    """It should stop with one line naming the unreadable file (exit 2) and leave no output."""
+def test_unreadable_partition_is_skipped_as_local(dataset: Path, tmp_path: Path) -> None:
+    """It should list an unreadable partition under 跳过的输入 and exit as the local engine does."""
     import shutil
 
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
     part = next((broken / "indicators").rglob("*.parquet"))
     part.write_bytes(b"not parquet")
-    result = CliRunner().invoke(app, ["bulk", str(broken), "--out", str(tmp_path / "o"), "--engine", "spark"])
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and part.name in lines[0] and "Spark" in lines[0]
-    assert not (tmp_path / "o").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.")]  # no staging folder left
+    local = CliRunner().invoke(app, ["bulk", str(broken), "--out", str(tmp_path / "local")])
+    spark = CliRunner().invoke(app, ["bulk", str(broken), "--out", str(tmp_path / "spark"), "--engine", "spark"])
+    assert spark.exit_code == local.exit_code != 0, spark.output
+    assert "跳过的输入（1 个）" in spark.output and "无法读取 Parquet" in spark.output
+    assert_frame_equal(pl.read_parquet(tmp_path / "local" / "skipped.parquet"), pl.read_parquet(tmp_path / "spark" / "skipped.parquet"))

@@ -39,3 +39,15 @@ def test_sweep_equals_local(spark, tmp_path: Path) -> None:
         assert mine.drop("unit_group").schema == theirs.schema or set(mine.columns) - {"unit_group"} == set(theirs.columns)
     assert {p.name for p in files if p.parent == tmp_path / "spark"} == {
         "whatif_summary.parquet", "whatif_migration.parquet", "whatif_parameters.parquet"}
+
+
+def test_unreadable_group_skipped_as_local(spark, tmp_path: Path) -> None:
+    """It should skip a group it cannot read, with the local engine's reason, and compare the rest alike."""
+    data = write_dataset(tmp_path / "d", synth_tables(40, seed=6), 10)
+    (data / "execution" / "unit_group=3" / "part-0.parquet").write_bytes(b"not parquet")
+    local, _, local_skipped = whatif_dataset(data, sweep=SWEEP, batch_indicators=1)
+    result, _, skipped = whatif_dataset(data, sweep=SWEEP, engine="spark")
+    assert skipped == local_skipped and [path for path, _ in skipped] == [str(data / "*" / "unit_group=3")]
+    assert result.compared == local.compared and result.compared["units"] == 30
+    for view in ("projects", "units", "migration", "summary"):
+        assert_frame_equal(getattr(local, view), getattr(result, view))

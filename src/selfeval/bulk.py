@@ -231,10 +231,9 @@ def _read_dataset_table(files: list[Path], target: pl.Schema) -> pl.DataFrame:
     return schema.conform(frame, target)
 
 
-def dataset_batches(
-    folder: Path, batch_indicators: int, skipped: list[tuple[str, str]]
-) -> tuple[int, Iterator[Batch]]:
-    """(number of batches, batches) of a partitioned dataset; unreadable partitions go to `skipped`.
+def dataset_partitions(folder: Path) -> dict[str, dict[str, list[Path]]]:
+    """The Parquet files of a partitioned dataset: table → partition folder name (`unit_group=3`;
+    '' for a flat table) → files. InputError when a required table is missing.
 
     A data set that `selfeval synth` began and did not finish (its `synth.json` marked incomplete)
     is refused whole: its missing partitions would go unnoticed.
@@ -252,13 +251,57 @@ def dataset_batches(
             tables[name] = {"": [single]}
         if not tables[name] and name not in ("actuals", "execution"):
             raise InputError(f"数据集缺少表 {name}（应为文件夹 {name}/ 下的 .parquet 文件）", folder)
+    return tables
+
+
+def partition_indicators(folder: Path, files: list[Path], key: str, skipped: list[tuple[str, str]]) -> int | None:
+    """Indicators in one partition (from the Parquet footers), or None with the reason in `skipped`."""
+    try:
+        return sum(collect(pl.scan_parquet(str(f), glob=False).select(pl.len())).item() for f in files)
+    except Exception as exc:
+        skipped.append((str(folder / "indicators" / key), f"无法读取 Parquet：{type(exc).__name__}: {exc}"))
+        return None
+
+
+def read_partitions(
+    folder: Path, tables: dict[str, dict[str, list[Path]]], group: list[str], skipped: list[tuple[str, str]],
+) -> Batch | None:
+    """The inputs of the partitions `group` as one batch, or None with each partition in `skipped`
+    when a file cannot be read."""
+    frames: dict[str, pl.DataFrame] = {}
+    try:
+        for name, target in TABLE_SCHEMAS.items():
+            files = [f for key in group for f in tables[name].get(key, [])]
+            if "" in tables[name] and name != "indicators":  # an unpartitioned table: all units
+                files = tables[name][""]
+            frames[name] = _read_dataset_table(files, target)
+    except Exception as exc:
+        for key in group:
+            skipped.append((str(folder / "*" / key), f"无法读取该分区：{type(exc).__name__}: {exc}"))
+        return None
+    codes = frames["indicators"].get_column("unit_code").unique().implode()
+    if any("" in tables[n] for n in TABLE_SCHEMAS if n != "indicators"):
+        keep = pl.col("unit_code").is_in(codes)
+        frames = {n: f.filter(keep) if n in schema.DECLARED_TABLES else f for n, f in frames.items()}
+    decl = Declaration(
+        units=frames["units"], projects=frames["projects"], indicators=frames["indicators"],
+        department_goals=frames["department_goals"], sources=(str(folder),),
+    )
+    return Batch(group[0] if len(group) == 1 else f"{group[0]}…{group[-1]}", decl, frames["actuals"], frames["execution"])
+
+
+def dataset_batches(
+    folder: Path, batch_indicators: int, skipped: list[tuple[str, str]]
+) -> tuple[int, Iterator[Batch]]:
+    """(number of batches, batches) of a partitioned dataset (`dataset_partitions`); unreadable
+    partitions go to `skipped`."""
+    tables = dataset_partitions(folder)
     keys = sorted(tables["indicators"], key=_partition_sort_key)
     sizes: dict[str, int] = {}
     for key in keys:
-        try:
-            sizes[key] = sum(collect(pl.scan_parquet(str(f), glob=False).select(pl.len())).item() for f in tables["indicators"][key])
-        except Exception as exc:
-            skipped.append((str(folder / "indicators" / key), f"无法读取 Parquet：{type(exc).__name__}: {exc}"))
+        size = partition_indicators(folder, tables["indicators"][key], key, skipped)
+        if size is not None:
+            sizes[key] = size
     groups: list[list[str]] = []
     current: list[str] = []
     size = 0
@@ -273,26 +316,9 @@ def dataset_batches(
 
     def generate() -> Iterator[Batch]:
         for group in groups:
-            frames: dict[str, pl.DataFrame] = {}
-            try:
-                for name, target in TABLE_SCHEMAS.items():
-                    files = [f for key in group for f in tables[name].get(key, [])]
-                    if "" in tables[name] and name != "indicators":  # an unpartitioned table: all units
-                        files = tables[name][""]
-                    frames[name] = _read_dataset_table(files, target)
-            except Exception as exc:
-                for key in group:
-                    skipped.append((str(folder / "*" / key), f"无法读取该分区：{type(exc).__name__}: {exc}"))
-                continue
-            codes = frames["indicators"].get_column("unit_code").unique().implode()
-            if any("" in tables[n] for n in TABLE_SCHEMAS if n != "indicators"):
-                keep = pl.col("unit_code").is_in(codes)
-                frames = {n: f.filter(keep) if n in schema.DECLARED_TABLES else f for n, f in frames.items()}
-            decl = Declaration(
-                units=frames["units"], projects=frames["projects"], indicators=frames["indicators"],
-                department_goals=frames["department_goals"], sources=(str(folder),),
-            )
-            yield Batch(group[0] if len(group) == 1 else f"{group[0]}…{group[-1]}", decl, frames["actuals"], frames["execution"])
+            batch = read_partitions(folder, tables, group, skipped)
+            if batch is not None:
+                yield batch
 
     return len(groups), generate()
 

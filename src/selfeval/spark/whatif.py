@@ -1,7 +1,8 @@
 """`selfeval whatif --engine spark`: every scenario over a partitioned dataset in one Spark pass.
 
 Each unit group is scored under every scenario by `whatif.scenario_scores` and compared by
-`whatif.compare` (the local engine's functions, on Polars, through Arrow); scenarios stay columns.
+`whatif.compare` (the local engine's functions, on Polars, on an executor that reads the group's
+own files: `groups.py`); scenarios stay columns. Unreadable groups are skipped as locally.
 The per-group comparisons come back stacked (`packing.Layout`): the wide project/unit rows are
 written by Spark partitioned by unit group, the counts are summed on the driver by the local
 engine's `_migration`/`_summary`, and the views keep the rows that move most, chosen in Spark.
@@ -18,15 +19,10 @@ import pyarrow as pa
 
 from selfeval import schema
 from selfeval.rules.model import RuleSet
-from selfeval.spark.bulk import (
-    _drop_spark_markers,
-    _polars,
-    check_dataset,
-    group_inputs,
-    rules_of,
-    rules_text,
-    stacked_inputs,
-)
+from selfeval.bulk import SKIPPED
+from selfeval.spark.bulk import _polars, rules_of, rules_text
+from selfeval.spark.groups import Work, unit_groups
+from selfeval.spark.inputs import check_dataset
 from selfeval.spark.packing import GROUP, Layout
 
 ROW = "_row"  # a row's place in its group's declared order (with the group: the local `_order`)
@@ -42,36 +38,32 @@ def comparison_layout(names: list[str], grades: list[str]) -> Layout:
     return Layout({
         "projects": pl.Schema({**empty.projects.schema, ROW: pl.Int64}),
         "units": pl.Schema({**empty.units.schema, ROW: pl.Int64}),
-        "migration": empty.migration.schema, "tallies": empty.tallies.schema,
+        "migration": empty.migration.schema, "tallies": empty.tallies.schema, "skipped": SKIPPED,
     })
 
 
-def compare_group(table: pa.Table, scenarios: list[tuple[str, str]], source: str, grades: list[str]) -> pa.Table:
+def compare_inputs(
+    declaration: Any, actuals: pl.DataFrame, execution: pl.DataFrame, scenarios: list[tuple[str, str]], grades: list[str],
+) -> dict[str, pl.DataFrame]:
     """Executor side: one unit group under every scenario, compared with the first."""
     from selfeval.whatif import compare, scenario_scores
 
     names = [name for name, _ in scenarios]
-    layout = comparison_layout(names, grades)
-    inputs = group_inputs(table, source)
-    if inputs is None:
-        return layout.pack({}, None)
-    group, declaration, actuals, execution = inputs
     rule_sets = {name: rules_of(text) for name, text in scenarios}
     projects_long, units_long, _ = scenario_scores(declaration, actuals, execution, rule_sets)
     found = compare(projects_long, units_long, names, grades)
-    return layout.pack({
-        "projects": found.projects.with_row_index(ROW), "units": found.units.with_row_index(ROW),
-        "migration": found.migration, "tallies": found.tallies,
-    }, group)
+    return {"projects": found.projects.with_row_index(ROW), "units": found.units.with_row_index(ROW),
+            "migration": found.migration, "tallies": found.tallies}
 
 
-def group_comparer(scenarios: Mapping[str, RuleSet], source: str, grades: list[str]) -> Any:
+def group_work(scenarios: Mapping[str, RuleSet], grades: list[str]) -> Work:
+    """The comparison Spark runs per unit group (pickled with every scenario's YAML)."""
     shipped = [(name, rules_text(rules)) for name, rules in scenarios.items()]
 
-    def compare(table: pa.Table) -> pa.Table:
-        return compare_group(table, shipped, source, grades)
+    def work(_: int, declaration: Any, actuals: pl.DataFrame, execution: pl.DataFrame) -> dict[str, pl.DataFrame]:
+        return compare_inputs(declaration, actuals, execution, shipped, grades)
 
-    return compare
+    return work
 
 
 def _view(frame: Any, layout: Layout, level: str, names: list[str], keep: int, total: int) -> pl.DataFrame:
@@ -91,6 +83,18 @@ def _view(frame: Any, layout: Layout, level: str, names: list[str], keep: int, t
     rows = _polars(frame).sort(GROUP, ROW)
     target = pl.Schema({c: t for c, t in layout.tables[level].items() if c != ROW})
     return schema.conform(rows, target)
+
+
+def _write_staged(frame: Any, target: Path, manifest: dict[str, Any]) -> None:
+    """A wide table written by Spark into a staging folder and swapped in whole (`output.py`)."""
+    from selfeval.spark.output import drop_spark_markers, spark_parts
+    from selfeval.staging import ReplacedFolder
+
+    with ReplacedFolder(target, owned=spark_parts) as stage:
+        assert stage.path is not None
+        frame.write.mode("overwrite").partitionBy(GROUP).parquet(str(stage.path))
+        drop_spark_markers(stage.path)
+        stage.commit(manifest)
 
 
 def whatif_spark(
@@ -135,8 +139,7 @@ def _whatif_spark(
     grades = [g.grade for g in scenarios[names[0]].grades]
     layout = comparison_layout(names, grades)
     spark = spark_session(master)
-    inputs = stacked_inputs(spark, source_text)
-    results = inputs.groupBy(GROUP).applyInArrow(group_comparer(scenarios, source_text, grades), schema=layout.spark_schema())
+    results = unit_groups(spark, source_text, layout, group_work(scenarios, grades))
     results = results.persist(StorageLevel.MEMORY_AND_DISK)
     written: list[Path] = []
     try:
@@ -145,21 +148,20 @@ def _whatif_spark(
         views = {level: _view(levels[level], layout, level, names, keep, counts[level]) for level in LEVELS}
         migration = schema.conform(_polars(layout.spark_table(results, "migration", keep_group=False)), layout.tables["migration"])
         tallies = schema.conform(_polars(layout.spark_table(results, "tallies", keep_group=False)), layout.tables["tallies"])
+        skipped = _polars(layout.spark_table(results, "skipped", keep_group=False)).rows()
         if tables is not None:
-            folder = Path(tables)
-            folder.mkdir(parents=True, exist_ok=True)
             for level in LEVELS:
-                target = folder / f"whatif_{level}"
+                target = Path(tables) / f"whatif_{level}"
                 frame = levels[level].repartition(GROUP).sortWithinPartitions(GROUP, ROW).drop(ROW)
-                frame.write.mode("overwrite").partitionBy(GROUP).parquet(str(target))
-                _drop_spark_markers(target)
+                _write_staged(frame, target, {"command": "whatif", "table": target.name, "rows": counts[level], "scenarios": names})
                 written += sorted(target.rglob("*.parquet"))
     finally:
         results.unpersist()
     if not counts["units"]:
         from selfeval.errors import InputError
 
-        raise InputError("数据集中没有可评分的单位", Path(source_text))
+        msg = "数据集中没有可评分的单位（所有分区都无法读取）" + (f"：{skipped[0][0]}：{skipped[0][1]}" if skipped else "")
+        raise InputError(msg, Path(source_text))
     result = WhatIfResult(
         scenarios=dict(scenarios),
         project_scores=pl.DataFrame(schema={SCENARIO: pl.String, **schema.PROJECT_SCORES}),
@@ -172,7 +174,7 @@ def _whatif_spark(
     if tables is not None:
         small = {k: v for k, v in whatif_tables(result).items() if k not in ("whatif_projects", "whatif_units")}
         written += write_tables(small, tables, fmt)
-    return result, written, []
+    return result, written, skipped
 
 
-__all__ = ["compare_group", "comparison_layout", "whatif_spark"]
+__all__ = ["compare_inputs", "comparison_layout", "whatif_spark"]
