@@ -12,8 +12,10 @@ from selfeval.findings import CATALOGUE
 from selfeval.synth import synth
 
 # Finding kinds the scoring pipeline reports (lint and audit kinds — registered once their modules are
-# imported, so present or not by test order — and the readers' notes are not its own).
-PIPELINE_KINDS = sorted(k for k in CATALOGUE if not k.startswith(("LINT_", "AUDIT_")) and k != "INPUT_NOTE")
+# imported, so present or not by test order — and the readers' notes are not its own). CATEGORY
+# is raised only under `department: category` (tests/test_rule_language.py, the differential test).
+PIPELINE_KINDS = sorted(k for k in CATALOGUE
+                        if not k.startswith(("LINT_", "AUDIT_")) and k not in ("INPUT_NOTE", "CATEGORY"))
 
 
 def write_dataset(folder: Path, tables: dict[str, pl.DataFrame], group_units: int, *,

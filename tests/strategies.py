@@ -203,13 +203,20 @@ def rule_sets(draw: st.DrawFn) -> RuleSet:
     schedule: dict[str, Any] = {"tolerance": draw(st.sampled_from([0.0, 0.0, 5.0])),
                                 "points_per_checkpoint": draw(st.sampled_from([0.0, 0.0, 0.5, 1.25]))}
     if draw(st.booleans()):
-        schedule["thresholds"] = draw(st.dictionaries(st.sampled_from(["mar", "jun", "oct"]),
-                                                      st.sampled_from([0.0, 25.0, 40.0, 80.0, 100.0]), max_size=3))
+        # monitoring lines at any month, written as a name, a number or in Chinese
+        schedule["thresholds"] = draw(st.dictionaries(st.sampled_from(["mar", "jun", "oct", "apr", 8, "1月底", "11"]),
+                                                      st.sampled_from([0.0, 25.0, 40.0, 80.0, 100.0]), max_size=4))
     data["execution"] = {"schedule": schedule, "cap": draw(st.booleans()),
                          "zero_budget": draw(st.sampled_from(["unscorable", "full", "zero"]))}
     if draw(st.booleans()):
         data["execution"]["curve"] = draw(curves())
-    data["department"] = draw(st.sampled_from(["budget", "mean", "parts"]))
+    data["department"] = draw(st.sampled_from(["budget", "mean", "parts", "category"]))
+    if data["department"] == "category" and draw(st.booleans()):  # project categories weighed (issue 13)
+        data["category_weights"] = draw(st.sampled_from([
+            {"运转类": 30, "特定目标类": 70},
+            {"运转类": 1, "特定目标类": 1, "未分类": 2},
+            {"特定目标类": 100, "其他": 0},
+        ]))
     if data["department"] == "parts":  # department (整体) weights by part (issue 13)
         data["department_weights"] = draw(st.sampled_from([
             {"预算执行率": 20, "产出指标": 40, "效益指标+满意度指标": 40},
@@ -279,6 +286,7 @@ def scoring_cases(draw: st.DrawFn, *, max_units: int = 3, max_projects: int = 4,
             plans = draw(st.sampled_from([(25.0, 50.0, 75.0), (30.0, 60.0, 90.0), (None, 50.0, None)]))
             projects.append({
                 "unit_code": unit, "project_code": project, "project_name": f"项目{p + 1}",
+                "category": draw(st.sampled_from(["运转类", "特定目标类", "特定目标类 ", None, "", "其他"])),
                 "budget": budget, "fiscal_funds": budget, "other_funds": 0.0,
                 "plan_mar": plans[0], "plan_jun": plans[1], "plan_oct": plans[2], "plan_dec": 100.0,
             })
@@ -335,8 +343,13 @@ def scoring_cases(draw: st.DrawFn, *, max_units: int = 3, max_projects: int = 4,
                 "executed_by_mar": draw(st.sampled_from([None, 0.0, 0.25, 0.15, 0.3])),
                 "executed_by_jun": draw(st.sampled_from([None, 0.5, 0.45, 0.6])),
                 "executed_by_oct": draw(st.sampled_from([None, 0.75, 0.7, 0.9])),
+                # months only a rule's line checks (never declared plans)
+                "executed_by_jan": draw(st.sampled_from([None, 0.0, 0.05, 0.1])),
+                "executed_by_apr": draw(st.sampled_from([None, 0.2, 0.3])),
+                "executed_by_aug": draw(st.sampled_from([None, 0.55, 0.7])),
+                "executed_by_nov": draw(st.sampled_from([None, 0.85, 1.0])),
             })
-            for cp in ("mar", "jun", "oct"):
+            for cp in ("mar", "jun", "oct", "jan", "apr", "aug", "nov"):
                 share = execution[-1][f"executed_by_{cp}"]
                 if share is not None:
                     execution[-1][f"executed_by_{cp}"] = round(share * year_budget, 2)

@@ -109,7 +109,12 @@ def test_template_cells_read_as_seen(tmp_path: Path) -> None:
 def test_template_execution(tmp_path: Path) -> None:
     """It should read 预算执行 with amounts typed as numbers or as text with thousands separators."""
     frame = read_execution(_template(tmp_path, [(96, "General")]))
-    assert frame.rows() == [("480001", "P1", 20000.0, 19850.0, 5200.0, 10400.0, None, "元")]
+    assert frame.schema == schema.EXECUTION
+    kept = ["unit_code", "project_code", "year_budget", "executed", "executed_by_mar", "executed_by_jun", "executed_by_oct",
+            "amount_unit"]
+    assert frame.select(kept).rows() == [("480001", "P1", 20000.0, 19850.0, 5200.0, 10400.0, None, "元")]
+    # months the template does not have stay empty, never 0
+    assert frame.drop(kept).null_count().row(0) == (1,) * (frame.width - len(kept))
 
 
 def test_first_sheet_when_unnamed(tmp_path: Path) -> None:
@@ -146,3 +151,13 @@ def test_execution_budget_fallback(tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
     path.write_text("项目编码,预算数,全年执行数\nP1,\"1,000\",900\n", encoding="utf-8")
     assert read_execution(path).select("project_code", "year_budget", "executed").rows() == [("P1", 1000.0, 900.0)]
+
+
+def test_month_end_spending_headers(tmp_path: Path) -> None:
+    """It should read 4月底累计支出 / 8月末执行数 / 1月底累计执行数 into the month's spending column, in 万元 too."""
+    path = tmp_path / "execution.csv"
+    path.write_text("项目编码,全年预算数（万元）,全年执行数（万元）,4月底累计支出（万元）,8月末执行数（万元）,1月底累计执行数（万元）\n"
+                    "P1,2,1.9,0.5,1.2,0.1\n", encoding="utf-8")
+    row = read_execution(path).row(0, named=True)
+    assert (row["executed_by_apr"], row["executed_by_aug"], row["executed_by_jan"]) == (5000.0, 12000.0, 1000.0)
+    assert (row["year_budget"], row["executed"], row["amount_unit"]) == (20000.0, 19000.0, "万元")

@@ -100,8 +100,8 @@ def test_hand_made_workbook(tmp_path: Path) -> None:
     ws.append(["单位编码", "单位名称", "年度"])
     ws.append([480001, "某单位", 2025])
     ws = wb.create_sheet("项目")
-    ws.append(["项目编码", "项目名称", "预算数", "财政资金"])
-    ws.append(["P1", "项目一", "19,850.00", 19850])
+    ws.append(["项目编码", "项目名称", "项目类型", "预算数", "财政资金"])
+    ws.append(["P1", "项目一", "特定目标类", "19,850.00", 19850])
     ws = wb.create_sheet("指标")
     ws.append(["项目编码", "序号", "一级指标", "二级指标", "三级指标", "指标值"])
     ws.append(["P1", 1.0, "产出指标", "数量指标", "次数", "≥20次"])
@@ -110,7 +110,8 @@ def test_hand_made_workbook(tmp_path: Path) -> None:
     wb.save(tmp_path / "hand.xlsx")
     decl = read_declared(tmp_path / "hand.xlsx")
     assert decl.units.rows() == [("480001", "某单位", 2025)]
-    assert decl.projects.select("unit_code", "budget", "fiscal_funds", "other_funds").rows() == [("480001", 19850.0, 19850.0, None)]
+    assert decl.projects.select("unit_code", "category", "budget", "fiscal_funds", "other_funds").rows() == [
+        ("480001", "特定目标类", 19850.0, 19850.0, None)]
     assert decl.indicators.select("unit_code", "indicator_id", "seq").rows() == [("480001", "P1-01", 1), ("480001", "P1-02", 2)]
     assert decl.department_goals.height == 0
 

@@ -165,3 +165,21 @@ def test_filled_template_scores_like_the_csv_samples(seed_template: Path, tmp_pa
         from_template.findings.select("code", "project_code", "seq"), from_csv.findings.select("code", "project_code", "seq")
     )
     assert from_template.project_scores.get_column("total").to_list() == from_csv.project_scores.get_column("total").to_list()
+
+
+def test_template_has_the_rules_checkpoint_months(tmp_path: Path) -> None:
+    """It should add a 4月底/8月底 column when the rule draws a line there, and read them back as spending."""
+    from selfeval.rules.loader import rules_from_mapping
+
+    rules = rules_from_mapping({"name": "m", "execution": {"schedule": {"thresholds": {"4月底": 25, "aug": 60}}}})
+    path = write_template(read_declared(SEED), tmp_path / "t.xlsx", rules=rules, generated_at=dt.datetime(2026, 1, 15))
+    wb = openpyxl.load_workbook(path)
+    ws = wb[EXECUTION_SHEET]
+    headers = _headers(ws)
+    assert headers[6:] == ["3月底累计执行数", "4月底累计执行数", "6月底累计执行数", "8月底累计执行数", "10月底累计执行数"]
+    assert "3月底、4月底、6月底、8月底、10月底累计执行数" in " ".join(str(c.value) for c in wb[HELP_SHEET]["A"])
+    ws.cell(row=2, column=headers.index("4月底累计执行数") + 1, value=1234.5)
+    wb.save(path)
+    read = read_execution(path)
+    assert read["executed_by_apr"].to_list()[0] == 1234.5
+    assert read["executed_by_aug"].null_count() == read.height

@@ -185,6 +185,32 @@ def test_department_parts_trace(tmp_path: Path) -> None:
     assert "预算执行率：20 × 17 ÷ 20" in text and "产出指标：40 × 40 ÷ 50" in text and "效益指标+满意度指标：40 × 0 ÷ 30" in text
 
 
+def test_department_category_trace_and_method() -> None:
+    """It should trace a department rolled up by project category: each category's weight and terms, 未分类 too."""
+    from selfeval.report.excel import method_rows
+    from selfeval.report.trace import department_trace
+    from selfeval.rules.loader import rules_from_mapping
+
+    rules = rules_from_mapping({"name": "c", "department": "category", "category_weights": {"运转类": 30, "特定目标类": 70}})
+    projects = [{"category": "运转类", "total": 100.0, "budget": 10000.0},
+                {"category": "特定目标类", "total": 89.0, "budget": 30000.0},
+                {"category": None, "total": 70.0, "budget": 20000.0}]
+    text = department_trace(projects, {"total": 92.3}, rules)
+    assert "Σ 类别权重 × 类别得分 ÷ Σ 类别权重 = 92.3" in text
+    assert "运转类（权重 30）：Σ(总分 × 预算数) ÷ Σ预算数 = (100 × 10,000.00) ÷ 10,000.00" in text
+    assert "未分类（权重 0）：不计入" in text
+    assert "运转类 30、特定目标类 70（未列出的类别不计入）" in dict(method_rows(rules))["部门整体"]
+
+
+def test_method_text_names_any_months_line() -> None:
+    """It should list a rule's 4月底/8月底 lines in 计算说明 in calendar order."""
+    from selfeval.report.excel import method_rows
+    from selfeval.rules.loader import rules_from_mapping
+
+    rules = rules_from_mapping({"name": "m", "execution": {"schedule": {"thresholds": {"8": 60, "4月底": 25}}}})
+    assert "4月底不低于 25%、8月底不低于 60%" in dict(method_rows(rules))["预算执行率"]
+
+
 def test_execution_trace_shows_the_schedule_deduction() -> None:
     """It should show the execution points before and after the checkpoint deduction: 9.93 − 3 × 1 = 6.93
     (3 checkpoints behind, 1 point each), not "= 9.9250 → 6.93"."""

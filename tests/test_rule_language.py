@@ -181,6 +181,50 @@ def test_checkpoint_thresholds(thresholds: dict, codes: list[str]) -> None:
         assert side["codes"] == codes
 
 
+# 4/6/8/10月底 monitoring lines 25/40/60/80 % (a province's 支出进度 rule); spending by month end in 元
+MONTH_LINES = {"4月底": 25, 6: 40, "aug": 60, "10月": 80}
+
+
+def _monthly_execution(**by_month: float) -> pl.DataFrame:
+    columns = {f"executed_by_{m}": [v] for m, v in by_month.items()}
+    return schema.conform(pl.DataFrame({"project_code": ["P"], "year_budget": [10000.0], "executed": [10000.0], **columns}),
+                          schema.EXECUTION)
+
+
+@pytest.mark.parametrize(
+    ("by_month", "behind", "execution_points"),
+    [
+        # on every line: 4月底 25 %, 6月底 45 %, 8月底 60 %, 10月底 85 %
+        ({"apr": 2500.0, "jun": 4500.0, "aug": 6000.0, "oct": 8500.0}, [], 10.0),
+        # behind at 4月底 (24 %) and 8月底 (59.99 %): two checkpoints × 1.5 points off 10
+        ({"apr": 2400.0, "jun": 4500.0, "aug": 5999.0, "oct": 8500.0}, ["executed_by_apr", "executed_by_aug"], 7.0),
+        # only 8月底 given and behind; months without spending given are not checked
+        ({"aug": 3000.0}, ["executed_by_aug"], 8.5),
+        # 2月底 has no line and no declared plan: never behind, however little was spent
+        ({"feb": 0.0}, [], 10.0),
+    ],
+)
+def test_checkpoints_of_any_month(by_month: dict[str, float], behind: list[str], execution_points: float) -> None:
+    """It should check spending at every month a rule draws a line (4/8月底 too), each behind month a SCHEDULE finding."""
+    data = {"execution": {"schedule": {"thresholds": MONTH_LINES, "points_per_checkpoint": 1.5}}}
+    decl, actuals = _declaration(THREE_ROWS), _actuals(["5万元", "90%", "90%"])
+    for side in _both(decl, actuals, _monthly_execution(**by_month), data):
+        assert side["codes"] == ["SCHEDULE"] * len(behind)
+        assert side["execution"] == execution_points
+    rules = rules_from_mapping({"name": "case", **data})
+    found = selfeval.score(decl, actuals, _monthly_execution(**by_month), rules).findings.sort("column")
+    assert found["column"].to_list() == behind
+    if "executed_by_apr" in behind:
+        assert found["message"][0] == "4月底累计支出 2400 元（占全年预算 24%），低于规则的支出进度监控线 25%"
+
+
+def test_checkpoint_months_named_any_way() -> None:
+    """It should read a line written as apr, 4, "4", 4月, 4月底 or 4月末 as 4月底, in calendar order."""
+    for key in ("apr", 4, "4", "4月", "4月底", "4月末"):
+        rules = rules_from_mapping({"name": "m", "execution": {"schedule": {"thresholds": {"10月底": 80, key: 25}}}})
+        assert rules.execution.schedule.thresholds == {"apr": 25.0, "oct": 80.0}
+
+
 def test_named_grade_bands() -> None:
     """It should grade 91.67 with five named bands A ≥ 95, B ≥ 90, C ≥ 80, D ≥ 60, E."""
     data = {"grades": [{"grade": "A", "min": 95}, {"grade": "B", "min": 90}, {"grade": "C", "min": 80},
@@ -197,7 +241,9 @@ def test_named_grade_bands() -> None:
         ({"overshoot": {"mode": "cap"}}, "overshoot"),
         ({"overshoot": {"mode": "deduct"}}, "overshoot"),
         ({"overshoot": {"cap": float("nan"), "mode": "cap"}}, "overshoot.cap"),
-        ({"execution": {"schedule": {"thresholds": {"aug": 60}}}}, "execution.schedule.thresholds.aug"),
+        ({"execution": {"schedule": {"thresholds": {"dec": 60}}}}, "execution.schedule.thresholds"),
+        ({"execution": {"schedule": {"thresholds": {"12月底": 100}}}}, "execution.schedule.thresholds"),
+        ({"execution": {"schedule": {"thresholds": {"8月底": 60, "aug": 60}}}}, "execution.schedule.thresholds"),
         ({"execution": {"schedule": {"thresholds": {"jun": 140}}}}, "execution.schedule.thresholds"),
         ({"rounding": {"mode": "banker"}}, "rounding.mode"),
         ({"grades": [{"grade": "优", "min": 90}, {"grade": "优", "min": 0}]}, "grades"),
@@ -361,3 +407,85 @@ def test_group_points_carry_no_float_noise() -> None:
     got = selfeval.score(_declaration(rows), _actuals(["135次", "80%", "2次", "6万元", "90%", "90%"]), _execution(10000.0), rules)
     assert got.indicator_scores.sort("seq")["points"].to_list()[:4] == [20.0, 12.63, 10.0, 4.17]
     assert got.project_scores["output_points"].item() == 46.8
+
+
+def _three_projects(categories: list[str | None]) -> tuple[Declaration, pl.DataFrame, pl.DataFrame]:
+    """Projects A, B, C (budgets 1万, 3万, 2万) totalling 100, 89 and 70 under the default rule."""
+    codes = ["A", "B", "C"]
+    units = schema.conform(pl.DataFrame({"unit_code": ["U"], "unit_name": ["测试单位"], "year": [2025]}), schema.UNITS)
+    projects = schema.conform(pl.DataFrame({
+        "unit_code": ["U"] * 3, "project_code": codes, "project_name": ["甲", "乙", "丙"], "category": categories,
+        "budget": [10000.0, 30000.0, 20000.0]}, schema_overrides={"category": pl.String}), schema.PROJECTS)
+    rows = [{"unit_code": "U", "project_code": p, "seq": i, "indicator_id": f"{p}{i}", "level1": r[0], "level2": r[1],
+             "level3": r[2], "target_text": t}
+            for p in codes for i, (r, t) in enumerate(zip(THREE_ROWS, ["≥100次", "≥90%", "≥90%"]), start=1)]
+    actual = {"A": ["100次", "90%", "90%"], "B": ["80次", "90%", "90%"], "C": ["50次", "90%", "45%"]}
+    actuals = schema.conform(pl.DataFrame({
+        "project_code": [p for p in codes for _ in range(3)], "seq": [1, 2, 3] * 3,
+        "actual_text": [t for p in codes for t in actual[p]], "deviation_reason": ["说明"] * 9}), schema.ACTUALS)
+    execution = schema.conform(pl.DataFrame({"project_code": codes, "year_budget": [10000.0, 30000.0, 20000.0],
+                                             "executed": [10000.0, 27000.0, 20000.0]}), schema.EXECUTION)
+    return Declaration(units, projects, schema.conform(pl.DataFrame(rows), schema.INDICATORS)), actuals, execution
+
+
+@pytest.mark.parametrize(
+    ("categories", "weights", "total", "flagged"),
+    [
+        # A 100 (运转类), B 89 (特定目标类), C 70 (no category → 未分类); every category weighs the same:
+        # (100 + 89 + 70) ÷ 3 = 86.33
+        (["运转类", "特定目标类", None], {}, 86.33, ["C"]),
+        # 运转类 30 / 特定目标类 70, 未分类 not weighed: (30 × 100 + 70 × 89) ÷ 100 = 92.3 — C left out
+        (["运转类", "特定目标类", None], {"运转类": 30, "特定目标类": 70}, 92.3, ["C"]),
+        # 未分类 50 too: (3000 + 6230 + 50 × 70) ÷ 150 = 84.87
+        (["运转类", "特定目标类", " "], {"运转类": 30, "特定目标类": 70, "未分类": 50}, 84.87, ["C"]),
+        # B and C share 特定目标类: its score is budget-weighted (89 × 3万 + 70 × 2万) ÷ 5万 = 81.4;
+        # (30 × 100 + 70 × 81.4) ÷ 100 = 86.98
+        (["运转类", "特定目标类", "特定目标类"], {"运转类": 30, "特定目标类": 70}, 86.98, []),
+    ],
+)
+def test_department_by_project_category(categories: list, weights: dict, total: float, flagged: list[str]) -> None:
+    """It should roll a department up by project category: budget-weighted within, the rule's weights across."""
+    decl, actuals, execution = _three_projects(categories)
+    rules = rules_from_mapping({"name": "c", "department": "category", **({"category_weights": weights} if weights else {})})
+    got = selfeval.score(decl, actuals, execution, rules)
+    assert got.project_scores["total"].to_list() == [100.0, 89.0, 70.0]
+    assert got.unit_scores["total"].to_list() == [total]
+    assert reference_score(decl, actuals, execution, rules).units["U"]["total"] == total
+    found = got.findings.filter(pl.col("code") == "CATEGORY")
+    assert found["project_code"].to_list() == flagged
+    assert all("部门整体得分" in m for m in found["message"])
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"department": "budget", "category_weights": {"运转类": 1}},
+     {"department": "category", "category_weights": {"运转类": -1}},
+     {"department": "category", "category_weights": {"运转类": 0}}],
+)
+def test_category_weights_checked(data: dict) -> None:
+    """It should refuse category weights outside `department: category`, negative, or all zero — naming the field."""
+    with pytest.raises(RuleFileError) as err:
+        rules_from_mapping({"name": "bad", **data}, source="省.yaml")
+    assert "category_weights" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"weightz": 1}, "字段 weightz：不是已知字段"),
+        ({"total_points": "abc"}, "字段 total_points：应为数字，读到 'abc'"),
+        ({"department": "foo"}, "应为 'budget'、'mean'、'parts'、'category' 之一"),
+        ({"rounding": {"decimals": 9}}, "字段 rounding.decimals：应不大于 6，读到 9"),
+        ({"execution": {"cap": "maybe"}}, "字段 execution.cap：应为 true 或 false"),
+        ({"grades": [{"grade": "", "min": 1}]}, "字段 grades.0.grade：不能为空"),
+        ({"qualitative": {"tiers": {"优": {"band": [0.8, 1], "default": 1}, "良": {"band": [0.7, 0.85], "default": 0.75}}}},
+         "字段 qualitative.tiers：定性档次“良”0.7–0.85 与“优”0.8–1 的区间重叠"),
+    ],
+)
+def test_rule_file_errors_in_chinese(data: dict, words: str) -> None:
+    """It should word every refusal of a rule file in Chinese (pydantic's own English never shows)."""
+    with pytest.raises(RuleFileError) as err:
+        rules_from_mapping({"name": "bad", **data}, source="省.yaml")
+    message = str(err.value)
+    assert words in message
+    assert not any(english in message for english in ("Value error", "Input should", "Field required", "Extra inputs", " or "))

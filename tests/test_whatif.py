@@ -229,3 +229,27 @@ def test_cli_whatif_on_a_dataset_writes_every_row(data, dataset, tmp_path: Path)
     assert_frame_equal(pl.read_parquet(tmp_path / "t" / "whatif_projects.parquet").sort(keys), whole.projects.sort(keys))
     assert_frame_equal(pl.read_parquet(tmp_path / "t" / "whatif_summary.parquet"), whole.summary)
     assert openpyxl.load_workbook(tmp_path / "w.xlsx").sheetnames[:3] == ["情景汇总", "项目得分", "单位得分"]
+
+
+def test_department_modes_match_their_own_score_runs(data) -> None:
+    """It should roll every department mode (by category and by months' lines too) up as `score` does, in one sweep."""
+    from selfeval.rules.loader import rules_from_mapping
+
+    base: dict = {}  # rules_from_mapping starts from the default (财预〔2020〕10号) fields
+    scenarios = {
+        "mof": load_rules("mof-2020"),
+        "category": rules_from_mapping({**base, "name": "c1", "department": "category"}),
+        "category-weights": rules_from_mapping({**base, "name": "c2", "department": "category",
+                                                "category_weights": {"运转类": 30, "特定目标类": 70}}),
+        "parts": rules_from_mapping({**base, "name": "p", "department": "parts",
+                                     "department_weights": {"预算执行率": 20, "产出指标": 40, "效益指标+满意度指标": 40}}),
+        "months": rules_from_mapping({**base, "name": "m", "execution": {"schedule": {
+            "thresholds": {"4月底": 25, "8月底": 60}, "points_per_checkpoint": 1}}}),
+    }
+    result = whatif(data.declaration, data.actuals, data.execution, scenarios)
+    for name, rules in result.scenarios.items():
+        assert_matches_score(data, result, name, rules)
+    units = result.unit_scores
+    # synth's units have a 运转类 and 特定目标类 projects: weighing them 30/70 moves some department scores
+    moved = units.filter(pl.col("scenario") == "category-weights")["total"] != units.filter(pl.col("scenario") == "mof")["total"]
+    assert moved.any()

@@ -71,7 +71,42 @@ class OutputError(SelfevalError):
     symbolic link, or another run is writing it): names the path and what to do instead."""
 
 
+# pydantic's error types in the words of a rule file's reader; `{…}` are the error's `ctx` values
+_ERROR_WORDS = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不是已知字段（是否拼写有误？）",
+    "float_parsing": "应为数字，读到 {input}", "float_type": "应为数字，读到 {input}",
+    "int_parsing": "应为整数，读到 {input}", "int_type": "应为整数，读到 {input}", "int_from_float": "应为整数，读到 {input}",
+    "bool_parsing": "应为 true 或 false，读到 {input}", "bool_type": "应为 true 或 false，读到 {input}",
+    "string_type": "应为文本，读到 {input}", "dict_type": "应为键值映射", "list_type": "应为列表", "tuple_type": "应为列表",
+    "literal_error": "应为 {expected} 之一，读到 {input}",
+    "greater_than_equal": "应不小于 {ge}，读到 {input}", "greater_than": "应大于 {gt}，读到 {input}",
+    "less_than_equal": "应不大于 {le}，读到 {input}", "less_than": "应小于 {lt}，读到 {input}",
+    "finite_number": "应为有限的数，读到 {input}", "string_too_short": "不能为空", "too_short": "至少需要 {min_length} 项",
+    "too_long": "至多 {max_length} 项",
+}
+
+
+def error_words(err: dict) -> str:
+    """One pydantic error in Chinese: our own validators' messages as written, pydantic's translated."""
+    kind = err.get("type", "")
+    if kind in ("value_error", "assertion_error"):
+        return str(err.get("ctx", {}).get("error", err["msg"]))
+    template = _ERROR_WORDS.get(kind)
+    if template is None:
+        return err["msg"]
+    fields = dict(err.get("ctx") or {})
+    if "expected" in fields:  # pydantic lists the choices as "'a', 'b' or 'c'"
+        fields["expected"] = str(fields["expected"]).replace(" or ", ", ").replace(", ", "、")
+    given = err.get("input")
+    fields["input"] = repr(given) if isinstance(given, str) else given
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError):
+        return err["msg"]
+
+
 def field_errors(source: object, errors: list[dict]) -> str:
     """A pydantic ValidationError's `errors()` as lines “source：字段 path：message”."""
-    return "\n".join(f"{source}：字段 {'.'.join(str(p) for p in err['loc']) or '（顶层）'}：{err['msg']}" for err in errors)
+    return "\n".join(f"{source}：字段 {'.'.join(str(p) for p in err['loc']) or '（顶层）'}：{error_words(err)}" for err in errors)
 

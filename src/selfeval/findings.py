@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from selfeval import schema
+from selfeval.checkpoints import SPENT_COLUMNS, month_label
 
 if TYPE_CHECKING:
     from selfeval.rules.model import RuleSet
@@ -284,20 +285,46 @@ def _level1_rule_weight(rules: RuleSet) -> pl.Expr:
     return rule_weight(rules)
 
 
+def _category(rules: RuleSet) -> pl.Expr:
+    from selfeval.rollup import category_expr
+
+    return category_expr()
+
+
+def _category_unweighted(rules: RuleSet) -> pl.Expr:
+    """Under `department: category`, a project whose category weighs nothing in the department score."""
+    if rules.department != "category":
+        return pl.lit(False)
+    from selfeval.rollup import category_weight_expr
+
+    return category_weight_expr(rules) <= 0
+
+
+def _category_missing(rules: RuleSet) -> pl.Expr:
+    """Under `department: category`, a project stating no category (counted as 未分类)."""
+    if rules.department != "category":
+        return pl.lit(False)
+    name = pl.col("category").str.strip_chars()
+    return (name.is_null() | (name == "")) & ~_category_unweighted(rules)
+
+
 def _checkpoint_checks() -> tuple[Check, ...]:
     from selfeval.expressions import money_text, pct_text
 
     return tuple(
         Check(
-            "execution", lambda rules, c=c: pl.col(f"_behind_{c}"), variant=c, column=f"executed_by_{c}",
-            value=lambda rules, c=c: money_text(pl.col(f"executed_by_{c}")),
-            fields=lambda rules, c=c: {
-                "executed": money_text(pl.col(f"executed_by_{c}")),
-                "rate": pct_text(pl.col(f"executed_by_{c}") / pl.col("year_budget")),
+            "execution", lambda rules, c=c: pl.col(f"_behind_{c}"), column=spent,
+            value=lambda rules, spent=spent: money_text(pl.col(spent)),
+            fields=lambda rules, c=c, spent=spent: {
+                "month": pl.lit(month_label(c)),
+                # a rule's monitoring line replaces the declared plan at its month
+                "basis": pl.lit("规则的支出进度监控线" if c in rules.execution.schedule.thresholds else "支出计划"),
+                "executed": money_text(pl.col(spent)),
+                "rate": pct_text(pl.col(spent) / pl.col("year_budget")),
                 "plan": _num(pl.col(f"plan_{c}"), 2),
             },
         )
-        for c in ("mar", "jun", "oct")
+        for c, spent in SPENT_COLUMNS.items()
     )
 
 
@@ -397,9 +424,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
     ),
     FindingKind(
         "SCHEDULE", "支出进度滞后", "warning",
-        {"mar": "3月底累计支出 {executed} 元（占全年预算 {rate}），低于支出计划 {plan}%",
-         "jun": "6月底累计支出 {executed} 元（占全年预算 {rate}），低于支出计划 {plan}%",
-         "oct": "10月底累计支出 {executed} 元（占全年预算 {rate}），低于支出计划 {plan}%"},
+        "{month}累计支出 {executed} 元（占全年预算 {rate}），低于{basis} {plan}%",
         "支出进度落后于计划会影响资金效益",
         _checkpoint_checks(),
     ),
@@ -421,6 +446,19 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
                                  "total": _num(pl.col("_weight_sum") + pl.col("execution_weight"), 2),
                                  "execution": _num(pl.col("execution_weight"), 2),
                                  "expected": _num(pl.col("_total_points"), 2)}),),
+    ),
+    FindingKind(
+        "CATEGORY", "项目类别未计入", "warning",
+        {"missing": "项目 {project} 未填写项目类别，按“{category}”计入部门整体得分",
+         "unweighted": "项目 {project} 的项目类别“{category}”在规则的项目类别权重中没有权重（{listed}），未计入部门整体得分"},
+        "部门整体得分按项目类别汇总时，类别缺失或不在规则中会改变整体得分",
+        (Check("project", lambda r: _category_missing(r), variant="missing", column="category",
+               value=lambda r: pl.col("category"),
+               fields=lambda r: {"project": quoted(pl.col("project_code")), "category": _category(r)}),
+         Check("project", lambda r: _category_unweighted(r), variant="unweighted", column="category",
+               value=lambda r: pl.col("category"),
+               fields=lambda r: {"project": quoted(pl.col("project_code")), "category": _category(r),
+                                 "listed": pl.lit("、".join(f"{k} {v:g}" for k, v in r.category_weights.items()))}),),
     ),
     FindingKind(
         "OVERRIDE", "采用评价人得分", "warning",

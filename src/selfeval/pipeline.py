@@ -15,6 +15,7 @@ import polars as pl
 
 from selfeval import schema
 from selfeval.check import Checked, check
+from selfeval.checkpoints import DECLARED_PLANS, SPENT_COLUMNS
 from selfeval.declaration import Declaration
 from selfeval.engine import collect_all
 from selfeval.findings import concat_findings, detect
@@ -91,8 +92,8 @@ class Folded:
 TUPLE_KEYS = ["level1_group", "weight", "_explicit", *FLAGS, "_divisor", "_problem", "_fraction", "target_op", "fraction",
               "_given_points"]
 # What the what-if keeps of a project (names are attached once, not per scenario).
-EXECUTION_INPUTS = ["_pid", "unit_code", "budget", "plan_mar", "plan_jun", "plan_oct", "year_budget", "executed",
-                    "executed_by_mar", "executed_by_jun", "executed_by_oct", "_n_execution", "_has_execution"]
+EXECUTION_INPUTS = ["_pid", "unit_code", "category", "budget", *(f"plan_{c}" for c in DECLARED_PLANS), "year_budget", "executed",
+                    *SPENT_COLUMNS.values(), "_n_execution", "_has_execution"]
 
 
 def folded_rows(inputs: CheckedInputs, rules: RuleSet, params: Params) -> Folded:

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
+from selfeval.checkpoints import CHECKPOINT_MONTHS
 from selfeval.grammar_reference import parse_text
 from selfeval.level1 import level1_points_text
 
@@ -52,12 +53,12 @@ __all__ = ["ReferenceResult", "reference_score", "round_half_up"]
 GROUPS = ("产出指标", "效益指标", "满意度指标")
 GROUP_COLUMNS = {"产出指标": "output_points", "效益指标": "effect_points", "满意度指标": "satisfaction_points"}
 EXECUTION_KEY = "预算执行率"
+UNCATEGORISED = "未分类"
 QUANT_OPS = ("ge", "gt", "le", "lt", "eq", "range")
 ACTUAL_VALUE_OPS = ("eq", "ge", "gt", "le", "lt")
 # Days per duration unit (docs/scoring.md §4.8). READING: 小时 is 1/24 day (the doc lists only
 # 天/周/月/年; the grammar also knows hours). Any other duration unit compares only to itself.
 DAYS = {"天": 1.0, "周": 7.0, "月": 30.0, "年": 365.0, "小时": 1.0 / 24.0}
-CHECKPOINTS = ("mar", "jun", "oct")
 
 
 def round_half_up(x: float, decimals: int = 2) -> float:
@@ -282,6 +283,34 @@ def _department_parts_total(
             score += weight * sum(earned.get(n, 0.0) for n in names) / have
             used += weight
     return round_as(score * full / used, mode, decimals) if used > 0 else None
+
+
+def _department_category_total(
+    mine: list[tuple[dict[str, Any], dict[str, Any]]], rules: RuleSet, mode: str, decimals: int, findings: _Findings
+) -> float | None:
+    """`department: category`: Σ weight × category score ÷ Σ weight; a category's score is the
+    budget-weighted mean of its projects' totals (plain mean when its budgets add up to 0)."""
+    categories: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for p, r in mine:
+        name = (p.get("category") or "").strip()
+        weight = rules.category_weight(name)
+        if weight <= 0:
+            findings.add("CATEGORY", p["unit_code"], p["project_code"], None, "category")
+            continue
+        if not name:
+            findings.add("CATEGORY", p["unit_code"], p["project_code"], None, "category")
+        categories.setdefault(name or UNCATEGORISED, []).append((p, r))
+    weighted, weights = 0.0, 0.0
+    for name, members in categories.items():
+        budget = sum(p["budget"] or 0.0 for p, _ in members)
+        if budget > 0:
+            score = sum(r["total"] * (p["budget"] or 0.0) for p, r in members) / budget
+        else:
+            score = sum(r["total"] for _, r in members) / len(members)
+        weight = rules.category_weight(name)
+        weighted += weight * score
+        weights += weight
+    return round_as(weighted / weights, mode, decimals) if weights > 0 else None
 
 
 def reference_score(
@@ -587,7 +616,7 @@ def reference_score(
         usable_budget = year_budget is not None and year_budget > 0
         behind = 0
         if usable_budget:
-            for cp in CHECKPOINTS:
+            for cp in CHECKPOINT_MONTHS:
                 # a rule's monitoring line replaces the declared plan at its checkpoint
                 plan = rules.execution.schedule.thresholds.get(cp, p.get(f"plan_{cp}"))
                 done = row.get(f"executed_by_{cp}")
@@ -635,6 +664,8 @@ def reference_score(
             total = None
         elif rules.department == "parts":
             total = _department_parts_total(mine, result.indicators, by_project, rules, tot_mode, tot_decimals)
+        elif rules.department == "category":
+            total = _department_category_total(mine, rules, tot_mode, tot_decimals, findings)
         elif rules.department == "budget" and budget_sum != 0:
             weighted = sum(r["total"] * p["budget"] for p, r in mine if p["budget"] is not None)
             total = round_as(weighted / budget_sum, tot_mode, tot_decimals)

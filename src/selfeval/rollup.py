@@ -12,13 +12,14 @@ from collections.abc import Sequence
 import polars as pl
 
 from selfeval import schema
+from selfeval.checkpoints import CHECKPOINT_MONTHS, DECLARED_PLANS, SPENT_COLUMNS, month_label
 from selfeval.expressions import curve_expr, round_points
 from selfeval.findings import detect
 from selfeval.ingest.prepare import PROJECT_KEYS, Prepared
-from selfeval.rules.model import EXECUTION_KEY, RuleSet
+from selfeval.rules.model import EXECUTION_KEY, UNCATEGORISED, RuleSet
 from selfeval.scenarios import Params
 
-CHECKPOINTS = {"mar": "3月底", "jun": "6月底", "oct": "10月底"}
+CHECKPOINTS = {c: month_label(c) for c in CHECKPOINT_MONTHS}
 # per project, the weights of each level-1 group's indicators (read by `department: parts`)
 GROUP_WEIGHTS = {g: f"_weight_{col}" for g, col in schema.LEVEL1_GROUPS.items()}
 
@@ -58,8 +59,7 @@ def check_execution(prepared: Prepared, rules: RuleSet) -> tuple[pl.DataFrame, p
     findings = detect(pl.concat([unknown.select(cols), duplicate.select(cols)], how="vertical_relaxed"), "execution_key", rules)
     first = known.unique("_pid", keep="first", maintain_order=True).join(
         counts, on="_pid", how="left"
-    ).select("_pid", "_n_execution", "year_budget", "executed", "executed_by_mar", "executed_by_jun", "executed_by_oct",
-             pl.lit(True).alias("_has_execution"))
+    ).select("_pid", "_n_execution", "year_budget", "executed", *SPENT_COLUMNS.values(), pl.lit(True).alias("_has_execution"))
     frame = decl.join(first, on="_pid", how="left", maintain_order="left").with_columns(
         pl.coalesce("year_budget", "budget").alias("year_budget")
     )
@@ -78,18 +78,24 @@ def score_execution(checked: pl.LazyFrame, rules: RuleSet, params: Params) -> pl
     zero = (single & pl.col("executed").is_not_null() & (yb == 0)).fill_null(False) if zero_budget != "unscorable" else pl.lit(False)
     thresholds = rules.execution.schedule.thresholds
     frame = checked.with_columns(
-        # a rule's monitoring line replaces the declared plan at that checkpoint (SCHEDULE quotes it)
-        *[pl.lit(float(v)).alias(f"plan_{c}") for c, v in thresholds.items()],
+        # a rule's monitoring line replaces the declared plan at that checkpoint (SCHEDULE quotes
+        # it); a month with neither has no plan and is never behind
+        *[
+            (pl.lit(float(thresholds[c])) if c in thresholds else pl.col(f"plan_{c}") if c in DECLARED_PLANS
+             else pl.lit(None, dtype=pl.Float64)).alias(f"plan_{c}")
+            for c in CHECKPOINTS
+        ],
     ).with_columns(
         pl.when(scorable).then(pl.col("executed") / yb).otherwise(None).alias("execution_rate"),
         pl.lit(params.execution_weight).alias("execution_weight"),
         *[
             (
-                single & pl.col(f"executed_by_{c}").is_not_null() & pl.col(f"plan_{c}").is_not_null()
+                single & pl.col(spent).is_not_null() & pl.col(f"plan_{c}").is_not_null()
                 & yb.is_not_null() & (yb > 0)
-                & ((100.0 * pl.col(f"executed_by_{c}") / yb).round(6) < pl.col(f"plan_{c}") - params.schedule_tolerance)
+                & ((100.0 * pl.col(spent) / yb).round(6) < pl.col(f"plan_{c}") - params.schedule_tolerance)
             ).fill_null(False).alias(f"_behind_{c}")
-            for c in CHECKPOINTS
+            if c in thresholds or c in DECLARED_PLANS else pl.lit(False).alias(f"_behind_{c}")
+            for c, spent in SPENT_COLUMNS.items()
         ],
     )
     behind_count = pl.sum_horizontal([pl.col(f"_behind_{c}").cast(pl.Int32) for c in CHECKPOINTS])
@@ -209,8 +215,41 @@ def _department_parts(rules: RuleSet) -> tuple[pl.Expr, list[pl.Expr]]:
     return pl.when(used > 0).then(score * full / used), sums
 
 
+def category_expr() -> pl.Expr:
+    """A project's category (项目类别) as the department roll-up reads it: blank or null is 未分类."""
+    name = pl.col("category").str.strip_chars()
+    return pl.when(name.is_null() | (name == "")).then(pl.lit(UNCATEGORISED)).otherwise(name)
+
+
+def category_weight_expr(rules: RuleSet) -> pl.Expr:
+    """A project's category weight (`RuleSet.category_weight`): 1 for every category when none are given."""
+    if not rules.category_weights:
+        return pl.lit(1.0)
+    return category_expr().replace_strict(rules.category_weights, default=0.0, return_dtype=pl.Float64)
+
+
+def _department_by_category(projects: pl.LazyFrame, keys: list[str], rules: RuleSet) -> pl.LazyFrame:
+    """`department: category`: per unit (`keys`), Σ weight × category score ÷ Σ weight over its
+    weighted categories, each category's score the budget-weighted mean of its project totals (the
+    plain mean when its budgets add up to 0)."""
+    budget = pl.col("budget").fill_null(0.0)
+    per_category = projects.with_columns(category_expr().alias("_category"), category_weight_expr(rules).alias("_cw")).filter(
+        pl.col("_cw") > 0
+    ).group_by([*keys, "_category"]).agg(
+        (pl.col("total") * budget).sum().alias("_cat_x_budget"), budget.sum().alias("_cat_budget"),
+        pl.col("total").sum().alias("_cat_sum"), pl.col("total").count().alias("_cat_totals"), pl.col("_cw").first(),
+    ).with_columns(
+        pl.when(pl.col("_cat_budget") > 0).then(pl.col("_cat_x_budget") / pl.col("_cat_budget"))
+        .when(pl.col("_cat_totals") > 0).then(pl.col("_cat_sum") / pl.col("_cat_totals")).alias("_cat_score")
+    ).filter(pl.col("_cat_score").is_not_null())
+    return per_category.group_by(keys).agg(
+        ((pl.col("_cw") * pl.col("_cat_score")).sum() / pl.col("_cw").sum()).alias("_by_category")
+    )
+
+
 def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by: Sequence[str] = ()) -> pl.LazyFrame:
-    """Department (unit) score of every declared unit: budget-weighted (default) or plain mean of project totals.
+    """Department (unit) score of every declared unit by the rule's `department` mode: budget-weighted
+    (default) or plain mean of project totals, by parts, or by project category.
 
     Projects carrying `_uid` (`unit_index`, e.g. many stacked scenarios) are grouped by that number
     instead of hashing every unit code.
@@ -235,7 +274,11 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
         pl.col("total").count().alias("_totals"),
         pl.len().cast(pl.Int32).alias("projects"),
         pl.col("complete").all().alias("complete"),
-    ).with_columns(round_points(mean, *rules.rounding.of("total")).alias("total"))
+    )
+    if rules.department == "category":
+        agg = agg.join(_department_by_category(projects, [*by, key], rules), on=[*by, key], how="left")
+        mean = pl.col("_by_category")
+    agg = agg.with_columns(round_points(mean, *rules.rounding.of("total")).alias("total"))
     declared = units.lazy().select(schema.UNITS.names())
     if key == "_uid":
         declared = declared.join(unit_index(units).lazy(), on="unit_code", how="left", maintain_order="left")
@@ -250,6 +293,6 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
 
 
 __all__ = [
-    "CHECKPOINTS", "check_execution", "grade_expr", "indicator_sums", "project_scores", "project_totals", "score_execution",
-    "unit_index", "unit_scores",
+    "CHECKPOINTS", "category_expr", "category_weight_expr", "check_execution", "grade_expr", "indicator_sums",
+    "project_scores", "project_totals", "score_execution", "unit_index", "unit_scores",
 ]

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from selfeval.checkpoints import SPENT_COLUMNS, month_label
+
 UNITS = pl.Schema({"unit_code": pl.String, "unit_name": pl.String, "year": pl.Int32})
 
 PROJECTS = pl.Schema(
@@ -14,6 +16,7 @@ PROJECTS = pl.Schema(
         "unit_code": pl.String,
         "project_code": pl.String,
         "project_name": pl.String,
+        "category": pl.String,  # 项目类别 (read by `department: category`); null when the table has none
         "budget": pl.Float64,
         "fiscal_funds": pl.Float64,
         "other_funds": pl.Float64,
@@ -78,9 +81,7 @@ EXECUTION = pl.Schema(
         "project_code": pl.String,
         "year_budget": pl.Float64,
         "executed": pl.Float64,
-        "executed_by_mar": pl.Float64,
-        "executed_by_jun": pl.Float64,
-        "executed_by_oct": pl.Float64,
+        **dict.fromkeys(SPENT_COLUMNS.values(), pl.Float64),  # cumulative spending at each month end
         "amount_unit": pl.String,  # the unit the amounts were written in (元, 千元, 万元); amounts are stored in 元
     }
 )
@@ -192,6 +193,7 @@ PROJECT_SCORES = pl.Schema(
         "unit_code": pl.String,
         "project_code": pl.String,
         "project_name": pl.String,
+        "category": pl.String,
         "budget": pl.Float64,
         "year_budget": pl.Float64,
         "executed": pl.Float64,
@@ -229,6 +231,7 @@ LABELS: dict[str, str] = {
     "year": "年度",
     "project_code": "项目编码",
     "project_name": "项目名称",
+    "category": "项目类别",
     "budget": "预算数",
     "fiscal_funds": "财政资金",
     "other_funds": "其他资金",
@@ -255,9 +258,7 @@ LABELS: dict[str, str] = {
     "fraction": "档内得分比例",
     "year_budget": "全年预算数",
     "executed": "全年执行数",
-    "executed_by_mar": "3月底累计执行数",
-    "executed_by_jun": "6月底累计执行数",
-    "executed_by_oct": "10月底累计执行数",
+    **{column: f"{month_label(c)}累计执行数" for c, column in SPENT_COLUMNS.items()},
     "execution_rate": "执行率",
     "execution_weight": "执行率分值",
     "execution_points": "执行率得分",
@@ -362,9 +363,7 @@ CHECKED_EXECUTION = pl.Schema(
         "_n_execution": pl.UInt32,
         "year_budget": pl.Float64,
         "executed": pl.Float64,
-        "executed_by_mar": pl.Float64,
-        "executed_by_jun": pl.Float64,
-        "executed_by_oct": pl.Float64,
+        **dict.fromkeys(SPENT_COLUMNS.values(), pl.Float64),  # cumulative spending at each month end
         "_has_execution": pl.Boolean,
     }
 )

@@ -168,6 +168,9 @@ def synth_group(group: int, first_unit: int, n_units: int, seed: int = 0) -> Syn
             "unit_code": unit_codes.gather(p_unit),
             "_seq": p_seq,
             "project_name": _pick(rng, PROJECT_NAMES, n_p),
+            # each unit's first project its running costs (运转类), the others 特定目标类 — drawn
+            # without the generator, so every other synthetic value stays as it was
+            "category": np.where(p_seq == 1, "运转类", "特定目标类"),
             "budget": budget,
             "other_funds": other,
             "purpose": _pick(rng, PURPOSES, n_p),

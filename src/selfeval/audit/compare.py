@@ -17,6 +17,7 @@ import polars as pl
 
 from selfeval.audit.claims import FIELD_LABELS, Claims, canonical_inputs, rate_tolerance
 from selfeval.audit.grid import column_letter
+from selfeval.checkpoints import SPENT_COLUMNS
 from selfeval.audit.kinds import AUDIT_KINDS, EXPECTED, PIPELINE_CODES
 from selfeval.expressions import num_text, pct_text
 from selfeval.findings import CATALOGUE, detect, render
@@ -180,8 +181,9 @@ def _detect(frame: pl.DataFrame, stage: str, rules: RuleSet, seq: pl.Expr, field
 
 def _pipeline_findings(frames: Frames, claims: Claims) -> pl.DataFrame:
     kept = claims.projects.filter(pl.col("_dup_rank") == 0).select("_form", "unit_code", "project_code")
-    moved = {"tier": "actual_text", "seq": "level3", "executed_by_mar": "executed", "executed_by_jun": "executed",
-             "executed_by_oct": "executed", "year_budget": "executed"}
+    # the submitted form has no month-end columns: their findings sit on its 执行数 cell
+    moved = {"tier": "actual_text", "seq": "level3", **dict.fromkeys(SPENT_COLUMNS.values(), "executed"),
+             "year_budget": "executed"}
     return frames.findings.filter(pl.col("code").is_in(PIPELINE_CODES)).join(
         kept, on=["unit_code", "project_code"], how="inner").select(
         "_form", pl.col("seq").fill_null(0).alias("_seq"),

@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from selfeval import schema
+from selfeval.checkpoints import CHECKPOINT_MONTHS, SPENT_COLUMNS, month_label
 from selfeval.errors import InputError, Problem
 
 ROW = "__row__"  # the source row number carried through coercion for error messages
@@ -26,6 +27,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "unit_code": ("单位代码", "预算单位编码", "预算单位代码"),
     "unit_name": ("预算单位", "预算单位名称", "单位"),
     "project_code": ("项目代码",),
+    "category": ("项目类型", "项目分类", "项目类别名称"),
     "budget": ("预算金额", "年度预算数", "预算总额", "年初预算数", "项目资金", "资金总额", "年度资金总额", "项目总额", "金额"),
     "fiscal_funds": ("其中：财政资金", "财政拨款"),
     "purpose": ("项目资金用途",),
@@ -49,9 +51,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "fraction": ("得分比例",),
     "year_budget": ("全年预算", "调整后预算数"),
     "executed": ("执行数", "全年执行", "实际支出", "实际执行数"),
-    "executed_by_mar": ("3月底执行数", "3月底累计支出"),
-    "executed_by_jun": ("6月底执行数", "6月底累计支出"),
-    "executed_by_oct": ("10月底执行数", "10月底累计支出"),
+    **{column: tuple(f"{month_label(c)}{word}" for word in ("执行数", "累计支出", "累计执行数", "支出数"))
+       + tuple(f"{CHECKPOINT_MONTHS[c]}月末{word}" for word in ("执行数", "累计支出", "累计执行数"))
+       for c, column in SPENT_COLUMNS.items()},
     "section": ("部分",),
     # reading helpers, not canonical columns (see selfeval.ingest.layout): a target split over
     # 指标性质 | 指标值 | 度量单位 is combined into target_text (and direction)
@@ -190,7 +192,7 @@ PERCENT_COLUMNS = frozenset({"fraction", "plan_mar", "plan_jun", "plan_oct", "pl
 # Numeric columns that never hold a negative number: amounts, plans, 分值 and 得分.
 NON_NEGATIVE = frozenset({
     "budget", "fiscal_funds", "other_funds", "plan_mar", "plan_jun", "plan_oct", "plan_dec",
-    "year_budget", "executed", "executed_by_mar", "executed_by_jun", "executed_by_oct", "weight", "points",
+    "year_budget", "executed", *SPENT_COLUMNS.values(), "weight", "points",
 })
 # Bounds of numeric columns beyond their sign: a budget year, and amounts under 10¹⁵ 元 (a larger
 # amount is a typing or unit error and would overflow the totals).
@@ -198,7 +200,7 @@ AMOUNT_MAX = 1e15
 LIMITS: dict[str, tuple[float, float]] = {
     "year": (1900.0, 2100.0),
     **{name: (0.0, AMOUNT_MAX) for name in ("budget", "fiscal_funds", "other_funds", "year_budget", "executed",
-                                           "executed_by_mar", "executed_by_jun", "executed_by_oct")},
+                                           *SPENT_COLUMNS.values())},
 }
 
 

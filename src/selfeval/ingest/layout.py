@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
+from selfeval.checkpoints import SPENT_COLUMNS
 from selfeval.errors import Problem
 from selfeval.ingest.common import header_unit, norm_label
 
@@ -118,7 +119,7 @@ AMOUNT_SCALES = {"元": 1.0, "千元": 1e3, "万元": 1e4}
 AMOUNT_NOTE = re.compile(r"(?:金额|资金|计量)?单位[:：](万元|千元|元)(?![\u4e00-\u9fff/a-z0-9])")
 AMOUNT_FIELDS = {
     "projects": ("budget", "fiscal_funds", "other_funds"),
-    "execution": ("year_budget", "executed", "executed_by_mar", "executed_by_jun", "executed_by_oct"),
+    "execution": ("year_budget", "executed", *SPENT_COLUMNS.values()),
 }
 
 

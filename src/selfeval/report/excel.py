@@ -26,6 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 import selfeval
 from selfeval.atomic import safe_filename, unique_filenames, unique_sheet_names
+from selfeval.checkpoints import month_label
 from selfeval.errors import SelfevalError
 from selfeval.findings import CATALOGUE
 from selfeval.report.labels import (
@@ -729,7 +730,7 @@ def curve_text(curve: Curve, x: str = "r") -> str:
 
 def department_text(rules: RuleSet) -> str:
     """How the department score is formed (汇总 note, 部门整体 and 计算说明)."""
-    if rules.department == "parts":
+    if rules.department in ("parts", "category"):
         from selfeval.rules.describe import department_words
 
         return department_words(rules)
@@ -789,7 +790,7 @@ def method_rows(rules: RuleSet) -> list[tuple[str, str]]:
         {"unscorable": "", "full": "；全年预算数为 0 的记满分", "zero": "；全年预算数为 0 的记 0 分"}[rules.execution.zero_budget],
     ])
     lines = schedule.thresholds
-    plan_words = ("、".join(f"{ {'mar': 3, 'jun': 6, 'oct': 10}[c]}月底不低于 {v:g}%" for c, v in lines.items()) + "（其余节点按申报的支出计划）"
+    plan_words = ("、".join(f"{month_label(c)}不低于 {v:g}%" for c, v in lines.items()) + "（其余节点按申报的支出计划）"
                   if lines else "")
     if plan_words:
         late_spending = f"支出进度监控线：{plan_words}；累计执行进度{behind.replace('计划', '监控线或计划')}的，列入问题清单，" + (

@@ -22,6 +22,7 @@ from xlsxwriter.worksheet import Worksheet
 
 import selfeval
 from selfeval.atomic import refuse_overwriting_input
+from selfeval.checkpoints import SPENT_COLUMNS, checked_months, month_label
 from selfeval.declaration import Declaration
 from selfeval.errors import OutputError
 from selfeval.report.excel import A4, MONEY, Formats, put_number, put_text, row_height
@@ -58,10 +59,18 @@ EXECUTION_COLUMNS: list[tuple[str, float, bool]] = [
     ("budget", 14, False),
     ("year_budget", 14, True),
     ("executed", 14, True),
-    ("executed_by_mar", 15, True),
-    ("executed_by_jun", 15, True),
-    ("executed_by_oct", 16, True),
 ]
+
+
+def execution_columns(rules: RuleSet) -> list[tuple[str, float, bool]]:
+    """The execution sheet's columns: the month-end spending of every checkpoint the rule checks."""
+    months = checked_months(rules.execution.schedule.thresholds)
+    return [*EXECUTION_COLUMNS, *((SPENT_COLUMNS[c], 16, True) for c in months)]
+
+
+def _month_words(rules: RuleSet) -> str:
+    return "、".join(month_label(c) for c in checked_months(rules.execution.schedule.thresholds))
+
 FILL = "#FFF2CC"  # light yellow: cells to fill
 FILL_QUALITATIVE = "#FCE4D6"  # tier cells of qualitative targets
 _HAS_DIGIT = re.compile(r"[0-9０-９]")
@@ -179,15 +188,16 @@ def _actuals_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaratio
     _finish(ws, last, ACTUAL_COLUMNS)
 
 
-def _execution_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration) -> None:
+def _execution_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, rules: RuleSet) -> None:
     ws = wb.add_worksheet(EXECUTION_SHEET)
-    _header(ws, fm, EXECUTION_COLUMNS)
+    columns = execution_columns(rules)
+    _header(ws, fm, columns)
     locked = fm.cell(locked=True)
     locked_money = fm.cell(locked=True, num_format=MONEY)
     fill_money = fm.cell(locked=False, bg_color=FILL, num_format=MONEY)
     rows = declaration.projects.rows(named=True)
     for r, row in enumerate(rows, start=1):
-        for col, (field, width, fill) in enumerate(EXECUTION_COLUMNS):
+        for col, (field, width, fill) in enumerate(columns):
             if field == "budget":
                 put_number(ws, r, col, row["budget"], locked_money)
             elif field == "year_budget":
@@ -198,17 +208,17 @@ def _execution_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declarat
                 put_text(ws, r, col, row.get(field), locked)
         ws.set_row(r, row_height([(row.get("project_name"), 28), (row.get("project_code"), 24)]))
     last = max(len(rows), 1)
-    first_amount = [f for f, _, _ in EXECUTION_COLUMNS].index("year_budget")
-    ws.data_validation(1, first_amount, last, len(EXECUTION_COLUMNS) - 1, {
+    first_amount = [f for f, _, _ in columns].index("year_budget")
+    ws.data_validation(1, first_amount, last, len(columns) - 1, {
         "validate": "decimal",
         "criteria": ">=",
         "value": 0,
         "input_title": "金额（元）",
-        "input_message": "以元为单位填写数字；3/6/10 月底为截至当月底的累计执行数（可选）。",
+        "input_message": f"以元为单位填写数字；{_month_words(rules)}为截至当月底的累计执行数（可选）。",
         "error_title": "金额无效",
         "error_message": "请输入不小于 0 的数字（单位：元）",
     })
-    _finish(ws, last, EXECUTION_COLUMNS)
+    _finish(ws, last, columns)
 
 
 def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, rules: RuleSet) -> None:
@@ -223,7 +233,7 @@ def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, 
         (f"  · 定性指标（指标值无数字，如“有效提升”）：在“定性评价档次”中选择 {tiers}，实际完成值可填写完成情况文字；“档内得分比例”可选填，须在档次区间内。", {}),
         ("  · 偏差原因分析及改进措施：未完成指标值或完成值远高于指标值（1.5 倍以上）时必须填写。", {}),
         ("  · 分值：已按绩效目标表预填；目标表没有分值时可逐项填写。自评得分（如需调整）：只在需要调整按规则计算的得分时填写，留空即按规则计算。", {}),
-        ("二、“预算执行”工作表：每个项目一行，金额单位为元。全年预算数已按预算数预填，预算调整的请改为调整后的全年预算数；全年执行数必填；3月底、6月底、10月底累计执行数用于检查支出进度（可选）。", {}),
+        (f"二、“预算执行”工作表：每个项目一行，金额单位为元。全年预算数已按预算数预填，预算调整的请改为调整后的全年预算数；全年执行数必填；{_month_words(rules)}累计执行数用于检查支出进度（可选）。", {}),
         ("三、填好后保存，运行：selfeval score 绩效目标表 --actuals 本文件 --execution 本文件，或 selfeval report 绩效目标表 --actuals 本文件 --execution 本文件 --out 自评表.xlsx。", {}),
         (f"评分规则：{rules.title or rules.name}；selfeval {selfeval.__version__}。", {"font_color": "#595959"}),
     ]
@@ -244,7 +254,7 @@ def _help_sheet(wb: xlsxwriter.Workbook, fm: Formats, declaration: Declaration, 
 # Columns a person fills in (the pre-filled 分值 and 全年预算数 are left out: a fresh template has them).
 FILLED_COLUMNS = {
     ACTUALS_SHEET: [f for f, _, fill in ACTUAL_COLUMNS if fill and f != "weight"],
-    EXECUTION_SHEET: [f for f, _, fill in EXECUTION_COLUMNS if fill and f != "year_budget"],
+    EXECUTION_SHEET: [f for f, _, fill in EXECUTION_COLUMNS if fill and f != "year_budget"] + list(SPENT_COLUMNS.values()),
 }
 
 
@@ -311,6 +321,6 @@ def write_template(
         fm = Formats(wb)
         _help_sheet(wb, fm, declaration, rule_set)
         _actuals_sheet(wb, fm, declaration, rule_set)
-        _execution_sheet(wb, fm, declaration)
+        _execution_sheet(wb, fm, declaration, rule_set)
         wb.get_worksheet_by_name(ACTUALS_SHEET).activate()
     return target

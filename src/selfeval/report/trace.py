@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from selfeval.rules.describe import REVERSE_FORMULAS, ROUND_MODES, curve_samples, grades_words, overshoot_words
-from selfeval.rules.model import EXECUTION_KEY, RuleSet
+from selfeval.rules.model import EXECUTION_KEY, UNCATEGORISED, RuleSet
 
 OP_CLAUSES = {"ge": "正向指标", "gt": "正向指标", "le": "反向指标", "lt": "反向指标", "eq": "等值指标", "range": "区间指标",
               "deadline": "时限指标", "qualitative": "定性指标"}
@@ -138,6 +138,9 @@ def department_trace(projects: list[dict[str, Any]], unit: dict[str, Any], rules
         lines = _parts_lines(projects, rules, indicators or [])
         head = f"部门整体得分 = Σ 部分权重 × 该部分得分之和 ÷ 该部分分值之和 = {result}"
         lines = [head, *lines]
+    elif rules.department == "category":
+        head = f"部门整体得分 = Σ 类别权重 × 类别得分 ÷ Σ 类别权重 = {result}"
+        lines = [head, *_category_lines(projects, rules)]
     elif rules.department == "budget" and sum(b or 0.0 for _, b in totals) > 0:
         terms = " + ".join(f"{t:g} × {b or 0:,.2f}" for t, b in totals)
         lines = [f"部门整体得分 = Σ(项目总分 × 预算数) ÷ Σ预算数 = ({terms}) ÷ {sum(b or 0.0 for _, b in totals):,.2f} = {result}"]
@@ -145,8 +148,22 @@ def department_trace(projects: list[dict[str, Any]], unit: dict[str, Any], rules
         terms = " + ".join(f"{t:g}" for t, _ in totals)
         lines = [f"部门整体得分 = 项目总分的简单平均 = ({terms}) ÷ {len(totals)} = {result}"]
     lines.append(f"得分{_rounding(rules, 'total')}；等级：{grades_words(rules)}")
-    lines.append(f"依据：{_sources(rules, 'department', 'department_weights', 'grades')}")
+    lines.append(f"依据：{_sources(rules, 'department', 'department_weights', 'category_weights', 'grades')}")
     return "\n".join(lines)
+
+
+def _category_lines(projects: list[dict[str, Any]], rules: RuleSet) -> list[str]:
+    """Per project category: its weight and the totals × budgets it averages (display only)."""
+    members: dict[str, list[dict[str, Any]]] = {}
+    for p in projects:
+        members.setdefault((p.get("category") or "").strip() or UNCATEGORISED, []).append(p)
+    lines = []
+    for name, rows in members.items():
+        weight = rules.category_weight(name)
+        terms = " + ".join(f"{p.get('total') or 0:g} × {p.get('budget') or 0:,.2f}" for p in rows)
+        lines.append(f"{name}（权重 {weight:g}）：" + (f"Σ(总分 × 预算数) ÷ Σ预算数 = ({terms}) ÷ "
+                                                      f"{sum(p.get('budget') or 0.0 for p in rows):,.2f}" if weight > 0 else "不计入"))
+    return lines
 
 
 def _parts_lines(projects: list[dict[str, Any]], rules: RuleSet, indicators: list[dict[str, Any]]) -> list[str]:

@@ -16,7 +16,7 @@ REVERSE_FORMULAS = {"ratio": "r = 指标值 ÷ 完成值（完成值 ≤ 指标�
                     "deviation": "偏离度公式：完成值 ≤ 指标值为 1；指标值 < 完成值 < 2 倍指标值为 1 − (完成值 − 指标值) ÷ 指标值；2 倍及以上为 0"}
 ROUND_MODES = {"half_up": "四舍五入（half up）", "truncate": "截尾（舍去）"}
 ZERO_BUDGET = {"unscorable": "不计分（列入问题清单）", "full": "记满分", "zero": "记 0 分"}
-DEPARTMENT = {"budget": "按预算数加权平均", "mean": "简单平均", "parts": "按部门整体权重分部分计分"}
+DEPARTMENT = {"budget": "按预算数加权平均", "mean": "简单平均", "parts": "按部门整体权重分部分计分", "category": "按项目类别加权"}
 SPLIT = {"per_indicator": "按指标平均（per_indicator）", "per_level2": "先按二级指标平均再按指标平均（per_level2）"}
 PART_NAMES = {"indicator": "指标得分", "execution": "执行率得分", "total": "总分"}
 
@@ -30,7 +30,7 @@ FIELD_NAMES = {
     "qualitative.tiers": "定性档次", "qualitative.negative_markers": "否定式指标值用词", "qualitative.leading_words": "定性文字前的时间范围词",
     "execution.curve": "执行率曲线", "execution.cap": "执行率封顶", "execution.zero_budget": "全年预算为 0",
     "execution.schedule.tolerance": "支出进度容差（百分点）", "execution.schedule.points_per_checkpoint": "支出进度每滞后节点扣分",
-    "execution.schedule.thresholds": "支出进度监控线", "grades": "等级", "department": "部门整体得分", "rounding": "舍入",
+    "execution.schedule.thresholds": "支出进度监控线", "grades": "等级", "department": "部门整体得分", "category_weights": "项目类别权重", "rounding": "舍入",
     "audit": "审核", "audit.tolerance": "审核容差", "department_weights": "部门整体权重", "sources": "依据", "execution": "预算执行", "execution.schedule": "支出进度监控",
     "qualitative": "定性指标", "deadline": "时限指标", "rounding.mode": "舍入方式", "rounding.decimals": "保留小数位数",
     **{f"rounding.{part}": f"{name}舍入" for part, name in PART_NAMES.items()},
@@ -88,6 +88,11 @@ def overshoot_words(rules: RuleSet) -> str:
 
 def department_words(rules: RuleSet) -> str:
     """How the department score is formed, in words."""
+    if rules.department == "category":
+        weights = ("、".join(f"{k} {v:g}" for k, v in rules.category_weights.items()) + "（未列出的类别不计入）"
+                   if rules.category_weights else "各类别权重相同")
+        return (f"按项目类别加权：类别得分 = 该类别项目总分按预算数加权平均，部门整体得分 = Σ 类别权重 × 类别得分 ÷ Σ 类别权重；"
+                f"类别权重：{weights}；未填写项目类别的按“未分类”计")
     if rules.department != "parts":
         return DEPARTMENT[rules.department]
     parts = "、".join(f"{'+'.join(names)} {w:g}" for names, w in rules.department_parts())

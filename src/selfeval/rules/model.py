@@ -6,8 +6,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from selfeval.checkpoints import CHECKPOINT_MONTHS, checkpoint_of
+
 LEVEL1_GROUPS = ("产出指标", "效益指标", "满意度指标")
 EXECUTION_KEY = "预算执行率"
+UNCATEGORISED = "未分类"  # the project category of a project that states none
 QUANT_OPS = ("ge", "gt", "le", "lt", "eq", "range", "deadline")
 
 
@@ -165,6 +168,13 @@ class Qualitative(_Strict):
         if not tiers:
             msg = "至少需要一个定性档次"
             raise ValueError(msg)
+        # adjacent bands share an end (0.6–0.8, 0.8–1); overlapping ones make a fraction ambiguous
+        ordered = sorted(tiers.items(), key=lambda kv: kv[1].band)
+        for (low_name, low), (high_name, high) in zip(ordered, ordered[1:]):
+            if high.band[0] < low.band[1]:
+                msg = (f"定性档次“{low_name}”{low.band[0]:g}–{low.band[1]:g} 与“{high_name}”"
+                       f"{high.band[0]:g}–{high.band[1]:g} 的区间重叠，档内得分比例无法判定属于哪一档")
+                raise ValueError(msg)
         return tiers
 
     @property
@@ -204,20 +214,35 @@ class DirectionDefaults(_Strict):
     level3_words: list[str] = Field(default_factory=list)
 
 
-Checkpoint = Literal["mar", "jun", "oct"]
-CHECKPOINT_MONTHS: dict[str, int] = {"mar": 3, "jun": 6, "oct": 10}
+Checkpoint = Literal["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov"]  # CHECKPOINT_MONTHS
 
 
 class Schedule(_Strict):
-    """Spending behind plan at the 3/6/10-month checkpoints (SCHEDULE findings).
+    """Spending behind plan at month-end checkpoints (SCHEDULE findings).
 
-    `thresholds` (percent of the year budget, per checkpoint) replace the project's declared
-    spending plan at that checkpoint — a province's monitoring line (e.g. 6月底 40%, 10月底 80%).
+    The declared plan (3/6/10月底) is checked wherever the execution table gives that month's
+    spending; `thresholds` (percent of the year budget, per month) replace the declared plan or
+    add a checkpoint — a province's monitoring line (e.g. 4月底 25%, 6月底 40%, 8月底 60%, 10月底 80%).
     """
 
     tolerance: float = Field(default=0.0, ge=0.0, description="容差（百分点）")
     points_per_checkpoint: float = Field(default=0.0, ge=0.0, description="每个滞后节点扣减的执行率得分")
     thresholds: dict[Checkpoint, float] = Field(default_factory=dict)
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _months(cls, thresholds: object) -> object:
+        if not isinstance(thresholds, dict):
+            return thresholds
+        named: dict[str, object] = {}
+        for key, value in thresholds.items():
+            month = checkpoint_of(key)
+            if month in named:
+                msg = f"支出进度监控节点 {CHECKPOINT_MONTHS[month]}月底 写了两次"
+                raise ValueError(msg)
+            named[month] = value
+        # in calendar order, whatever order the file wrote them in
+        return dict(sorted(named.items(), key=lambda kv: CHECKPOINT_MONTHS[kv[0]]))
 
     @field_validator("thresholds")
     @classmethod
@@ -311,7 +336,7 @@ def _default_aliases() -> dict[str, str]:
 
 
 _SOURCE_ROOTS = ("name", "title", "description", "total_points", "weights", "level2_weights", "aliases",
-                 "missing_transfer", "split", "curves", "department_weights", "overshoot", "reverse", "deadline", "direction_defaults",
+                 "missing_transfer", "split", "curves", "department_weights", "category_weights", "overshoot", "reverse", "deadline", "direction_defaults",
                  "qualitative", "execution", "grades", "department", "rounding", "audit")
 
 
@@ -396,9 +421,12 @@ class RuleSet(_Strict):
     # plain mean, `parts`: Σ department_weights[part] × (points earned ÷ points available in that
     # part over all the unit's projects), parts named by level-1 group or 预算执行率, several joined
     # with `+` (e.g. `效益指标+满意度指标: 40`); a part no project has passes its weight to the others
-    # in proportion.
-    department: Literal["budget", "mean", "parts"] = "budget"
+    # in proportion. `category`: each project category's (项目类别) budget-weighted mean of totals,
+    # weighed by `category_weights` (every category present weighs the same when none are given);
+    # a project without a category counts as 未分类, a category with no weight is left out (a finding).
+    department: Literal["budget", "mean", "parts", "category"] = "budget"
     department_weights: dict[str, float] = Field(default_factory=dict, validate_default=True)
+    category_weights: dict[str, float] = Field(default_factory=dict, validate_default=True)
     rounding: Rounding = Field(default_factory=Rounding)
     audit: Audit = Field(default_factory=Audit)
     # Where each rule comes from: a dotted field path (`weights`, `overshoot.threshold`, or `*`
@@ -464,6 +492,32 @@ class RuleSet(_Strict):
             raise ValueError(msg)
         return weights
 
+
+    @field_validator("category_weights")
+    @classmethod
+    def _category_weights(cls, weights: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        if weights and info.data.get("department") != "category":
+            msg = "category_weights 只在 department 为 category（按项目类别汇总）时使用"
+            raise ValueError(msg)
+        bad = {k: v for k, v in weights.items() if not (v >= 0 and v < float("inf"))}
+        if bad:
+            msg = f"项目类别权重须为不小于 0 的数：{bad}"
+            raise ValueError(msg)
+        blank = [k for k in weights if not str(k).strip()]
+        if blank:
+            msg = "项目类别权重的类别名不能为空"
+            raise ValueError(msg)
+        if weights and not any(v > 0 for v in weights.values()):
+            msg = "项目类别权重至少有一项大于 0"
+            raise ValueError(msg)
+        return {str(k).strip(): float(v) for k, v in weights.items()}
+
+    def category_weight(self, category: str | None) -> float:
+        """The department weight of a project category (None or blank: 未分类); 0 when it counts for nothing."""
+        name = (category or "").strip() or UNCATEGORISED
+        if not self.category_weights:
+            return 1.0
+        return self.category_weights.get(name, 0.0)
 
     def department_parts(self) -> list[tuple[list[str], float]]:
         """(the level-1 groups and/or 预算执行率 of each part, its weight), parts with weight > 0."""
