@@ -489,3 +489,28 @@ def test_rule_file_errors_in_chinese(data: dict, words: str) -> None:
     message = str(err.value)
     assert words in message
     assert not any(english in message for english in ("Value error", "Input should", "Field required", "Extra inputs", " or "))
+
+
+def test_profile_restates_its_parents_monitoring_line_in_other_words(tmp_path) -> None:  # noqa: ANN001
+    """It should let a profile replace the line of the profile it extends however either spells the month
+    (neimenggu-2022 writes `jun: 40`; a county writing `6月底: 50` means 6月底 50 %, not a month written twice),
+    and still refuse one file writing the same month twice."""
+    from selfeval.rules.loader import load_rules
+
+    path = tmp_path / "county.yaml"
+    path.write_text("extends: neimenggu-2022\nname: county\nexecution:\n  schedule:\n    thresholds:\n      6月底: 50\n      4: 25\n",
+                    encoding="utf-8")
+    assert load_rules(path).execution.schedule.thresholds == {"apr": 25.0, "jun": 50.0, "oct": 80.0}
+    path.write_text("extends: neimenggu-2022\nname: county\nexecution:\n  schedule:\n    thresholds: {6月底: 50, jun: 45}\n",
+                    encoding="utf-8")
+    with pytest.raises(RuleFileError) as err:
+        load_rules(path)
+    assert "county.yaml" in str(err.value) and "6月底 写了两次" in str(err.value)
+
+
+def test_misspelt_department_is_the_only_complaint() -> None:
+    """It should report a misspelt `department: catgory` alone, not also blame its category_weights for a
+    department mode that is not category."""
+    with pytest.raises(RuleFileError) as err:
+        rules_from_mapping({"name": "d", "department": "catgory", "category_weights": {"运转类": 30}}, source="省.yaml")
+    assert "字段 department：" in str(err.value) and "category_weights" not in str(err.value)

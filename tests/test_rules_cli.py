@@ -162,3 +162,13 @@ def test_diff_counts_grades_the_base_does_not_have(tmp_path: Path) -> None:
     row = result.summary.filter(result.summary["scenario"] == "abcd").row(0, named=True)
     assert (row["projects_优"], row["projects_A"], row["units_A"]) == (0, 5, 1)
     assert result.grades == ["优", "良", "中", "差", "A", "B", "C", "D"]
+
+
+def test_diff_lists_monitoring_lines_by_month() -> None:
+    """It should list a profile's monitoring lines in calendar order (4月底, 6月底, 8月底, 10月底), not
+    alphabetically by the month's name (apr, aug, jun, oct)."""
+    from selfeval.rules.loader import rules_from_mapping
+
+    lines = rules_from_mapping({"name": "p", "execution": {"schedule": {"thresholds": {4: 25, 6: 40, 8: 60, 10: 80}}}})
+    fields = [f for f, _, _ in rule_differences(load_rules("mof-2020"), lines) if f.startswith("支出进度监控线")]
+    assert fields == ["支出进度监控线·4月底", "支出进度监控线·6月底", "支出进度监控线·8月底", "支出进度监控线·10月底"]

@@ -212,6 +212,14 @@ def _resolved(rules: RuleSet) -> dict[str, Any]:
     return _leaves(data)
 
 
+def _diff_order(path: str) -> tuple[bool, str]:
+    """Sources last; monitoring lines by month (4月底 before 6月底, 8月底, 10月底), not by name."""
+    head, _, month = path.rpartition(".")
+    if head == "execution.schedule.thresholds" and month in CHECKPOINT_MONTHS:
+        path = f"{head}.{CHECKPOINT_MONTHS[month]:02d}"
+    return path.split(".")[0] == "sources", path
+
+
 def rule_differences(a: RuleSet, b: RuleSet) -> list[tuple[str, str, str]]:
     """Every field whose resolved value differs between `a` and `b`: (字段, A, B), in words.
 
@@ -220,7 +228,7 @@ def rule_differences(a: RuleSet, b: RuleSet) -> list[tuple[str, str, str]]:
     """
     left, right = _resolved(a), _resolved(b)
     out = []
-    for path in sorted(set(left) | set(right), key=lambda p: (p.split(".")[0] == "sources", p)):
+    for path in sorted(set(left) | set(right), key=_diff_order):
         va, vb = left.get(path), right.get(path)
         if va != vb:
             out.append((field_name(path), _value_words(path, va), _value_words(path, vb)))

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from selfeval.checkpoints import checkpoint_of
 from selfeval.errors import RuleFileError, field_errors
 from selfeval.rules.model import RuleSet, inline_sources
 
@@ -146,6 +147,27 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+def _checkpoint_names(data: dict[str, Any]) -> dict[str, Any]:
+    """One file's `execution.schedule.thresholds` keyed by checkpoint name (`6月底: 50` → `jun: 50`),
+    so that a profile's line replaces its parent's however either spells the month. Keys that do not
+    name a month, or a month written twice in this file, are left as written for validation to report."""
+    execution = data.get("execution")
+    schedule = execution.get("schedule") if isinstance(execution, dict) else None
+    thresholds = schedule.get("thresholds") if isinstance(schedule, dict) else None
+    if not isinstance(thresholds, dict):
+        return data
+    named: dict[str, Any] = {}
+    for key, value in thresholds.items():
+        try:
+            month = checkpoint_of(key)
+        except ValueError:
+            return data
+        if month in named:
+            return data
+        named[month] = value
+    return {**data, "execution": {**execution, "schedule": {**schedule, "thresholds": named}}}
+
+
 def _parent_file(path: Path, parent: str, rules_dirs: Sequence[str | Path]) -> Path:
     """The file `extends: parent` of rule file `path` names: a rule set name (looked up beside `path`,
     then in `rule_dirs`) or a `.yaml`/`.yml` path relative to `path`'s folder and inside it."""
@@ -178,7 +200,7 @@ def _raw_rules(path: Path, chain: tuple[Path, ...] = (), rules_dirs: Sequence[st
         msg = f"{path}：extends 形成循环：{cycle}"
         raise RuleFileError(msg)
     # each file's own `source:` notes become its `sources` before the merge, so they replace the parent's
-    data = dict(inline_sources(read_yaml_mapping(path)))
+    data = _checkpoint_names(dict(inline_sources(read_yaml_mapping(path))))
     parent = data.pop("extends", None)
     files = [path]
     if parent is not None:

@@ -496,7 +496,8 @@ class RuleSet(_Strict):
     @field_validator("category_weights")
     @classmethod
     def _category_weights(cls, weights: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        if weights and info.data.get("department") != "category":
+        # a misspelt `department` is reported on its own (absent from info.data), not blamed on these weights
+        if weights and "department" in info.data and info.data["department"] != "category":
             msg = "category_weights 只在 department 为 category（按项目类别汇总）时使用"
             raise ValueError(msg)
         bad = {k: v for k, v in weights.items() if not (v >= 0 and v < float("inf"))}
