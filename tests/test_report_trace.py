@@ -238,3 +238,18 @@ def test_trace_cites_the_rounding_reading() -> None:
     project = {"executed": 9876.0, "year_budget": 10000.0, "execution_rate": 0.9876, "execution_weight": 10.0,
                "execution_points": 9.87}
     assert "执行率得分截尾为本规则集的理解" in execution_trace(project, load_rules("neimenggu-2022"))
+
+
+def test_execution_trace_cites_the_monitoring_lines_source() -> None:
+    """It should quote the profile's note on its monitoring lines when checkpoints behind take execution points
+    off (a unit losing 2 points must see 某省财政厅〔2025〕1号 第三条), and not when they cost nothing."""
+    from selfeval.report.trace import execution_trace
+    from selfeval.rules.loader import rules_from_mapping
+
+    schedule = {"thresholds": {"4月底": 25, "8月底": 60}, "source": "某省财政厅〔2025〕1号 第三条"}
+    project = {"executed": 950000.0, "year_budget": 1000000.0, "execution_rate": 0.95, "execution_weight": 10.0,
+               "execution_points": 7.5}
+    deducting = rules_from_mapping({"name": "s", "execution": {"schedule": {**schedule, "points_per_checkpoint": 1}}})
+    assert "某省财政厅〔2025〕1号 第三条" in execution_trace(project, deducting).splitlines()[-1]
+    warning_only = rules_from_mapping({"name": "w", "execution": {"schedule": schedule}})
+    assert "某省财政厅" not in execution_trace({**project, "execution_points": 9.5}, warning_only)

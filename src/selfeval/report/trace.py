@@ -110,7 +110,9 @@ def execution_trace(project: dict[str, Any], rules: RuleSet) -> str:
     lines = [head, f"规则：执行率曲线 {curve.describe()}（取样 {curve_samples(curve)}）；得分{_rounding(rules, 'execution')}"]
     if schedule.points_per_checkpoint:
         lines.append(f"支出进度每滞后一个节点扣 {schedule.points_per_checkpoint:g} 分")
-    lines.append(f"依据：{_sources(rules, f'weights.{EXECUTION_KEY}', 'execution', own=('rounding.execution',))}")
+    # a deduction for checkpoints behind cites the profile's own note on its monitoring lines
+    own = ("rounding.execution", "execution.schedule") if schedule.points_per_checkpoint else ("rounding.execution",)
+    lines.append(f"依据：{_sources(rules, f'weights.{EXECUTION_KEY}', 'execution', own=own)}")
     return "\n".join(lines)
 
 
