@@ -514,3 +514,15 @@ def test_misspelt_department_is_the_only_complaint() -> None:
     with pytest.raises(RuleFileError) as err:
         rules_from_mapping({"name": "d", "department": "catgory", "category_weights": {"运转类": 30}}, source="省.yaml")
     assert "字段 department：" in str(err.value) and "category_weights" not in str(err.value)
+
+
+def test_schedule_message_never_reads_as_reaching_the_line() -> None:
+    """It should word 2499.99 元 of 10000 by 4月底 (24.9999 %, behind a 25 % line) as 24.9999 %, not as
+    "占全年预算 25%，低于规则的支出进度监控线 25%"; a share well below keeps two decimals (24.33 %)."""
+    rules = rules_from_mapping({"name": "m", "execution": {"schedule": {"thresholds": {"4月底": 25, "8月底": 60}}}})
+    decl, actuals = _declaration(THREE_ROWS), _actuals(["5万元", "90%", "90%"])
+    found = selfeval.score(decl, actuals, _monthly_execution(apr=2499.99, aug=5433.33), rules).findings.sort("column")
+    assert found["message"].to_list() == [
+        "4月底累计支出 2499.99 元（占全年预算 24.9999%），低于规则的支出进度监控线 25%",
+        "8月底累计支出 5433.33 元（占全年预算 54.33%），低于规则的支出进度监控线 60%",
+    ]

@@ -308,8 +308,18 @@ def _category_missing(rules: RuleSet) -> pl.Expr:
     return (name.is_null() | (name == "")) & ~_category_unweighted(rules)
 
 
+def _behind_rate(rate: pl.Expr, plan: pl.Expr) -> pl.Expr:
+    """The share spent by a checkpoint behind plan, as text: two decimals ("24.33%"), or up to six when two
+    would read as reaching the plan (24.999995 % behind a 25 % line is not "25%，低于 25%")."""
+    from selfeval.expressions import num_text, pct_text
+
+    percent = rate * 100
+    return pl.when(percent.round(2) >= plan.round(2)).then(pl.concat_str([num_text(percent, 6), pl.lit("%")])).otherwise(
+        pct_text(rate))
+
+
 def _checkpoint_checks() -> tuple[Check, ...]:
-    from selfeval.expressions import money_text, pct_text
+    from selfeval.expressions import money_text
 
     return tuple(
         Check(
@@ -320,7 +330,7 @@ def _checkpoint_checks() -> tuple[Check, ...]:
                 # a rule's monitoring line replaces the declared plan at its month
                 "basis": pl.lit("规则的支出进度监控线" if c in rules.execution.schedule.thresholds else "支出计划"),
                 "executed": money_text(pl.col(spent)),
-                "rate": pct_text(pl.col(spent) / pl.col("year_budget")),
+                "rate": _behind_rate(pl.col(spent) / pl.col("year_budget"), pl.col(f"plan_{c}")),
                 "plan": _num(pl.col(f"plan_{c}"), 2),
             },
         )
