@@ -161,3 +161,23 @@ def test_month_end_spending_headers(tmp_path: Path) -> None:
     row = read_execution(path).row(0, named=True)
     assert (row["executed_by_apr"], row["executed_by_aug"], row["executed_by_jan"]) == (5000.0, 12000.0, 1000.0)
     assert (row["year_budget"], row["executed"], row["amount_unit"]) == (20000.0, 19000.0, "万元")
+
+
+def test_month_end_headers_not_read_are_warned(tmp_path: Path) -> None:
+    """It should warn of an execution column headed by a month end that is not read as that month's spending
+    (4月底支出, 截至8月底累计支出) — with or without a declaration — instead of dropping its numbers without a
+    word, and read 8月末支出数 like 8月底支出数."""
+    from selfeval import score
+    from selfeval.errors import InputWarning
+
+    path = tmp_path / "execution.csv"
+    path.write_text("项目编码,全年预算数,全年执行数,4月底支出,截至8月底累计支出,8月末支出数,10月底累计支出\n"
+                    "13022925P00JXC419898U,20000,19850,4000,9000,12000,16000\n", encoding="utf-8")
+    with pytest.warns(InputWarning) as caught:
+        row = read_execution(path).row(0, named=True)
+    assert (row["executed_by_aug"], row["executed_by_oct"], row["executed_by_apr"]) == (12000.0, 16000.0, None)
+    assert sorted(str(w.message).split("，列 ")[1].split("：")[0] for w in caught) == ["4月底支出", "截至8月底累计支出"]
+    with pytest.warns(InputWarning):  # the declaration's own path (reading with the declared codes) warns too
+        result = score(ROOT / "samples" / "seed_targets_2025.txt", ACTUALS, path)
+    notes = result.findings.filter(pl.col("code") == "INPUT_NOTE")["message"].to_list()
+    assert sum("表头未识别为月底累计支出" in n for n in notes) == 2, notes

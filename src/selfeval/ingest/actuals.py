@@ -49,7 +49,7 @@ from selfeval.ingest.common import (
     lookup,
     warn_inputs,
 )
-from selfeval.ingest.layout import AMOUNT_FIELDS, UNUSED, in_yuan, unused_columns, with_unit
+from selfeval.ingest.layout import AMOUNT_FIELDS, in_yuan, unused_columns, unused_reason, with_unit
 from selfeval.ingest.detect import sniff
 from selfeval.ingest.sheet import read_sheet
 from selfeval.ingest.tables import is_parquet, scan_table_file
@@ -166,7 +166,7 @@ def _table_rows(
             code.is_null() | code.is_in(_declared_codes(declared).implode())
             | code.str.to_uppercase().is_in(pl.lit(list(EXCEL_ERRORS), dtype=pl.List(pl.String)))
         )
-        unused = [c for c in columns.names() if header_unit(c)[0] in UNUSED.get(table, {})]
+        unused = [c for c in columns.names() if c != ROW and unused_reason(table, c) is not None]
         first_values = scan.select(
             _first_value(pl.col(c).cast(pl.String), csv).alias(c) for c in unused
         ) if unused else None

@@ -52,7 +52,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "year_budget": ("全年预算", "调整后预算数"),
     "executed": ("执行数", "全年执行", "实际支出", "实际执行数"),
     **{column: tuple(f"{month_label(c)}{word}" for word in ("执行数", "累计支出", "累计执行数", "支出数"))
-       + tuple(f"{CHECKPOINT_MONTHS[c]}月末{word}" for word in ("执行数", "累计支出", "累计执行数"))
+       + tuple(f"{CHECKPOINT_MONTHS[c]}月末{word}" for word in ("执行数", "累计支出", "累计执行数", "支出数"))
        for c, column in SPENT_COLUMNS.items()},
     "section": ("部分",),
     # reading helpers, not canonical columns (see selfeval.ingest.layout): a target split over

@@ -23,7 +23,7 @@ import polars as pl
 
 from selfeval.checkpoints import SPENT_COLUMNS
 from selfeval.errors import Problem
-from selfeval.ingest.common import header_unit, norm_label
+from selfeval.ingest.common import header_map, header_unit, lookup, norm_label
 
 # ------------------------------------------------------------------------------ directions
 
@@ -171,12 +171,33 @@ UNUSED: dict[str, dict[str, str]] = {
 }
 
 
+# An execution header naming a month end (4月底…, 截至8月末…) that is not one of the spellings read as that
+# month's cumulative spending: its numbers would be dropped without a word, and no checkpoint checked.
+_MONTH_END = re.compile(r"\d{1,2}月(?:底|末)")
+_UNREAD_MONTH_END = ("表头未识别为月底累计支出（可写作“4月底累计支出”“4月底执行数”“4月末执行数”等，1–11 月底；"
+                     "全年执行数填在“执行数”列），该月的支出进度未检查")
+
+
+def _unread_month_end(column: object) -> str | None:
+    if not _MONTH_END.search(header_unit(column)[0]):
+        return None
+    return None if lookup(header_map(SPENT_COLUMNS.values()), column) is not None else _UNREAD_MONTH_END
+
+
+def unused_reason(table: str, column: object) -> str | None:
+    """Why a column of `table` is not read, when it is one to warn of: a recognised-but-unused header (执行率（%）
+    is 执行率), or an execution header naming a month end not read as that month's spending."""
+    reason = UNUSED.get(table, {}).get(header_unit(column)[0])
+    if reason is None and table == "execution":
+        reason = _unread_month_end(column)
+    return reason
+
+
 def unused_columns(frame: pl.DataFrame, table: str, *, file: str, sheet: str | None = None) -> list[Problem]:
-    """A Problem (to be warned) for each recognised-but-unused column of `table` that holds a value."""
-    known = UNUSED.get(table, {})
+    """A Problem (to be warned) for each column of `table` holding a value that `unused_reason` names."""
     out: list[Problem] = []
     for column in frame.columns:
-        reason = known.get(header_unit(column)[0])  # 执行率（%） is 执行率
+        reason = unused_reason(table, column)
         if reason is None:
             continue
         values = frame.get_column(column).cast(pl.String).str.strip_chars().drop_nulls()
