@@ -526,3 +526,19 @@ def test_schedule_message_never_reads_as_reaching_the_line() -> None:
         "4月底累计支出 2499.99 元（占全年预算 24.9999%），低于规则的支出进度监控线 25%",
         "8月底累计支出 5433.33 元（占全年预算 54.33%），低于规则的支出进度监控线 60%",
     ]
+
+
+def test_inherited_category_weights_say_how_to_clear_them(tmp_path) -> None:  # noqa: ANN001
+    """It should tell a profile going back to `department: budget` under a category profile how to drop the
+    category weights it inherits (it never wrote them), and take `category_weights: {}` as that."""
+    from selfeval.rules.loader import load_rules
+
+    (tmp_path / "prov.yaml").write_text("extends: mof-2020\nname: prov\ndepartment: category\n"
+                                        "category_weights: {运转类: 30, 特定目标类: 70}\n", encoding="utf-8")
+    child = tmp_path / "county.yaml"
+    child.write_text("extends: prov\nname: county\ndepartment: budget\n", encoding="utf-8")
+    with pytest.raises(RuleFileError) as err:
+        load_rules(child)
+    assert "category_weights: {} 清除" in str(err.value) and "\n" not in str(err.value)
+    child.write_text("extends: prov\nname: county\ndepartment: budget\ncategory_weights: {}\n", encoding="utf-8")
+    assert load_rules(child).category_weights == {}

@@ -498,7 +498,8 @@ class RuleSet(_Strict):
     def _category_weights(cls, weights: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         # a misspelt `department` is reported on its own (absent from info.data), not blamed on these weights
         if weights and "department" in info.data and info.data["department"] != "category":
-            msg = "category_weights 只在 department 为 category（按项目类别汇总）时使用"
+            msg = ("category_weights 只在 department 为 category（按项目类别汇总）时使用；"
+                   "从所扩展（extends）的规则集继承来的，可写 category_weights: {} 清除")
             raise ValueError(msg)
         bad = {k: v for k, v in weights.items() if not (v >= 0 and v < float("inf"))}
         if bad:
