@@ -1,7 +1,8 @@
 """Several Polars tables in one Arrow (and Spark) frame, and back.
 
-`groupBy(...).applyInArrow` hands one frame in and takes one frame out, but a unit group has five
-input tables and four result tables. A `Layout` stacks them: a `_table` tag (the table's index),
+Spark's Arrow hand-offs (`mapInArrow`, `groupBy(...).applyInArrow`) take frames of one schema,
+but a unit group has six input tables and several result tables (the large ones, the per-group
+counts, the skipped files). A `Layout` stacks them: a `_table` tag (the table's index),
 the group key, and every table's columns prefixed `<table>__<column>` (nulls elsewhere). Types
 come from the declared schemas (`selfeval.schema`), so Spark's schema is known before any data
 is read and every table comes back exactly as declared.
