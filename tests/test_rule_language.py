@@ -477,6 +477,11 @@ def test_category_weights_checked(data: dict) -> None:
         ({"department": "foo"}, "应为 'budget'、'mean'、'parts'、'category' 之一"),
         ({"rounding": {"decimals": 9}}, "字段 rounding.decimals：应不大于 6，读到 9"),
         ({"execution": {"cap": "maybe"}}, "字段 execution.cap：应为 true 或 false"),
+        # bounds as written (0, not 0.0), a blank value as 空值 (not None), a month as 4月底 (not {'apr': -5.0})
+        ({"execution": {"schedule": {"points_per_checkpoint": -1}}}, "points_per_checkpoint：应不小于 0，读到 -1"),
+        ({"execution": {"schedule": {"thresholds": {4: None}}}}, "thresholds.apr：应为数字，读到 空值"),
+        ({"execution": {"schedule": {"thresholds": {4: -5, "8月底": 120}}}}, "之间，读到 4月底 -5、8月底 120"),
+        ({"department": "category", "category_weights": {"运转类": -30}}, "须为不小于 0 的数，读到 运转类 -30"),
         ({"grades": [{"grade": "", "min": 1}]}, "字段 grades.0.grade：不能为空"),
         ({"qualitative": {"tiers": {"优": {"band": [0.8, 1], "default": 1}, "良": {"band": [0.7, 0.85], "default": 0.75}}}},
          "字段 qualitative.tiers：定性档次“良”0.7–0.85 与“优”0.8–1 的区间重叠"),

@@ -98,8 +98,10 @@ def error_words(err: dict) -> str:
     fields = dict(err.get("ctx") or {})
     if "expected" in fields:  # pydantic lists the choices as "'a', 'b' or 'c'"
         fields["expected"] = str(fields["expected"]).replace(" or ", ", ").replace(", ", "、")
+    # bounds and numbers as a person writes them (0, not 0.0); nothing written reads as 空值, not None
+    fields = {k: f"{v:g}" if isinstance(v, float) else v for k, v in fields.items()}
     given = err.get("input")
-    fields["input"] = repr(given) if isinstance(given, str) else given
+    fields["input"] = repr(given) if isinstance(given, str) else "空值" if given is None else f"{given:g}" if isinstance(given, float) else given
     try:
         return template.format(**fields)
     except (KeyError, IndexError):

@@ -247,9 +247,9 @@ class Schedule(_Strict):
     @field_validator("thresholds")
     @classmethod
     def _percent(cls, thresholds: dict[str, float]) -> dict[str, float]:
-        bad = {k: v for k, v in thresholds.items() if not 0.0 <= v <= 100.0}
+        bad = [f"{CHECKPOINT_MONTHS[k]}月底 {v:g}" for k, v in thresholds.items() if not 0.0 <= v <= 100.0]
         if bad:
-            msg = f"支出进度阈值须在 0 到 100（百分比）之间：{bad}"
+            msg = f"支出进度阈值须在 0 到 100（百分比）之间，读到 {'、'.join(bad)}"
             raise ValueError(msg)
         return thresholds
 
@@ -501,9 +501,9 @@ class RuleSet(_Strict):
             msg = ("category_weights 只在 department 为 category（按项目类别汇总）时使用；"
                    "从所扩展（extends）的规则集继承来的，可写 category_weights: {} 清除")
             raise ValueError(msg)
-        bad = {k: v for k, v in weights.items() if not (v >= 0 and v < float("inf"))}
+        bad = [f"{k} {v:g}" for k, v in weights.items() if not (v >= 0 and v < float("inf"))]
         if bad:
-            msg = f"项目类别权重须为不小于 0 的数：{bad}"
+            msg = f"项目类别权重须为不小于 0 的数，读到 {'、'.join(bad)}"
             raise ValueError(msg)
         blank = [k for k in weights if not str(k).strip()]
         if blank:
