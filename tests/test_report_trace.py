@@ -253,3 +253,22 @@ def test_execution_trace_cites_the_monitoring_lines_source() -> None:
     assert "某省财政厅〔2025〕1号 第三条" in execution_trace(project, deducting).splitlines()[-1]
     warning_only = rules_from_mapping({"name": "w", "execution": {"schedule": schedule}})
     assert "某省财政厅" not in execution_trace({**project, "execution_points": 9.5}, warning_only)
+
+
+def test_department_category_trace_gives_each_category_score() -> None:
+    """It should end each weighted category's line with its score (运转类 (97.5 × 100万 + 89 × 30万) ÷ 130万 =
+    95.5385), and word a category whose budgets add up to 0 as the plain mean it is ((80 + 100) ÷ 2 = 90),
+    never as a division by 0.00."""
+    from selfeval.report.trace import department_trace
+    from selfeval.rules.loader import rules_from_mapping
+
+    rules = rules_from_mapping({"name": "c", "department": "category", "category_weights": {"运转类": 30, "特定目标类": 70}})
+    projects = [{"category": "运转类", "total": 97.5, "budget": 1000000.0}, {"category": "运转类", "total": 89.0, "budget": 300000.0},
+                {"category": "特定目标类", "total": 98.0, "budget": 500000.0}]
+    text = department_trace(projects, {"total": 97.26}, rules)
+    assert "(97.5 × 1,000,000.00 + 89 × 300,000.00) ÷ 1,300,000.00 = 95.5385" in text
+    assert "(98 × 500,000.00) ÷ 500,000.00 = 98\n" in text
+    zero = [{"category": "运转类", "total": 80.0, "budget": 0.0}, {"category": "运转类", "total": 100.0, "budget": 0.0},
+            {"category": "特定目标类", "total": 100.0, "budget": 80000.0}]
+    text = department_trace(zero, {"total": 97.0}, rules)
+    assert "运转类（权重 30）：预算数合计为 0，取总分的简单平均 = (80 + 100) ÷ 2 = 90" in text and "÷ 0.00" not in text

@@ -163,8 +163,16 @@ def _category_lines(projects: list[dict[str, Any]], rules: RuleSet) -> list[str]
     for name, rows in members.items():
         weight = rules.category_weight(name)
         terms = " + ".join(f"{p.get('total') or 0:g} × {p.get('budget') or 0:,.2f}" for p in rows)
-        lines.append(f"{name}（权重 {weight:g}）：" + (f"Σ(总分 × 预算数) ÷ Σ预算数 = ({terms}) ÷ "
-                                                      f"{sum(p.get('budget') or 0.0 for p in rows):,.2f}" if weight > 0 else "不计入"))
+        budget = sum(p.get("budget") or 0.0 for p in rows)
+        line = f"Σ(总分 × 预算数) ÷ Σ预算数 = ({terms}) ÷ {budget:,.2f}"
+        totals = [p["total"] for p in rows if p.get("total") is not None]
+        if budget <= 0 and totals:  # the plain mean, as the roll-up takes it
+            line = f"预算数合计为 0，取总分的简单平均 = ({' + '.join(f'{t:g}' for t in totals)}) ÷ {len(totals)}"
+        score = (sum(p["total"] * (p.get("budget") or 0.0) for p in rows if p.get("total") is not None) / budget if budget > 0
+                 else sum(totals) / len(totals) if totals else None)
+        if score is not None:
+            line += f" = {round(score, 4):g}"
+        lines.append(f"{name}（权重 {weight:g}）：" + (line if weight > 0 else "不计入"))
     return lines
 
 
