@@ -253,3 +253,23 @@ def test_department_modes_match_their_own_score_runs(data) -> None:
     # synth's units have a 运转类 and 特定目标类 projects: weighing them 30/70 moves some department scores
     moved = units.filter(pl.col("scenario") == "category-weights")["total"] != units.filter(pl.col("scenario") == "mof")["total"]
     assert moved.any()
+
+
+def test_sweep_a_monitoring_line_or_category_weight_the_base_lacks(data) -> None:
+    """It should sweep a monitoring line spelt as a rule file spells it (4, 4月底) — at a month the base rule
+    draws no line, too — and a category weight the base does not list, each equal to its own score run; a
+    month that is not 1–11月底 is refused naming the sweep."""
+    from selfeval.rules.loader import rules_from_mapping
+
+    base = rules_from_mapping({"name": "c", "department": "category", "category_weights": {"运转类": 30},
+                               "execution": {"schedule": {"thresholds": {"jun": 40}, "points_per_checkpoint": 1}}})
+    for field, values, key in [("execution.schedule.thresholds.4月底", [25, 60], "apr"),
+                               ("execution.schedule.thresholds.6", [50], "jun"),
+                               ("category_weights.特定目标类", [70], "特定目标类")]:
+        result = whatif(data.declaration, data.actuals, data.execution, sweep={field: values}, base=base)
+        for name, value in zip(result.names, values):
+            rules = with_field(base, field, value)
+            assert {**rules.execution.schedule.thresholds, **rules.category_weights}[key] == value
+            assert_matches_score(data, result, name, rules)
+    with pytest.raises(RuleFileError, match="13月"):
+        with_field(base, "execution.schedule.thresholds.13月", 20)

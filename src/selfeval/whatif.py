@@ -30,6 +30,7 @@ from typing import Any
 import polars as pl
 import yaml
 
+from selfeval.checkpoints import checkpoint_of
 from selfeval.declaration import Declaration
 from selfeval.errors import RuleFileError
 from selfeval.rules.loader import DEFAULT_RULES, load_rules, rules_from_mapping
@@ -72,8 +73,19 @@ def with_field(base: RuleSet, field: str, value: Any, *, name: str | None = None
     parts = field.split(".")
     for i, key in enumerate(parts):
         last = i == len(parts) - 1
-        if isinstance(node, list) and key.isdigit() and int(key) < len(node):
-            index: Any = int(key)
+        parent = ".".join(parts[:i])
+        if last and parent == "execution.schedule.thresholds" and isinstance(node, dict):
+            # a monitoring line at any month end, spelt as a rule file may spell it (4, 4月底, apr) —
+            # one the base rule has or a new one
+            try:
+                index: Any = checkpoint_of(key)
+            except ValueError as exc:
+                msg = f"--sweep {field}：{exc}"
+                raise RuleFileError(msg) from None
+        elif last and parent == "category_weights" and isinstance(node, dict) and key.strip():
+            index = key.strip()  # a project category's weight, one the base rule lists or a new one
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            index = int(key)
         elif isinstance(node, dict) and key in node:
             index = key
         else:
@@ -245,28 +257,37 @@ def _wide(long: pl.DataFrame, keys: list[str], names: list[str], extra: list[str
     return frame.with_columns(changed.alias("grade_changed"))
 
 
-def _with_first(long: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    """`_s`, grade, total and the first scenario's grade/total of the same key (`_g0`, `_t0`)."""
+def _with_first(long: pl.DataFrame, names: list[str], grades: list[str]) -> pl.DataFrame:
+    """`_s`, total, the first scenario's total of the same key (`_t0`), and the grade and the first
+    scenario's grade as codes (`_c`, `_c0`: the position in `grades`, len(grades) for no grade) —
+    counted as small integers, not hashed as text, over every scenario's rows."""
     n = _blocks(long, names)
     k = len(names)
+    code = long.select(
+        pl.col("grade").replace_strict({g: i for i, g in enumerate(grades)}, default=len(grades), return_dtype=pl.UInt8)
+        .fill_null(len(grades))
+    ).to_series()
     return pl.DataFrame(
         [
-            pl.int_range(k, dtype=pl.Int32, eager=True).repeat_by(n).explode().alias("_s"),
-            long.get_column("grade"), long.get_column("total"),
-            pl.concat([long.get_column("grade").slice(0, n)] * k).alias("_g0"),
+            (pl.int_range(k * n, dtype=pl.Int32, eager=True) // max(n, 1)).alias("_s"),
+            code.alias("_c"), long.get_column("total"),
+            pl.concat([code.slice(0, n)] * k).alias("_c0"),
             pl.concat([long.get_column("total").slice(0, n)] * k).alias("_t0"),
         ]
     )
 
 
-def _migration_counts(long: pl.DataFrame, names: list[str], level: str) -> pl.DataFrame:
-    """Grade moves from the first scenario, counted: `level`, `_s`, from_grade, to_grade, count."""
+def _migration_counts(firsts: pl.DataFrame, grades: list[str], level: str) -> pl.DataFrame:
+    """Grade moves from the first scenario (`_with_first` rows), counted: `level`, `_s`, from_grade, to_grade, count."""
+    labels = dict(enumerate([*grades, NO_GRADE]))
     return (
-        _with_first(long, names)
+        firsts
         .filter(pl.col("_s") > 0)
-        .group_by("_s", pl.col("_g0").fill_null(NO_GRADE).alias("from_grade"), pl.col("grade").fill_null(NO_GRADE).alias("to_grade"))
+        .group_by("_s", "_c0", "_c")
         .agg(pl.len().cast(pl.Int64).alias("count"))
-        .select(pl.lit(level).alias("level"), "_s", "from_grade", "to_grade", "count")
+        .select(pl.lit(level).alias("level"), "_s",
+                pl.col("_c0").replace_strict(labels, return_dtype=pl.String).alias("from_grade"),
+                pl.col("_c").replace_strict(labels, return_dtype=pl.String).alias("to_grade"), "count")
     )
 
 
@@ -279,16 +300,16 @@ def scenario_grades(rule_sets: dict[str, RuleSet]) -> list[str]:
     return out
 
 
-def _tallies(long: pl.DataFrame, names: list[str], grades: list[str], prefix: str) -> pl.DataFrame:
-    """Per scenario (`_s`) the sums a summary is made of; tallies of batches add up."""
+def _tallies(firsts: pl.DataFrame, grades: list[str], prefix: str) -> pl.DataFrame:
+    """Per scenario (`_s`) the sums a summary is made of (from `_with_first` rows); tallies of batches add up."""
     return (
-        _with_first(long, names)
+        firsts
         .group_by("_s")
         .agg(
             pl.col("total").sum().alias(f"{prefix}_sum"),
             pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"),
-            *[(pl.col("grade") == g).sum().cast(pl.Int64).alias(f"{prefix}_{g}") for g in grades],
-            pl.col("grade").ne_missing(pl.col("_g0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
+            *[(pl.col("_c") == i).sum().cast(pl.Int64).alias(f"{prefix}_{g}") for i, g in enumerate(grades)],
+            (pl.col("_c") != pl.col("_c0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
             (pl.col("total") - pl.col("_t0")).abs().gt(0.005).sum().cast(pl.Int64).alias(f"{prefix}_total_changed"),
         )
     )
@@ -306,14 +327,14 @@ class Comparison:
 
 def compare(projects_long: pl.DataFrame, units_long: pl.DataFrame, names: list[str], grades: list[str]) -> Comparison:
     """Scenario blocks of project and unit scores compared with the first scenario."""
+    projects, units = _with_first(projects_long, names, grades), _with_first(units_long, names, grades)
     return Comparison(
         projects=_wide(projects_long, PROJECT_VIEW_KEYS, names, ["project_name", "budget"]),
         units=_wide(units_long, ["unit_code"], names, ["unit_name", "budget"]),
-        migration=pl.concat([_migration_counts(projects_long, names, "项目"), _migration_counts(units_long, names, "单位")],
+        migration=pl.concat([_migration_counts(projects, grades, "项目"), _migration_counts(units, grades, "单位")],
                             how="vertical"),
-        tallies=_tallies(projects_long, names, grades, "projects").join(
-            _tallies(units_long, names, grades, "units"), on="_s", how="full", coalesce=True
-        ),
+        tallies=_tallies(projects, grades, "projects").join(_tallies(units, grades, "units"), on="_s", how="full",
+                                                              coalesce=True),
     )
 
 
