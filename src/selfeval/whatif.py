@@ -302,16 +302,19 @@ def scenario_grades(rule_sets: dict[str, RuleSet]) -> list[str]:
 
 def _tallies(firsts: pl.DataFrame, grades: list[str], prefix: str) -> pl.DataFrame:
     """Per scenario (`_s`) the sums a summary is made of (from `_with_first` rows); tallies of batches add up."""
+    # the counted conditions made first, so the group-by only sums (its fast path)
+    counted = {
+        **{f"{prefix}_{g}": pl.col("_c") == i for i, g in enumerate(grades)},
+        f"{prefix}_grade_changed": pl.col("_c") != pl.col("_c0"),
+        f"{prefix}_total_changed": (pl.col("total") - pl.col("_t0")).abs().gt(0.005),
+    }
     return (
-        firsts
+        firsts.lazy()
+        .select("_s", "total", *[c.cast(pl.Int64).alias(name) for name, c in counted.items()])
         .group_by("_s")
-        .agg(
-            pl.col("total").sum().alias(f"{prefix}_sum"),
-            pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"),
-            *[(pl.col("_c") == i).sum().cast(pl.Int64).alias(f"{prefix}_{g}") for i, g in enumerate(grades)],
-            (pl.col("_c") != pl.col("_c0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
-            (pl.col("total") - pl.col("_t0")).abs().gt(0.005).sum().cast(pl.Int64).alias(f"{prefix}_total_changed"),
-        )
+        .agg(pl.col("total").sum().alias(f"{prefix}_sum"), pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"),
+             *[pl.col(name).sum() for name in counted])
+        .collect(engine="in-memory")
     )
 
 
