@@ -62,9 +62,13 @@ def test_one_unit_equals_local(spark, tmp_path: Path) -> None:
     assert_same_run(local, score_many(tmp_path / "one", engine="spark"))
 
 
-def test_holes_and_every_finding_equal_local(spark, tmp_path: Path) -> None:
+@pytest.mark.parametrize("shuffled", [False, True], ids=["read-on-executors", "shuffled"])
+def test_holes_and_every_finding_equal_local(spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shuffled: bool) -> None:
     """It should match the local engine on groups without actuals or execution, units without
-    either, and rows raising every finding kind — written to a folder partitioned by unit group."""
+    either, and rows raising every finding kind — written to a folder partitioned by unit group,
+    whether the executors read and write the groups themselves or Spark shuffles and writes them."""
+    if shuffled:
+        monkeypatch.setattr("selfeval.spark.groups.direct_listing", lambda *_: None)
     tables = with_every_finding(synth_tables(120, seed=5))
     data = write_dataset(tmp_path / "holes", tables, 30, missing={"actuals": {1}, "execution": {2}})
     local = score_many(data, out=tmp_path / "local")

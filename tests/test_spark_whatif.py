@@ -22,8 +22,12 @@ def spark():
     return spark_session("local[2]")
 
 
-def test_sweep_equals_local(spark, tmp_path: Path) -> None:
-    """It should give the local engine's views (largest moves kept), counts and tables."""
+@pytest.mark.parametrize("shuffled", [False, True], ids=["read-on-executors", "shuffled"])
+def test_sweep_equals_local(spark, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shuffled: bool) -> None:
+    """It should give the local engine's views (largest moves kept), counts and tables, whether the
+    executors read and write the groups themselves or Spark shuffles them (as for Hive tables)."""
+    if shuffled:
+        monkeypatch.setattr("selfeval.spark.groups.direct_listing", lambda *_: None)
     tables = with_every_finding(synth_tables(120, seed=21))
     data = write_dataset(tmp_path / "d", tables, 30, missing={"actuals": {2}})
     local, _, _ = whatif_dataset(data, sweep=SWEEP, tables=tmp_path / "local", keep=40)

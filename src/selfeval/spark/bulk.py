@@ -78,9 +78,11 @@ def score_inputs(
     frames = run(declaration, actuals, execution, rules_of(rules))
     findings = _sort_findings(frames.findings)
     large = {"indicator_scores": frames.indicator_scores.sort(SORT_KEYS["indicator_scores"], maintain_order=True),
-             "project_scores": frames.project_scores, "findings": findings}
+             "project_scores": frames.project_scores.sort(SORT_KEYS["project_scores"], maintain_order=True),
+             "findings": findings}
     if out is not None:
-        write_group(*out, large)
+        folder, group = out
+        write_group({name: f"{folder}/{name}" for name in large}, group, large)
         large = {}
     return {
         **large, "unit_scores": frames.unit_scores,
@@ -94,14 +96,14 @@ def score_inputs(
     }
 
 
-def write_group(folder: str, group: int, large: dict[str, pl.DataFrame]) -> None:
-    """Executor side: a group's large tables as `folder/<table>/unit_group=K/part-0.parquet`, the
-    layout Spark's partitioned writer gives; each file whole (a retried task replaces it)."""
+def write_group(folders: Mapping[str, str], group: int, frames: Mapping[str, pl.DataFrame]) -> None:
+    """Executor side: a group's tables as `folders[table]/unit_group=K/part-0.parquet`, the layout
+    Spark's partitioned writer gives; each file whole (a retried task replaces it)."""
     from selfeval.atomic import atomic_path
 
-    for name, frame in large.items():
-        with atomic_path(Path(folder) / name / f"{GROUP}={group}" / "part-0.parquet") as tmp:
-            frame.sort(SORT_KEYS[name], maintain_order=True).write_parquet(tmp)
+    for name, frame in frames.items():
+        with atomic_path(Path(folders[name]) / f"{GROUP}={group}" / "part-0.parquet") as tmp:
+            frame.write_parquet(tmp)
 
 
 def group_work(rules: RuleSet, out: Path | None = None) -> Work:

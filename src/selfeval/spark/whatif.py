@@ -3,30 +3,34 @@
 Each unit group is scored under every scenario by `whatif.scenario_scores` and compared by
 `whatif.compare` (the local engine's functions, on Polars, on an executor that reads the group's
 own files: `groups.py`); scenarios stay columns. Unreadable groups are skipped as locally.
-The per-group comparisons come back stacked (`packing.Layout`): the wide project/unit rows are
-written by Spark partitioned by unit group, the counts are summed on the driver by the local
-engine's `_migration`/`_summary`, and the views keep the rows that move most, chosen in Spark.
+Only small tables come back through Arrow (`packing.Layout`): each group's rows that move most
+(at most `keep` a level — the rows the views keep are among them, so the driver picks them with
+the local engine's `_largest_moves`), its row counts, migration and tallies (summed by the local
+engine's `_migration`/`_summary`). The wide project/unit rows (`--tables`) are written by the
+executors on a local master, else by Spark; either way into folders staged and swapped in whole.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
 
 from selfeval import schema
-from selfeval.rules.model import RuleSet
 from selfeval.bulk import SKIPPED
-from selfeval.spark.bulk import _polars, rules_of, rules_text
+from selfeval.rules.model import RuleSet
+from selfeval.spark.bulk import _polars, rules_of, rules_text, write_group
 from selfeval.spark.groups import Work, unit_groups
 from selfeval.spark.inputs import check_dataset
-from selfeval.spark.packing import GROUP, Layout
+from selfeval.spark.packing import GROUP, TAG, Layout
 
-ROW = "_row"  # a row's place in its group's declared order (with the group: the local `_order`)
+ROW = "_order"  # a row's place in its group's declared order (with the group: the local `_order`)
 LEVELS = ("projects", "units")
+TOP = {level: f"top_{level}" for level in LEVELS}
+COUNTS = pl.Schema(dict.fromkeys(LEVELS, pl.Int64))
 
 
 def comparison_layout(names: list[str], grades: list[str]) -> Layout:
@@ -35,66 +39,72 @@ def comparison_layout(names: list[str], grades: list[str]) -> Layout:
 
     empty = compare(pl.DataFrame(schema={SCENARIO: pl.String, **schema.PROJECT_SCORES}),
                     pl.DataFrame(schema={SCENARIO: pl.String, **schema.UNIT_SCORES}), names, grades)
+    levels = {level: pl.Schema({**getattr(empty, level).schema, ROW: pl.Int64}) for level in LEVELS}
     return Layout({
-        "projects": pl.Schema({**empty.projects.schema, ROW: pl.Int64}),
-        "units": pl.Schema({**empty.units.schema, ROW: pl.Int64}),
+        **levels, **{TOP[level]: levels[level] for level in LEVELS}, "counts": COUNTS,
         "migration": empty.migration.schema, "tallies": empty.tallies.schema, "skipped": SKIPPED,
     })
 
 
 def compare_inputs(
     declaration: Any, actuals: pl.DataFrame, execution: pl.DataFrame, scenarios: list[tuple[str, str]], grades: list[str],
+    keep: int, rows: str | tuple[dict[str, str], int] | None,
 ) -> dict[str, pl.DataFrame]:
-    """Executor side: one unit group under every scenario, compared with the first."""
-    from selfeval.whatif import compare, scenario_scores
+    """Executor side: one unit group under every scenario, compared with the first. The wide rows:
+    `rows` = "return" hands them back, (folders, group) writes them there, None drops them."""
+    from selfeval.whatif import _largest_moves, compare, scenario_scores
 
     names = [name for name, _ in scenarios]
     rule_sets = {name: rules_of(text) for name, text in scenarios}
     projects_long, units_long, _ = scenario_scores(declaration, actuals, execution, rule_sets)
     found = compare(projects_long, units_long, names, grades)
-    return {"projects": found.projects.with_row_index(ROW), "units": found.units.with_row_index(ROW),
-            "migration": found.migration, "tallies": found.tallies}
+    wide = {level: getattr(found, level).with_row_index(ROW) for level in LEVELS}
+    frames = {TOP[level]: _largest_moves(frame, names, keep).sort(ROW) for level, frame in wide.items()}
+    frames.update(counts=pl.DataFrame([[frame.height] for frame in wide.values()], schema=COUNTS),
+                  migration=found.migration, tallies=found.tallies)
+    if rows == "return":
+        frames.update(wide)
+    elif rows is not None:
+        folders, group = rows
+        write_group(folders, group, {level: frame.drop(ROW) for level, frame in wide.items()})
+    return frames
 
 
-def group_work(scenarios: Mapping[str, RuleSet], grades: list[str]) -> Work:
+def group_work(scenarios: Mapping[str, RuleSet], grades: list[str], keep: int, rows: str | dict[str, str] | None) -> Work:
     """The comparison Spark runs per unit group (pickled with every scenario's YAML)."""
     shipped = [(name, rules_text(rules)) for name, rules in scenarios.items()]
 
-    def work(_: int, declaration: Any, actuals: pl.DataFrame, execution: pl.DataFrame) -> dict[str, pl.DataFrame]:
-        return compare_inputs(declaration, actuals, execution, shipped, grades)
+    def work(group: int, declaration: Any, actuals: pl.DataFrame, execution: pl.DataFrame) -> dict[str, pl.DataFrame]:
+        where = (rows, group) if isinstance(rows, dict) else rows
+        return compare_inputs(declaration, actuals, execution, shipped, grades, keep, where)
 
     return work
 
 
-def _view(frame: Any, layout: Layout, level: str, names: list[str], keep: int, total: int) -> pl.DataFrame:
-    """At most `keep` rows of a level, those whose total moves most (ties: declared order), in
-    declared order — as the local engine's `_largest_moves`."""
+def _small(results: Any, layout: Layout) -> dict[str, pl.DataFrame]:
+    """Every table but the wide rows, collected in one job, rows in (group, declared) order."""
     from pyspark.sql import functions as F
 
-    ordered = [F.col(GROUP), F.col(ROW)]
-    if total > keep:
-        if len(names) > 1:
-            deltas = [F.abs(F.col(f"`delta__{n}`")) for n in names[1:]]
-            move = F.coalesce(F.greatest(*deltas) if len(deltas) > 1 else deltas[0], F.lit(0.0))
-            frame = frame.orderBy(move.desc(), *ordered)
-        else:
-            frame = frame.orderBy(*ordered)
-        frame = frame.limit(keep)
-    rows = _polars(frame).sort(GROUP, ROW)
-    target = pl.Schema({c: t for c, t in layout.tables[level].items() if c != ROW})
-    return schema.conform(rows, target)
+    wanted = [layout.index(name) for name in layout.tables if name not in LEVELS]
+    stacked = _polars(results.filter(F.col(TAG).isin(wanted))).sort(GROUP, nulls_last=True, maintain_order=True)
+    return layout.unpack(stacked)
 
 
-def _write_staged(frame: Any, target: Path, manifest: dict[str, Any]) -> None:
-    """A wide table written by Spark into a staging folder and swapped in whole (`output.py`)."""
-    from selfeval.spark.output import drop_spark_markers, spark_parts
-    from selfeval.staging import ReplacedFolder
+def _view(tops: pl.DataFrame, layout: Layout, level: str, names: list[str], keep: int) -> pl.DataFrame:
+    """At most `keep` rows of a level, those whose total moves most (ties: declared order), in
+    declared order: the local engine's `_largest_moves` over every group's own largest moves."""
+    from selfeval.whatif import _largest_moves
 
-    with ReplacedFolder(target, owned=spark_parts) as stage:
-        assert stage.path is not None
+    ordered = tops.drop(ROW).with_row_index(ROW)
+    rows = _largest_moves(ordered, names, keep).sort(ROW).drop(ROW)
+    return schema.conform(rows, pl.Schema({c: t for c, t in layout.tables[level].items() if c != ROW}))
+
+
+def _write_wide(results: Any, layout: Layout, stages: Mapping[str, Any]) -> None:
+    """The wide rows written by Spark into each level's staging folder, partitioned by unit group."""
+    for level, stage in stages.items():
+        frame = layout.spark_table(results, level).repartition(GROUP).sortWithinPartitions(GROUP, ROW).drop(ROW)
         frame.write.mode("overwrite").partitionBy(GROUP).parquet(str(stage.path))
-        drop_spark_markers(stage.path)
-        stage.commit(manifest)
 
 
 def whatif_spark(
@@ -117,10 +127,13 @@ def _whatif_spark(
     require_pyspark()
     from pyspark import StorageLevel
 
-    from selfeval.errors import SelfevalError
+    from selfeval.errors import InputError, SelfevalError
     from selfeval.report.tables import write_tables
     from selfeval.scenarios import group_by_structure
-    from selfeval.spark.session import spark_session
+    from selfeval.spark.groups import direct_listing
+    from selfeval.spark.output import drop_spark_markers, spark_parts
+    from selfeval.spark.session import is_local, spark_session
+    from selfeval.staging import ReplacedFolder
     from selfeval.whatif import (
         SCENARIO,
         WhatIfResult,
@@ -139,35 +152,41 @@ def _whatif_spark(
     grades = [g.grade for g in scenarios[names[0]].grades]
     layout = comparison_layout(names, grades)
     spark = spark_session(master)
-    results = unit_groups(spark, source_text, layout, group_work(scenarios, grades))
-    results = results.persist(StorageLevel.MEMORY_AND_DISK)
-    written: list[Path] = []
-    try:
-        levels = {level: layout.spark_table(results, level) for level in LEVELS}
-        counts = {level: levels[level].count() for level in LEVELS}
-        views = {level: _view(levels[level], layout, level, names, keep, counts[level]) for level in LEVELS}
-        migration = schema.conform(_polars(layout.spark_table(results, "migration", keep_group=False)), layout.tables["migration"])
-        tallies = schema.conform(_polars(layout.spark_table(results, "tallies", keep_group=False)), layout.tables["tallies"])
-        skipped = _polars(layout.spark_table(results, "skipped", keep_group=False)).rows()
-        if tables is not None:
-            for level in LEVELS:
-                target = Path(tables) / f"whatif_{level}"
-                frame = levels[level].repartition(GROUP).sortWithinPartitions(GROUP, ROW).drop(ROW)
-                _write_staged(frame, target, {"command": "whatif", "table": target.name, "rows": counts[level], "scenarios": names})
-                written += sorted(target.rglob("*.parquet"))
-    finally:
-        results.unpersist()
-    if not counts["units"]:
-        from selfeval.errors import InputError
-
-        msg = "数据集中没有可评分的单位（所有分区都无法读取）" + (f"：{skipped[0][0]}：{skipped[0][1]}" if skipped else "")
-        raise InputError(msg, Path(source_text))
+    # the executors write the wide rows where they share this machine's folders (a local master
+    # reading the groups itself); elsewhere Spark writes them
+    by_executors = tables is not None and is_local(spark.sparkContext.master) and direct_listing(spark, source_text) is not None
+    with contextlib.ExitStack() as staged:
+        stages = {level: staged.enter_context(ReplacedFolder(Path(tables) / f"whatif_{level}", owned=spark_parts))
+                  for level in LEVELS} if tables is not None else {}
+        rows = {level: str(stage.path) for level, stage in stages.items()} if by_executors else None
+        by_spark = tables is not None and not by_executors
+        results = unit_groups(spark, source_text, layout, group_work(scenarios, grades, keep, "return" if by_spark else rows))
+        if by_spark:  # read twice: the small tables, then the wide rows
+            results = results.persist(StorageLevel.MEMORY_AND_DISK)
+        try:
+            t = _small(results, layout)
+            counts = {level: int(t["counts"].get_column(level).sum()) for level in LEVELS}
+            skipped = t["skipped"].rows()
+            if not counts["units"]:
+                msg = "数据集中没有可评分的单位（所有分区都无法读取）" + (f"：{skipped[0][0]}：{skipped[0][1]}" if skipped else "")
+                raise InputError(msg, Path(source_text))
+            if by_spark:
+                _write_wide(results, layout, stages)
+        finally:
+            if by_spark:
+                results.unpersist()
+        for level, stage in stages.items():
+            drop_spark_markers(stage.path)
+            stage.commit({"command": "whatif", "table": f"whatif_{level}", "rows": counts[level], "scenarios": names})
+    written = [p for level in stages for p in sorted((Path(str(tables)) / f"whatif_{level}").rglob("*.parquet"))]
     result = WhatIfResult(
         scenarios=dict(scenarios),
         project_scores=pl.DataFrame(schema={SCENARIO: pl.String, **schema.PROJECT_SCORES}),
         unit_scores=pl.DataFrame(schema={SCENARIO: pl.String, **schema.UNIT_SCORES}),
-        projects=views["projects"], units=views["units"],
-        migration=_migration([migration], names), summary=_summary([tallies], names, grades),
+        projects=_view(t[TOP["projects"]], layout, "projects", names, keep),
+        units=_view(t[TOP["units"]], layout, "units", names, keep),
+        migration=_migration([schema.conform(t["migration"], layout.tables["migration"])], names),
+        summary=_summary([schema.conform(t["tallies"], layout.tables["tallies"])], names, grades),
         parameters=_parameters(dict(scenarios)), passes=len(group_by_structure(dict(scenarios))),
         warnings=tuple(_weight_warnings(scenarios)), compared=dict(counts),
     )
