@@ -181,3 +181,13 @@ def test_month_end_headers_not_read_are_warned(tmp_path: Path) -> None:
         result = score(ROOT / "samples" / "seed_targets_2025.txt", ACTUALS, path)
     notes = result.findings.filter(pl.col("code") == "INPUT_NOTE")["message"].to_list()
     assert sum("表头未识别为月底累计支出" in n for n in notes) == 2, notes
+
+
+def test_cells_stating_their_own_unit_under_a_wan_header(tmp_path: Path) -> None:
+    """It should read `95万` and `40元` in a `执行数（万元）` column as 95万 and 40 元 — never scaled twice."""
+    path = tmp_path / "execution.csv"
+    path.write_text("项目编码,全年预算（万元）,执行数（万元）,4月底累计支出（万元）\n"
+                    "P1,100,95万,20万\nP2,30,30万元,7.5\nP3,0.01,40元,1元\n", encoding="utf-8")
+    frame = read_execution(path)
+    assert frame.select("year_budget", "executed", "executed_by_apr").rows() == [
+        (1000000.0, 950000.0, 200000.0), (300000.0, 300000.0, 75000.0), (100.0, 40.0, 1.0)]

@@ -122,3 +122,14 @@ def test_copy_of_seed_in_folder_with_other_files(tmp_path: Path) -> None:
     write_declared(decl, tmp_path, "csv")
     shutil.copy(SEED, tmp_path / "readme.txt")
     assert_same(read_declared(tmp_path), decl)
+
+
+def test_projects_amounts_stating_their_own_unit(tmp_path: Path) -> None:
+    """It should read a project budget written `50万` in a `预算数（万元）` column as 50万 元, and `800元` as 800 元."""
+    (tmp_path / "units.csv").write_text("单位编码,单位名称,年度\n480001,某单位,2025\n", encoding="utf-8")
+    (tmp_path / "projects.csv").write_text("项目编码,项目名称,预算数（万元）\nP1,项目一,50万\nP2,项目二,800元\nP3,项目三,2\n",
+                                           encoding="utf-8")
+    (tmp_path / "indicators.csv").write_text(
+        "项目编码,序号,一级指标,二级指标,三级指标,指标值\n" + "".join(f"{p},1,产出指标,数量指标,次数,≥20次\n" for p in ("P1", "P2", "P3")),
+        encoding="utf-8")
+    assert read_declared(tmp_path).projects["budget"].to_list() == [500000.0, 800.0, 20000.0]

@@ -428,6 +428,16 @@ def _three_projects(categories: list[str | None]) -> tuple[Declaration, pl.DataF
     return Declaration(units, projects, schema.conform(pl.DataFrame(rows), schema.INDICATORS)), actuals, execution
 
 
+def test_department_without_a_weighted_category_is_incomplete() -> None:
+    """It should leave the department score empty and incomplete when no project is in a weighted category."""
+    decl, actuals, execution = _three_projects([None, "专项类", " "])
+    rules = rules_from_mapping({"name": "c", "department": "category", "category_weights": {"运转类": 30}})
+    got = selfeval.score(decl, actuals, execution, rules).unit_scores.row(0, named=True)
+    ref = reference_score(decl, actuals, execution, rules).units["U"]
+    assert (got["total"], got["grade"], got["complete"]) == (None, None, False)
+    assert (ref["total"], ref["grade"], ref["complete"]) == (None, None, False)
+
+
 @pytest.mark.parametrize(
     ("categories", "weights", "total", "flagged"),
     [

@@ -674,7 +674,7 @@ def reference_score(
         result.units[code] = {
             "total": total,
             "grade": None if total is None else rules.grade_of(total),
-            "complete": all(r["complete"] for _, r in mine),
+            "complete": all(r["complete"] for _, r in mine) and (total is not None or not mine),
             "budget": float(budget_sum),
             "executed": float(executed_sum),
             "projects": len(mine),

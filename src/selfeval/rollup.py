@@ -278,7 +278,10 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
     if rules.department == "category":
         agg = agg.join(_department_by_category(projects, [*by, key], rules), on=[*by, key], how="left")
         mean = pl.col("_by_category")
-    agg = agg.with_columns(round_points(mean, *rules.rounding.of("total")).alias("total"))
+    # a department without a score (no project in a weighted category) is not complete
+    agg = agg.with_columns(round_points(mean, *rules.rounding.of("total")).alias("total")).with_columns(
+        pl.col("complete") & pl.col("total").is_not_null()
+    )
     declared = units.lazy().select(schema.UNITS.names())
     if key == "_uid":
         declared = declared.join(unit_index(units).lazy(), on="unit_code", how="left", maintain_order="left")

@@ -49,7 +49,7 @@ from selfeval.ingest.common import (
     lookup,
     warn_inputs,
 )
-from selfeval.ingest.layout import AMOUNT_FIELDS, in_yuan, unused_columns, unused_reason, with_unit
+from selfeval.ingest.layout import AMOUNT_FIELDS, amount_scales, in_yuan, unused_columns, unused_reason, with_unit
 from selfeval.ingest.detect import sniff
 from selfeval.ingest.sheet import read_sheet
 from selfeval.ingest.tables import is_parquet, scan_table_file
@@ -101,7 +101,8 @@ def _read(
         if "year_budget" not in units and "budget" in units:
             units["year_budget"] = units["budget"]
     try:
-        frame, found = coerce_report(raw, target, file=file, sheet=sheet_name, required=required)
+        scales = amount_scales(AMOUNT_FIELDS["execution"], units, note) if table == "execution" else None
+        frame, found = coerce_report(raw, target, file=file, sheet=sheet_name, required=required, amount_scales=scales)
     except InputError as err:
         raise InputError([*problems, *err.problems]) from None
     keys = ("project_code", "seq") if "seq" in target.names() else ("project_code",)

@@ -263,13 +263,21 @@ def _text_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     return pl.when(text == "").then(None).otherwise(text)
 
 
-def _number_expr(text: pl.Expr, *, percent_is_fraction: bool) -> pl.Expr:
-    """Text → Float64: thousands separators, full-width digits, trailing 元/万元/%, else null."""
+def _number_expr(text: pl.Expr, *, percent_is_fraction: bool, scale: float = 1.0) -> pl.Expr:
+    """Text → Float64: thousands separators, full-width digits, trailing 元/万元/%, else null.
+
+    `scale`: what the column's unit is worth in 元 (a `（万元）` header: 1e4; the reader multiplies
+    the column by it afterwards). A cell stating its own unit (`95万`, `40元`) is that amount, so
+    it is written here in the column's unit — never scaled twice.
+    """
     cleaned = text.str.normalize("NFKC").str.replace_all(r"[,\s]", "")
     wan = cleaned.str.contains(r"万元?$")
+    yuan = cleaned.str.ends_with("元") & ~wan
     pct = cleaned.str.ends_with("%")
     number = cleaned.str.replace(r"(万元|万|元|%)$", "").cast(pl.Float64, strict=False)
     number = pl.when(wan).then((number * 1e4).round(6)).otherwise(number)
+    if scale != 1.0:
+        number = pl.when(wan | yuan).then(number / scale).otherwise(number)
     if percent_is_fraction:
         number = pl.when(pct).then((number / 100).round(12)).otherwise(number)
     return number
@@ -296,6 +304,7 @@ def coerce_report(
     extra_aliases: Mapping[str, Iterable[str]] | None = None,
     first_row: int = 2,
     renamed: bool = False,
+    amount_scales: Mapping[str, float] | None = None,
 ) -> tuple[pl.DataFrame, list[Problem]]:
     """Like `coerce`, but return (converted frame, every problem) so a reader can add its own.
 
@@ -304,7 +313,8 @@ def coerce_report(
     written), the value seen and what was expected; a bad cell converts to null. Problems:
     Excel error values (`#N/A`, `#REF!` …) in any column, text that is not a number in a numeric
     column, a fraction in an integer column, NaN/inf or an out-of-range integer, and a second
-    non-empty column repeating a header.
+    non-empty column repeating a header. `amount_scales`: per amount column the worth in 元 of the
+    unit its header or sheet note states (`layout.amount_scales`), for cells stating their own.
     """
     required = tuple(required)
     if renamed:
@@ -363,7 +373,8 @@ def coerce_report(
     numeric = [c for c in present if target[c] != pl.String]
     numbers = texts.select(
         pl.col(ROW),
-        *[(_number_expr(pl.col(c), percent_is_fraction=c == "fraction") if c in as_text else pl.col(c).cast(pl.Float64)).alias(c)
+        *[(_number_expr(pl.col(c), percent_is_fraction=c == "fraction", scale=(amount_scales or {}).get(c, 1.0))
+           if c in as_text else pl.col(c).cast(pl.Float64)).alias(c)
           for c in numeric],
     )
     checks: dict[str, pl.Expr] = {}

@@ -129,6 +129,11 @@ def amount_note(text: object) -> str | None:
     return m.group(1) if m else None
 
 
+def amount_scales(fields: Iterable[str], units: Mapping[str, str], note: str | None = None) -> dict[str, float]:
+    """{amount column: what its stated unit is worth in 元} for the columns `in_yuan` will scale."""
+    return {f: AMOUNT_SCALES[u] for f in fields if (u := units.get(f, note)) in AMOUNT_SCALES and AMOUNT_SCALES[u] != 1.0}
+
+
 def in_yuan(frame: pl.DataFrame, fields: Iterable[str], units: Mapping[str, str], note: str | None = None) -> pl.DataFrame:
     """Amount columns converted to 元 (rounded to cents where converted) and `amount_unit` set.
 

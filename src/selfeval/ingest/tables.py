@@ -29,7 +29,7 @@ from selfeval.declaration import Declaration
 from selfeval.errors import InputError, Problem
 from selfeval.ingest.common import coerce_report, drop_row, header_units, key_problems, norm_label, warn_inputs
 from selfeval.ingest.document import sort_declared
-from selfeval.ingest.layout import AMOUNT_FIELDS, combined_targets, in_yuan, unused_columns
+from selfeval.ingest.layout import AMOUNT_FIELDS, amount_scales, combined_targets, in_yuan, unused_columns
 from selfeval.engine import collect_reading
 from selfeval.report.tables import TableFormat, csv_restored, write_tables
 
@@ -285,7 +285,10 @@ def _finish(
         file, sheet = where[name]
         reading = READ_AS.get(name, target)
         try:
-            frame, found = coerce_report(raw[name], reading, file=file, sheet=sheet, required=REQUIRED[name])
+            units = header_units(raw[name].columns, reading.names())
+            scales = amount_scales(AMOUNT_FIELDS[name], units, (notes or {}).get(name)) if name in AMOUNT_FIELDS else None
+            frame, found = coerce_report(raw[name], reading, file=file, sheet=sheet, required=REQUIRED[name],
+                                         amount_scales=scales)
         except InputError as err:
             problems.extend(err.problems)
             continue
@@ -296,7 +299,6 @@ def _finish(
         if name == "indicators":
             frame = combined_targets(frame)
         if name in AMOUNT_FIELDS:
-            units = header_units(raw[name].columns, reading.names())
             frame = in_yuan(frame, AMOUNT_FIELDS[name], units, (notes or {}).get(name))
         warnings += unused_columns(raw[name], name, file=file, sheet=sheet)
         frames[name] = drop_row(frame)
