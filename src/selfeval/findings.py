@@ -460,14 +460,16 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
     FindingKind(
         "CATEGORY", "项目类别未计入", "warning",
         {"missing": "项目 {project} 未填写项目类别，按“{category}”计入部门整体得分",
-         "unweighted": "项目 {project} 的项目类别“{category}”在规则的项目类别权重中没有权重（{listed}），未计入部门整体得分"},
+         "unweighted": "项目 {project} 的项目类别“{category}”在规则的项目类别权重（{listed}）中未列出或权重为 0，未计入部门整体得分"},
         "部门整体得分按项目类别汇总时，类别缺失或不在规则中会改变整体得分",
         (Check("project", lambda r: _category_missing(r), variant="missing", column="category",
                value=lambda r: pl.col("category"),
                fields=lambda r: {"project": quoted(pl.col("project_code")), "category": _category(r)}),
          Check("project", lambda r: _category_unweighted(r), variant="unweighted", column="category",
                value=lambda r: pl.col("category"),
-               fields=lambda r: {"project": quoted(pl.col("project_code")), "category": _category(r),
+               fields=lambda r: {"project": quoted(pl.col("project_code")),
+                                 "category": pl.when(pl.col("category").str.strip_chars().fill_null("") == "")
+                                 .then(pl.format("{}（未填写项目类别）", _category(r))).otherwise(_category(r)),
                                  "listed": pl.lit("、".join(f"{k} {v:g}" for k, v in r.category_weights.items()))}),),
     ),
     FindingKind(
