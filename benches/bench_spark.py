@@ -122,19 +122,22 @@ def test_whatif_50_scenarios(benchmark, spark, tmp_path: Path) -> None:
     counts = write_synth(tmp_path / "data", UNITS, seed=0)
     indicators = counts.get("indicators", 0)
     groups = len(list((tmp_path / "data" / "indicators").iterdir()))
-    start = time.perf_counter()
-    local, _, _ = whatif_dataset(tmp_path / "data", sweep=SWEEP, tables=tmp_path / "local")
-    local_s = time.perf_counter() - start
+    times = []
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        local, _, _ = whatif_dataset(tmp_path / "data", sweep=SWEEP, tables=tmp_path / "local")
+        times.append(time.perf_counter() - start)
+    local_s = min(times)
     cells = indicators * len(local.names)
-    print(f"\nwhat-if local: {len(local.names)} scenarios × {indicators:,} indicators in {local_s:.1f} s "
+    print(f"\nwhat-if local: {len(local.names)} scenarios × {indicators:,} indicators in {local_s:.1f} s, best of {ROUNDS} "
           f"({cells / local_s:,.0f} indicator-scenarios/s; {_load()})")
 
     def run() -> object:
         return whatif_dataset(tmp_path / "data", sweep=SWEEP, tables=tmp_path / "spark", engine="spark", master=MASTER)
 
-    result, _, _ = benchmark.pedantic(run, rounds=1, iterations=1)
-    spark_s = benchmark.stats.stats.mean
+    result, _, _ = benchmark.pedantic(run, rounds=ROUNDS, iterations=1)
+    spark_s = benchmark.stats.stats.min
     assert_frame_equal(local.summary, result.summary)
-    print(f"what-if Spark {MASTER}: {spark_s:.1f} s ({cells / spark_s:,.0f} indicator-scenarios/s), "
+    print(f"what-if Spark {MASTER}: best of {ROUNDS} {spark_s:.1f} s, worst {benchmark.stats.stats.max:.1f} s: {spark_s:.1f} s ({cells / spark_s:,.0f} indicator-scenarios/s), "
           f"{spark_s / groups:.2f} s per group ⇒ ≈{2 * spark_s / groups:.2f} core-seconds per group of "
           f"≈{indicators // max(groups, 1):,} indicators × {len(local.names)} scenarios; Spark/local = {spark_s / local_s:.2f} ({_load()})")

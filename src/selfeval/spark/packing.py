@@ -25,6 +25,7 @@ _ARROW = {
     pl.String: pa.string(), pl.Int8: pa.int8(), pl.Int16: pa.int16(), pl.Int32: pa.int32(), pl.Int64: pa.int64(),
     pl.UInt8: pa.int16(), pl.UInt16: pa.int32(), pl.UInt32: pa.int64(), pl.UInt64: pa.int64(),
     pl.Float32: pa.float32(), pl.Float64: pa.float64(), pl.Boolean: pa.bool_(), pl.Date: pa.date32(),
+    pl.Binary: pa.binary(),
 }
 
 

@@ -5,14 +5,16 @@ Each unit group is scored under every scenario by `whatif.scenario_scores` and c
 own files: `groups.py`); scenarios stay columns. Unreadable groups are skipped as locally.
 Only small tables come back through Arrow (`packing.Layout`): each group's rows that move most
 (at most `keep` a level — the rows the views keep are among them, so the driver picks them with
-the local engine's `_largest_moves`), its row counts, migration and tallies (summed by the local
-engine's `_migration`/`_summary`). The wide project/unit rows (`--tables`) are written by the
+the local engine's `_largest_moves`; sent as one Arrow IPC value a level, since a row of a
+hundred scenario columns costs Spark far more as columns), its row counts, migration and tallies
+(summed by the local engine's `_migration`/`_summary`). The wide project/unit rows (`--tables`) are written by the
 executors on a local master, else by Spark; either way into folders staged and swapped in whole.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,21 +31,22 @@ from selfeval.spark.packing import GROUP, TAG, Layout
 
 ROW = "_order"  # a row's place in its group's declared order (with the group: the local `_order`)
 LEVELS = ("projects", "units")
-TOP = {level: f"top_{level}" for level in LEVELS}
 COUNTS = pl.Schema(dict.fromkeys(LEVELS, pl.Int64))
+VIEWS = pl.Schema({"level": pl.String, "rows": pl.Binary})  # a level's largest moves, Arrow IPC
 
 
-def comparison_layout(names: list[str], grades: list[str]) -> Layout:
-    """The stacked comparison of one group: its schemas are those `compare` gives (run on no rows)."""
+def comparison_layout(names: list[str], grades: list[str], *, wide: bool) -> tuple[Layout, dict[str, pl.Schema]]:
+    """(The stacked comparison of one group, each level's wide rows): the schemas are those
+    `compare` gives (run on no rows); the wide rows are stacked only when Spark writes them."""
     from selfeval.whatif import SCENARIO, compare
 
     empty = compare(pl.DataFrame(schema={SCENARIO: pl.String, **schema.PROJECT_SCORES}),
                     pl.DataFrame(schema={SCENARIO: pl.String, **schema.UNIT_SCORES}), names, grades)
     levels = {level: pl.Schema({**getattr(empty, level).schema, ROW: pl.Int64}) for level in LEVELS}
     return Layout({
-        **levels, **{TOP[level]: levels[level] for level in LEVELS}, "counts": COUNTS,
+        **(levels if wide else {}), "views": VIEWS, "counts": COUNTS,
         "migration": empty.migration.schema, "tallies": empty.tallies.schema, "skipped": SKIPPED,
-    })
+    }), levels
 
 
 def compare_inputs(
@@ -59,15 +62,22 @@ def compare_inputs(
     projects_long, units_long, _ = scenario_scores(declaration, actuals, execution, rule_sets)
     found = compare(projects_long, units_long, names, grades)
     wide = {level: getattr(found, level).with_row_index(ROW) for level in LEVELS}
-    frames = {TOP[level]: _largest_moves(frame, names, keep).sort(ROW) for level, frame in wide.items()}
-    frames.update(counts=pl.DataFrame([[frame.height] for frame in wide.values()], schema=COUNTS),
-                  migration=found.migration, tallies=found.tallies)
+    views = {level: _ipc(_largest_moves(frame, names, keep).sort(ROW)) for level, frame in wide.items()}
+    frames = {"views": pl.DataFrame({"level": list(views), "rows": list(views.values())}, schema=VIEWS),
+              "counts": pl.DataFrame([[frame.height] for frame in wide.values()], schema=COUNTS),
+              "migration": found.migration, "tallies": found.tallies}
     if rows == "return":
         frames.update(wide)
     elif rows is not None:
         folders, group = rows
         write_group(folders, group, {level: frame.drop(ROW) for level, frame in wide.items()})
     return frames
+
+
+def _ipc(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer)
+    return buffer.getvalue()
 
 
 def group_work(scenarios: Mapping[str, RuleSet], grades: list[str], keep: int, rows: str | dict[str, str] | None) -> Work:
@@ -90,14 +100,15 @@ def _small(results: Any, layout: Layout) -> dict[str, pl.DataFrame]:
     return layout.unpack(stacked)
 
 
-def _view(tops: pl.DataFrame, layout: Layout, level: str, names: list[str], keep: int) -> pl.DataFrame:
+def _view(views: pl.DataFrame, target: pl.Schema, level: str, names: list[str], keep: int) -> pl.DataFrame:
     """At most `keep` rows of a level, those whose total moves most (ties: declared order), in
     declared order: the local engine's `_largest_moves` over every group's own largest moves."""
     from selfeval.whatif import _largest_moves
 
-    ordered = tops.drop(ROW).with_row_index(ROW)
-    rows = _largest_moves(ordered, names, keep).sort(ROW).drop(ROW)
-    return schema.conform(rows, pl.Schema({c: t for c, t in layout.tables[level].items() if c != ROW}))
+    parts = [pl.read_ipc(io.BytesIO(data)) for data in views.filter(pl.col("level") == level).get_column("rows")]
+    tops = pl.concat(parts, how="vertical") if parts else schema.empty(target)
+    rows = _largest_moves(tops.drop(ROW).with_row_index(ROW), names, keep).sort(ROW).drop(ROW)
+    return schema.conform(rows, pl.Schema({c: t for c, t in target.items() if c != ROW}))
 
 
 def _write_wide(results: Any, layout: Layout, stages: Mapping[str, Any]) -> None:
@@ -150,16 +161,16 @@ def _whatif_spark(
     check_dataset(source_text)
     names = list(scenarios)
     grades = [g.grade for g in scenarios[names[0]].grades]
-    layout = comparison_layout(names, grades)
     spark = spark_session(master)
     # the executors write the wide rows where they share this machine's folders (a local master
     # reading the groups itself); elsewhere Spark writes them
     by_executors = tables is not None and is_local(spark.sparkContext.master) and direct_listing(spark, source_text) is not None
+    by_spark = tables is not None and not by_executors
+    layout, levels = comparison_layout(names, grades, wide=by_spark)
     with contextlib.ExitStack() as staged:
         stages = {level: staged.enter_context(ReplacedFolder(Path(tables) / f"whatif_{level}", owned=spark_parts))
                   for level in LEVELS} if tables is not None else {}
         rows = {level: str(stage.path) for level, stage in stages.items()} if by_executors else None
-        by_spark = tables is not None and not by_executors
         results = unit_groups(spark, source_text, layout, group_work(scenarios, grades, keep, "return" if by_spark else rows))
         if by_spark:  # read twice: the small tables, then the wide rows
             results = results.persist(StorageLevel.MEMORY_AND_DISK)
@@ -183,8 +194,8 @@ def _whatif_spark(
         scenarios=dict(scenarios),
         project_scores=pl.DataFrame(schema={SCENARIO: pl.String, **schema.PROJECT_SCORES}),
         unit_scores=pl.DataFrame(schema={SCENARIO: pl.String, **schema.UNIT_SCORES}),
-        projects=_view(t[TOP["projects"]], layout, "projects", names, keep),
-        units=_view(t[TOP["units"]], layout, "units", names, keep),
+        projects=_view(t["views"], levels["projects"], "projects", names, keep),
+        units=_view(t["views"], levels["units"], "units", names, keep),
         migration=_migration([schema.conform(t["migration"], layout.tables["migration"])], names),
         summary=_summary([schema.conform(t["tallies"], layout.tables["tallies"])], names, grades),
         parameters=_parameters(dict(scenarios)), passes=len(group_by_structure(dict(scenarios))),
