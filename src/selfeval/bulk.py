@@ -258,7 +258,7 @@ def partition_indicators(folder: Path, files: list[Path], key: str, skipped: lis
     """Indicators in one partition (from the Parquet footers), or None with the reason in `skipped`."""
     try:
         return sum(collect(pl.scan_parquet(str(f), glob=False).select(pl.len())).item() for f in files)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  any unreadable file: the partition is skipped, the run goes on
         skipped.append((str(folder / "indicators" / key), f"无法读取 Parquet：{type(exc).__name__}: {exc}"))
         return None
 
@@ -275,7 +275,7 @@ def read_partitions(
             if "" in tables[name] and name != "indicators":  # an unpartitioned table: all units
                 files = tables[name][""]
             frames[name] = _read_dataset_table(files, target)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001  as above
         for key in group:
             skipped.append((str(folder / "*" / key), f"无法读取该分区：{type(exc).__name__}: {exc}"))
         return None

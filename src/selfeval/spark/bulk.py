@@ -213,7 +213,12 @@ def score_many_spark(
     unit group (`out/indicator_scores/unit_group=K/…`), all-or-nothing with the manifest as the
     local engine's. On a local master the executors write them (they read their groups' files
     and share this machine's folders: `groups.direct_listing`); otherwise Spark does."""
-    from selfeval.spark.session import is_local, require_pyspark, spark_errors, spark_session
+    from selfeval.spark.session import (
+        is_local,
+        require_pyspark,
+        spark_errors,
+        spark_session,
+    )
 
     require_pyspark()
     from pyspark import StorageLevel

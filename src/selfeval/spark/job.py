@@ -97,7 +97,12 @@ def run(argv: Sequence[str] | None = None) -> dict[str, int]:
     """Score and write; the rows written per table."""
     import selfeval
     from selfeval.rules.loader import load_rules
-    from selfeval.spark.output import drop_spark_markers, hadoop_staged, spark_parts, write_manifest
+    from selfeval.spark.output import (
+        drop_spark_markers,
+        hadoop_staged,
+        spark_parts,
+        write_manifest,
+    )
     from selfeval.spark.session import spark_session
     from selfeval.staging import ReplacedFolder, utc_now
 

@@ -47,9 +47,9 @@ def drop_spark_markers(folder: Path) -> None:
 def hadoop_staged(spark: Any, output: str) -> Iterator[str]:
     """A staging path beside `output` (any Hadoop file system); renamed to `output` when the block
     ends without an error, removed otherwise."""
-    hadoop = spark._jvm.org.apache.hadoop.fs  # noqa: SLF001  PySpark's gateway to the JVM
+    hadoop = spark._jvm.org.apache.hadoop.fs  # PySpark's gateway to the JVM (Hadoop FileSystem: any cluster path)
     target = hadoop.Path(output.rstrip("/"))
-    fs = target.getFileSystem(spark._jsc.hadoopConfiguration())  # noqa: SLF001
+    fs = target.getFileSystem(spark._jsc.hadoopConfiguration())
     if fs.exists(target):
         msg = f"{output}：输出路径已存在；集群路径无法整体替换，请为每次运行给出一个新的输出路径"
         raise OutputError(msg)
@@ -67,9 +67,9 @@ def hadoop_staged(spark: Any, output: str) -> Iterator[str]:
 
 def write_manifest(spark: Any, folder: str, manifest: dict[str, Any]) -> None:
     """`manifest.json` into a Hadoop-path folder (the local one gets it from `ReplacedFolder.commit`)."""
-    hadoop = spark._jvm.org.apache.hadoop.fs  # noqa: SLF001
+    hadoop = spark._jvm.org.apache.hadoop.fs  # PySpark's gateway to the JVM (Hadoop FileSystem: any cluster path)
     path = hadoop.Path(f"{folder.rstrip('/')}/{MANIFEST}")
-    stream = path.getFileSystem(spark._jsc.hadoopConfiguration()).create(path, False)  # noqa: SLF001
+    stream = path.getFileSystem(spark._jsc.hadoopConfiguration()).create(path, False)
     try:
         stream.write(bytearray((json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode()))
     finally:
