@@ -272,3 +272,37 @@ def test_department_category_trace_gives_each_category_score() -> None:
             {"category": "特定目标类", "total": 100.0, "budget": 80000.0}]
     text = department_trace(zero, {"total": 97.0}, rules)
     assert "运转类（权重 30）：预算数合计为 0，取总分的简单平均 = (80 + 100) ÷ 2 = 90" in text and "÷ 0.00" not in text
+
+
+def test_execution_comment_names_the_late_months(tmp_path: Path) -> None:
+    """It should name the month ends a project was behind in its 执行率 得分 comment (4月底 under a 4/8月底 rule)."""
+    import polars as pl
+
+    from selfeval.ingest import read_execution
+    from selfeval.report.excel import late_months
+    from selfeval.rules.loader import rules_from_mapping
+
+    execution = read_execution(EXECUTION).with_columns(
+        pl.when(pl.col("project_code") == "13022925P00JXC419898U").then(2000.0).otherwise(None).alias("executed_by_apr"))
+    rules = rules_from_mapping({"name": "m", "execution": {"schedule": {"thresholds": {"4月底": 25, "8月底": 60},
+                                                                      "points_per_checkpoint": 1}}})
+    result = selfeval.score(SEED, ACTUALS, execution, rules)
+    assert late_months(result.findings, "13022925P00JXC419898U") == ["4月底"]
+    wb = openpyxl.load_workbook(write_workbook(result, tmp_path / "m.xlsx"))
+    comments = [c.comment.text for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                if c.comment is not None and "个节点（" in c.comment.text]
+    # the sample's own plans are missed at 3/6/10月底 by two other projects
+    heads = sorted(t.split("\n")[0].split(" → ")[-1] for t in comments)
+    assert heads == ["9.1 − 支出进度滞后 3 个节点（3月底、6月底、10月底） × 1 = 6.1", "9.8 − 支出进度滞后 2 个节点（3月底、6月底） × 1 = 7.8",
+                     "9.93 − 支出进度滞后 1 个节点（4月底） × 1 = 8.93"], heads
+
+
+def test_execution_comment_lists_late_months_without_points() -> None:
+    """It should list the late month ends on their own line when lateness takes no points off."""
+    from selfeval.report.trace import execution_trace
+    from selfeval.rules.loader import load_rules
+
+    project = {"executed": 19850.0, "year_budget": 20000.0, "execution_rate": 0.9925, "execution_weight": 10.0,
+               "execution_points": 9.93}
+    lines = execution_trace(project, load_rules("mof-2020"), ["3月底", "6月底"]).split("\n")
+    assert lines[0].endswith("→ 9.93") and lines[1] == "支出进度滞后：3月底、6月底（不扣分，见问题清单）"

@@ -26,7 +26,7 @@ from xlsxwriter.worksheet import Worksheet
 
 import selfeval
 from selfeval.atomic import safe_filename, unique_filenames, unique_sheet_names
-from selfeval.checkpoints import month_label
+from selfeval.checkpoints import CHECKPOINT_MONTHS, SPENT_COLUMNS, month_label
 from selfeval.errors import SelfevalError
 from selfeval.findings import CATALOGUE
 from selfeval.report.labels import (
@@ -412,6 +412,14 @@ def _completion_summary(project: dict[str, Any], rows: list[dict[str, Any]]) -> 
     return "".join(parts)
 
 
+def late_months(findings: pl.DataFrame, project_code: str | None) -> list[str]:
+    """The month ends at which a project's spending was behind (its SCHEDULE findings), in calendar order."""
+    spent = {column: c for c, column in SPENT_COLUMNS.items()}
+    columns = findings.filter((pl.col("code") == "SCHEDULE") & (pl.col("project_code") == project_code))["column"]
+    months = sorted({spent[c] for c in columns if c in spent}, key=CHECKPOINT_MONTHS.__getitem__)
+    return [month_label(c) for c in months]
+
+
 def _write_project(
     wb: xlsxwriter.Workbook, fm: Formats, name: str, view: UnitView, project: dict[str, Any], rules: RuleSet | None = None
 ) -> None:
@@ -461,7 +469,8 @@ def _write_project(
     put_number(ws, r, 6, project.get("execution_rate"), rate)
     put_number(ws, r, 7, project.get("execution_points"), fm.cell(num_format=POINTS, align="center", bold=True))
     if rules is not None:
-        ws.write_comment(r, 7, execution_trace(project, rules), COMMENT_OPTIONS)
+        ws.write_comment(r, 7, execution_trace(project, rules, late_months(view.findings, project.get("project_code"))),
+                         COMMENT_OPTIONS)
     ws.set_row(r, 22)
     for offset, (text, field) in enumerate([("其中：财政资金", "fiscal_funds"), ("其他资金", "other_funds")], start=1):
         put_text(ws, r + offset, 1, text, centre)

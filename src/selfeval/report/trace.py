@@ -87,8 +87,8 @@ def indicator_trace(row: dict[str, Any], rules: RuleSet) -> str:
     return "\n".join(lines)
 
 
-def execution_trace(project: dict[str, Any], rules: RuleSet) -> str:
-    """The comment on a project's 预算执行率 得分."""
+def execution_trace(project: dict[str, Any], rules: RuleSet, late: list[str] | None = None) -> str:
+    """The comment on a project's 预算执行率 得分; `late`: the month ends its spending was behind (4月底 …)."""
     executed, budget, rate = project.get("executed"), project.get("year_budget"), project.get("execution_rate")
     weight, points = project.get("execution_weight"), project.get("execution_points")
     curve = rules.execution.curve
@@ -104,10 +104,13 @@ def execution_trace(project: dict[str, Any], rules: RuleSet) -> str:
         per = rules.execution.schedule.points_per_checkpoint
         if per and points < raw - 1e-9:  # checkpoints behind (SCHEDULE findings) took points off
             behind = round((raw - points) / per)
-            head += (f" − 支出进度滞后 {behind} 个节点 × {per:g} = {points:g}" if points > 0 or raw - behind * per == 0
-                     else f" − 支出进度滞后扣分（每个节点 {per:g}，不低于 0）= {points:g}")
+            where = f"（{'、'.join(late)}）" if late else ""
+            head += (f" − 支出进度滞后 {behind} 个节点{where} × {per:g} = {points:g}" if points > 0 or raw - behind * per == 0
+                     else f" − 支出进度滞后扣分{where}（每个节点 {per:g}，不低于 0）= {points:g}")
     schedule = rules.execution.schedule
     lines = [head, f"规则：执行率曲线 {curve.describe()}（取样 {curve_samples(curve)}）；得分{_rounding(rules, 'execution')}"]
+    if late and not schedule.points_per_checkpoint:
+        lines.insert(1, f"支出进度滞后：{'、'.join(late)}（不扣分，见问题清单）")
     if schedule.points_per_checkpoint:
         lines.append(f"支出进度每滞后一个节点扣 {schedule.points_per_checkpoint:g} 分")
     # a deduction for checkpoints behind cites the profile's own note on its monitoring lines
