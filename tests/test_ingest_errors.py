@@ -145,7 +145,10 @@ def test_bad_values_name_rows_and_columns(tmp_path: Path) -> None:
     problems = err.value.problems
     assert len(problems) == 2
     assert {p.column for p in problems} == {"全年预算数（year_budget）", "全年执行数（executed）"}
-    assert "第2行" in str(err.value) and "第3行" in str(err.value)
+    assert {p.row for p in problems} == {2, 3}
+    text = str(err.value)
+    assert "第 2 行" in text and "第 3 行" in text
+    assert "第2行" not in text and "第3行" not in text  # the row is said once, where the place is named
 
 
 def test_seq_must_be_integer(tmp_path: Path) -> None:

@@ -360,7 +360,7 @@ def coerce_report(
         if f"err:{name}" in flags:
             problems += _cell_problems(
                 texts, flags, f"err:{name}", name, written, file, sheet,
-                message="是 Excel 错误值（公式或引用出错）", expected="修正公式或引用后的数值或文本", with_row=False,
+                message="是 Excel 错误值（公式或引用出错）", expected="修正公式或引用后的数值或文本",
             )
     if flags:
         texts = texts.with_columns(
@@ -439,7 +439,7 @@ def _flag_columns(frame: pl.DataFrame, checks: Mapping[str, pl.Expr]) -> dict[st
 
 def _cell_problems(
     texts: pl.DataFrame, flags: Mapping[str, pl.Series], key: str, name: str, written: Mapping[str, str],
-    file: str, sheet: str | None, *, message: str, expected: str, with_row: bool = True,
+    file: str, sheet: str | None, *, message: str, expected: str,
 ) -> list[Problem]:
     """One Problem per cell of column `name` flagged by `flags[key]` (the first
     MAX_PROBLEMS_PER_COLUMN, then a summary)."""
@@ -450,7 +450,7 @@ def _cell_problems(
         bad = bad.with_columns(_text_expr(name, bad.schema[name]))
     label = column_label(written.get(name), name)
     out = [
-        Problem(file=file, sheet=sheet, row=r, column=label, value=v, message=f"{message}（第{r}行）" if with_row else message, expected=expected)
+        Problem(file=file, sheet=sheet, row=r, column=label, value=v, message=message, expected=expected)
         for r, v in bad.head(MAX_PROBLEMS_PER_COLUMN).iter_rows()
     ]
     if bad.height > MAX_PROBLEMS_PER_COLUMN:
