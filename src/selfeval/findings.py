@@ -291,6 +291,12 @@ def _category(rules: RuleSet) -> pl.Expr:
     return category_expr()
 
 
+def _category_blank() -> pl.Expr:
+    from selfeval.rollup import category_blank
+
+    return category_blank()
+
+
 def _category_unweighted(rules: RuleSet) -> pl.Expr:
     """Under `department: category`, a project whose category weighs nothing in the department score."""
     if rules.department != "category":
@@ -304,8 +310,7 @@ def _category_missing(rules: RuleSet) -> pl.Expr:
     """Under `department: category`, a project stating no category (counted as 未分类)."""
     if rules.department != "category":
         return pl.lit(False)
-    name = pl.col("category").str.strip_chars()
-    return (name.is_null() | (name == "")) & ~_category_unweighted(rules)
+    return _category_blank() & ~_category_unweighted(rules)
 
 
 def _behind_rate(rate: pl.Expr, plan: pl.Expr) -> pl.Expr:
@@ -468,7 +473,7 @@ SCORING_KINDS: tuple[FindingKind, ...] = (
          Check("project", lambda r: _category_unweighted(r), variant="unweighted", column="category",
                value=lambda r: pl.col("category"),
                fields=lambda r: {"project": quoted(pl.col("project_code")),
-                                 "category": pl.when(pl.col("category").str.strip_chars().fill_null("") == "")
+                                 "category": pl.when(_category_blank())
                                  .then(pl.format("{}（未填写项目类别）", _category(r))).otherwise(_category(r)),
                                  "listed": pl.lit("、".join(f"{k} {v:g}" for k, v in r.category_weights.items()))}),),
     ),

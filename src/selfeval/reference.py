@@ -293,13 +293,11 @@ def _department_category_total(
     categories: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for p, r in mine:
         name = (p.get("category") or "").strip()
-        weight = rules.category_weight(name)
-        if weight <= 0:
+        weighed = rules.category_weight(name) > 0
+        if not weighed or not name:  # left out, or counted as 未分类
             findings.add("CATEGORY", p["unit_code"], p["project_code"], None, "category")
-            continue
-        if not name:
-            findings.add("CATEGORY", p["unit_code"], p["project_code"], None, "category")
-        categories.setdefault(name or UNCATEGORISED, []).append((p, r))
+        if weighed:
+            categories.setdefault(name or UNCATEGORISED, []).append((p, r))
     weighted, weights = 0.0, 0.0
     for name, members in categories.items():
         budget = sum(p["budget"] or 0.0 for p, _ in members)

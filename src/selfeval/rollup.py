@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from selfeval import schema
-from selfeval.checkpoints import CHECKPOINT_MONTHS, DECLARED_PLANS, SPENT_COLUMNS, month_label
+from selfeval.checkpoints import CHECKPOINT_MONTHS, DECLARED_PLANS, SPENT_COLUMNS, checked_months, month_label
 from selfeval.expressions import curve_expr, round_points
 from selfeval.findings import detect
 from selfeval.ingest.prepare import PROJECT_KEYS, Prepared
@@ -77,6 +77,7 @@ def score_execution(checked: pl.LazyFrame, rules: RuleSet, params: Params) -> pl
     zero_budget = rules.execution.zero_budget
     zero = (single & pl.col("executed").is_not_null() & (yb == 0)).fill_null(False) if zero_budget != "unscorable" else pl.lit(False)
     thresholds = rules.execution.schedule.thresholds
+    checked_at = set(checked_months(thresholds))
     frame = checked.with_columns(
         # a rule's monitoring line replaces the declared plan at that checkpoint (SCHEDULE quotes
         # it); a month with neither has no plan and is never behind
@@ -94,7 +95,7 @@ def score_execution(checked: pl.LazyFrame, rules: RuleSet, params: Params) -> pl
                 & yb.is_not_null() & (yb > 0)
                 & ((100.0 * pl.col(spent) / yb).round(6) < pl.col(f"plan_{c}") - params.schedule_tolerance)
             ).fill_null(False).alias(f"_behind_{c}")
-            if c in thresholds or c in DECLARED_PLANS else pl.lit(False).alias(f"_behind_{c}")
+            if c in checked_at else pl.lit(False).alias(f"_behind_{c}")
             for c, spent in SPENT_COLUMNS.items()
         ],
     )
@@ -215,10 +216,14 @@ def _department_parts(rules: RuleSet) -> tuple[pl.Expr, list[pl.Expr]]:
     return pl.when(used > 0).then(score * full / used), sums
 
 
+def category_blank() -> pl.Expr:
+    """The project states no category (null, empty or only spaces)."""
+    return pl.col("category").str.strip_chars().fill_null("") == ""
+
+
 def category_expr() -> pl.Expr:
     """A project's category (项目类别) as the department roll-up reads it: blank or null is 未分类."""
-    name = pl.col("category").str.strip_chars()
-    return pl.when(name.is_null() | (name == "")).then(pl.lit(UNCATEGORISED)).otherwise(name)
+    return pl.when(category_blank()).then(pl.lit(UNCATEGORISED)).otherwise(pl.col("category").str.strip_chars())
 
 
 def category_weight_expr(rules: RuleSet) -> pl.Expr:
@@ -296,6 +301,6 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
 
 
 __all__ = [
-    "CHECKPOINTS", "category_expr", "category_weight_expr", "check_execution", "grade_expr", "indicator_sums",
+    "CHECKPOINTS", "category_blank", "category_expr", "category_weight_expr", "check_execution", "grade_expr", "indicator_sums",
     "project_scores", "project_totals", "score_execution", "unit_index", "unit_scores",
 ]
