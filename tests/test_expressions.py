@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from selfeval.expressions import join_by_runs, run_starts
+from selfeval.expressions import join_by_runs, looked_up, run_starts
 from selfeval.ingest.prepare import flag_sorted
 
 codes = st.one_of(st.none(), st.sampled_from(["A", "B", "C"]))
@@ -23,6 +23,17 @@ def test_join_by_runs_equals_left_join(rows: list[tuple], keys: list[tuple]) -> 
     frame = pl.DataFrame(rows, schema={"u": pl.String, "p": pl.String}, orient="row").with_row_index("i")
     table = pl.DataFrame(keys, schema={"u": pl.String, "p": pl.String}, orient="row").with_row_index("_id")
     assert_frame_equal(join_by_runs(frame, table, ["u", "p"]), plain_join(frame, table, ["u", "p"]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(codes, codes), max_size=30), st.lists(st.tuples(codes, codes), unique=True, max_size=6),
+       st.booleans())
+def test_looked_up_equals_left_join(rows: list[tuple], keys: list[tuple], nulls_equal: bool) -> None:
+    frame = pl.DataFrame(rows, schema={"u": pl.String, "p": pl.String}, orient="row").with_row_index("i")
+    table = pl.DataFrame(keys, schema={"u": pl.String, "p": pl.String}, orient="row").with_columns(
+        pl.concat_str("u", "p", ignore_nulls=True).alias("name"), pl.int_range(pl.len()).alias("n"))
+    joined = frame.join(table, on=["u", "p"], how="left", maintain_order="left", nulls_equal=nulls_equal)
+    assert_frame_equal(looked_up(frame, table, ["u", "p"], nulls_equal=nulls_equal), joined)
 
 
 def test_join_by_runs_works_the_table_out_once_per_distinct_value() -> None:

@@ -583,6 +583,17 @@ def test_year_from_a_column():
     assert_frame_equal(as_expr, out.select(grammar.FIELDS))
 
 
+def test_parse_frame_equals_parse_expr_and_leaves_the_frame_alone():
+    """It should parse a frame's column eagerly exactly as the struct expression does, whatever
+    other columns the frame has (even ones named like the stages' helpers: norm, form, year)."""
+    texts = [t for t, _ in CASES] + [None, "", "12月底前"]
+    frame = pl.DataFrame({"t": texts, "year": [YEAR] * len(texts), "norm": ["x"] * len(texts), "form": [1] * len(texts)})
+    parsed = grammar.parse_frame(frame, "t", pl.col("year"))
+    assert parsed.columns == list(grammar.FIELDS)
+    as_expr = frame.select(parse_expr(pl.col("t"), pl.col("year")).alias("p")).unnest("p")
+    assert_frame_equal(parsed, as_expr)
+
+
 @pytest.mark.parametrize("year", [0, 10_000, 2**40])
 def test_year_out_of_range(year):
     """It should refuse a year no date can have (a programming error, not a text error)."""

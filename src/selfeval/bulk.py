@@ -26,6 +26,7 @@ unit written in parallel across processes (named by `report.excel.workbook_filen
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from selfeval import schema
+from selfeval.background import InOrder, prefetched
 from selfeval.declaration import Declaration
 from selfeval.engine import collect
 from selfeval.errors import InputError, Problem, SelfevalError
@@ -589,6 +591,7 @@ def _run(
     notes: list[pl.DataFrame] = []  # INPUT_NOTE findings of the files read
     executor = None
     futures = []
+    writer = InOrder()  # the last batch's rows written while the next batch is scored
     written_books: list[Path] = []
     taken_names: set[str] = set()  # workbook file names used so far (case-folded), across batches
     generated_at = dt.datetime.now().replace(microsecond=0)
@@ -610,7 +613,7 @@ def _run(
                 chunks = list(_batches_of(decl, actuals, execution, batch_indicators))
                 total, batches = len(chunks), iter(chunks)
             task = bar.add_task("评分", total=total, item="") if bar is not None else None
-            for n, batch in enumerate(batches):
+            for n, batch in enumerate(prefetched(batches)):  # the next batch read while this one is scored
                 if bar is not None:
                     bar.update(task, item=f"批次 {batch.label}")
                 frames = _score_batch(batch, rules)
@@ -624,9 +627,7 @@ def _run(
                     (pl.col("severity") == "warning").sum().cast(pl.Int64).alias("warnings"),
                 ))
                 if large:  # each batch goes straight into the one file of its table
-                    large["indicator_scores"].append(indicator_frame)
-                    large["findings"].append(f)
-                    large["project_scores"].append(frames.project_scores)
+                    writer.submit(functools.partial(_append_batch, large, indicator_frame, f, frames.project_scores))
                 else:
                     indicator_parts.append(indicator_frame)
                     project_parts.append(frames.project_scores)
@@ -643,6 +644,7 @@ def _run(
                         futures.append(executor.submit(_write_workbook_chunk, _unit_result(batch, frames, rules, chunk), str(workbooks), files, generated_at))
                 if bar is not None:
                     bar.advance(task)
+            writer.wait()
             if notes:  # the readers' notes on the files: findings of the run, after the units'
                 f = pl.concat(notes, how="vertical")
                 count_parts.append(_finding_counts(f))
@@ -660,10 +662,12 @@ def _run(
                     if bar is not None:
                         bar.advance(book_task)
     except BaseException:
+        writer.close()
         for parts in large.values():
             parts.abort()
         raise
     finally:
+        writer.close()
         if executor is not None:
             executor.shutdown(cancel_futures=True)
 
@@ -781,6 +785,12 @@ LARGE_TABLES = {"indicator_scores": schema.INDICATOR_SCORES, "project_scores": s
 
 def _concat(parts: list[pl.DataFrame], target: pl.Schema) -> pl.DataFrame:
     return pl.concat(parts, how="vertical") if parts else schema.empty(target)
+
+
+def _append_batch(large: dict[str, TableParts], indicators: pl.DataFrame, findings: pl.DataFrame, projects: pl.DataFrame) -> None:
+    large["indicator_scores"].append(indicators)
+    large["findings"].append(findings)
+    large["project_scores"].append(projects)
 
 
 def _score_batch(batch: Batch, rules: RuleSet) -> Any:

@@ -19,12 +19,17 @@ from dataclasses import dataclass
 import polars as pl
 
 from selfeval import schema
-from selfeval.expressions import join_by_runs
+from selfeval.expressions import join_by_runs, looked_up
 from selfeval.findings import detect, problem_message
-from selfeval.grammar import parsed_fields
+from selfeval.grammar import parse_frame
 from selfeval.ingest.prepare import Prepared
+from selfeval.level1 import (
+    TRADITIONAL,
+    level1_table,
+    normalize_level1,
+    normalize_level1_text,
+)
 from selfeval.level1 import group_expr as level1_group_expr
-from selfeval.level1 import TRADITIONAL, level1_table, normalize_level1, normalize_level1_text
 from selfeval.rules.model import RuleSet
 
 COMPARABLE_OPS = ("eq", "ge", "gt", "le", "lt")
@@ -156,7 +161,7 @@ def _weight_shape(frame: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
         pl.col("weight").is_not_null().all().alias("_explicit"),
         *[(group == g).sum().alias(f"_n{flag}") for g, flag in GROUP_FLAGS.items()],
     )
-    frame = frame.join(per_project, on="_pid", how="left", maintain_order="left").with_columns(
+    frame = looked_up(frame, per_project, ["_pid"]).with_columns(
         (pl.col(f"_n{flag}") > 0).alias(flag) for flag in GROUP_FLAGS.values()
     )
     if rules.split == "per_indicator":
@@ -342,7 +347,7 @@ def _checked_cases(cases: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     texts = pl.concat(
         [cases.select(pl.col(side).alias("_text"), "year") for side in ("target_text", "actual_text")], how="vertical"
     ).unique()
-    parsed = parsed_fields(texts.lazy(), "_text", pl.col("year"), distinct=False).collect(engine="in-memory")
+    parsed = pl.concat([texts, parse_frame(texts, "_text", pl.col("year"))], how="horizontal")
     frame = cases.lazy()
     for side in ("target", "actual"):
         frame = frame.join(
@@ -407,7 +412,7 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
         problem_rows = rows.filter(has_problem)
         detail = cases.drop([c for c in cases.columns if c in problem_rows.columns])[problem_rows.get_column("_case")]
         messages = pl.concat([problem_rows, detail], how="horizontal").select("_order", problem_message(rules).alias("_message"))
-        rows = rows.join(messages, on="_order", how="left", maintain_order="left")
+        rows = looked_up(rows, messages, ["_order"])
     else:
         rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("_message"))
     checked = rows.select(schema.CHECKED.names())

@@ -73,6 +73,18 @@ def join_by_runs(
     return frame.with_columns(heads.get_column(c).gather(run) for c in heads.columns if c not in on)
 
 
+def looked_up(frame: pl.DataFrame, table: pl.DataFrame, on: list[str], *, nulls_equal: bool = False) -> pl.DataFrame:
+    """`frame` with the other columns of `table` (one row per `on` key), as a left join on `on` gives
+    them: the keys alone are joined and the table's columns gathered, so the join copies the key
+    columns and not every column of a wide `frame`."""
+    at = (
+        frame.lazy().select(on)
+        .join(table.lazy().select(on).with_row_index("__at"), on=on, how="left", maintain_order="left", nulls_equal=nulls_equal)
+        .select("__at").collect(engine="in-memory").to_series()
+    )
+    return frame.with_columns(table.get_column(c).gather(at) for c in table.columns if c not in on)
+
+
 def clean_text(expr: pl.Expr) -> pl.Expr:
     """Strip surrounding whitespace; an empty string becomes null."""
     stripped = expr.cast(pl.String).str.strip_chars()

@@ -130,7 +130,7 @@ class _Slots:
     slot: np.ndarray  # position of each kept row's project
     tid: np.ndarray
     n: np.ndarray
-    groups: dict[str, np.ndarray]  # per level-1 group: the positions of its rows among the kept rows
+    cell: np.ndarray  # slot × (groups + 1) + the row's level-1 group (the last: none): one bincount sums every group
     fixed: pl.DataFrame  # scenario-independent sums, one row per declared project (null: no indicator)
 
 
@@ -145,12 +145,15 @@ def _slots(folded: Folded, execution: pl.DataFrame) -> _Slots:
     slot = position[rows.get_column("_pid").to_numpy()]
     keep = slot >= 0
     group = rows.get_column("level1_group").cast(pl.String).to_numpy()[keep]
+    code = np.full(len(group), len(schema.LEVEL1_GROUPS), dtype=np.int64)
+    for g, name in enumerate(schema.LEVEL1_GROUPS):
+        code[group == name] = g
     fixed = indicator_sums(rows.lazy().with_columns(pl.lit(0.0).alias("points"), pl.lit(0.0).alias("_weight")))
     fixed = execution.select("_pid").lazy().join(fixed, on="_pid", how="left", maintain_order="left")
     return _Slots(
         slot=slot[keep], tid=rows.get_column("_tid").to_numpy()[keep],
         n=rows.get_column("_n").to_numpy()[keep].astype(np.float64),
-        groups={g: np.flatnonzero(group == g) for g in schema.LEVEL1_GROUPS},
+        cell=slot[keep] * (len(schema.LEVEL1_GROUPS) + 1) + code,
         fixed=fixed.drop(SCENARIO_SUMS).collect(engine="in-memory"),
     )
 
@@ -163,15 +166,16 @@ def _scenario_sums(slots: _Slots, weighed: pl.DataFrame) -> pl.DataFrame:
     """
     import numpy as np
 
-    size = slots.fixed.height
+    size, cells = slots.fixed.height, len(schema.LEVEL1_GROUPS) + 1
     points = weighed.get_column("points").fill_null(0.0).to_numpy()[slots.tid] * slots.n
     weights = weighed.get_column("_weight").fill_null(0.0).to_numpy()[slots.tid] * slots.n
-    sums = {col: np.bincount(slots.slot[rows], weights=points[rows], minlength=size)
-            for col, rows in ((schema.LEVEL1_GROUPS[g], slots.groups[g]) for g in schema.LEVEL1_GROUPS)}
+    # a (project, group) cell adds its rows in row order, as a bincount per group would
+    by_group = np.bincount(slots.cell, weights=points, minlength=size * cells).reshape(size, cells)
+    weight_by_group = np.bincount(slots.cell, weights=weights, minlength=size * cells).reshape(size, cells)
+    sums = {col: by_group[:, g] for g, col in enumerate(schema.LEVEL1_GROUPS.values())}
     sums["_indicator_points"] = np.bincount(slots.slot, weights=points, minlength=size)
     sums["_weight_sum"] = np.bincount(slots.slot, weights=weights, minlength=size)
-    sums.update({col: np.bincount(slots.slot[slots.groups[g]], weights=weights[slots.groups[g]], minlength=size)
-                 for g, col in GROUP_WEIGHTS.items()})  # read by `department: parts`
+    sums.update({col: weight_by_group[:, g] for g, col in enumerate(GROUP_WEIGHTS.values())})  # read by `department: parts`
     none = slots.fixed.get_column("_indicators").is_null()
     frame = pl.DataFrame(sums)
     return frame.with_columns(pl.when(none).then(None).otherwise(pl.all()).name.keep()) if none.any() else frame

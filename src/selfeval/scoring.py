@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from selfeval import schema
-from selfeval.expressions import curve_expr, num_text, round_points, truncate
+from selfeval.expressions import curve_expr, looked_up, num_text, round_points, truncate
 from selfeval.rules.model import LEVEL1_GROUPS, QUANT_OPS, RuleSet
 from selfeval.scenarios import Params
 
@@ -267,9 +267,9 @@ def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
               "_held_at_weight"]
     explained = (
         scored.lazy().filter(ok).select(*inputs, *needed).unique(inputs)
-        .select(*inputs, explain_expr().alias("explain"))
+        .select(*inputs, explain_expr().alias("explain")).collect(engine="in-memory")
     )
-    frame = scored.lazy().join(explained, on=inputs, how="left", maintain_order="left", nulls_equal=True).collect(engine="in-memory")
+    frame = looked_up(scored, explained, inputs, nulls_equal=True)
     special = frame.select((~ok | pl.col("_override")).fill_null(False)).to_series()
     if not special.any():
         return frame

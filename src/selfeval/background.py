@@ -1,0 +1,57 @@
+"""Overlap a batch run's reading and writing with its scoring, one helper thread each.
+
+Polars and pyarrow release the GIL while they read Parquet, write Parquet/CSV or compute, so the
+next batch can be read and the last one written while the main thread scores. At most one piece
+of work waits in each direction, so memory stays bounded to about three batches; an error in a
+helper thread is raised in the main thread at the next hand-off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
+
+T = TypeVar("T")
+_END = object()
+
+
+def prefetched(items: Iterator[T]) -> Iterator[T]:
+    """`items` in order, the next one fetched in a helper thread while the caller works on this one."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-read") as pool:
+        upcoming = pool.submit(next, items, _END)
+        while True:
+            item = upcoming.result()
+            if item is _END:
+                return
+            upcoming = pool.submit(next, items, _END)
+            yield item  # type: ignore[misc]
+
+
+class InOrder:
+    """Work done in a helper thread, in the order handed over, at most one piece pending."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-write")
+        self._pending: Future[None] | None = None
+
+    def submit(self, work: Callable[[], None]) -> None:
+        """Start `work` once the previous piece is done (its error, if any, is raised here)."""
+        self.wait()
+        self._pending = self._pool.submit(work)
+
+    def wait(self) -> None:
+        """Wait for the pending piece; raise its error."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Wait for the pending piece (errors are the caller's to raise through `wait`) and stop."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.exception()
+        self._pool.shutdown(wait=True)
+
+
+__all__ = ["InOrder", "prefetched"]

@@ -1,0 +1,59 @@
+"""Bulk's helper threads: batches read ahead and written behind, in order, errors raised."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from selfeval.background import InOrder, prefetched
+
+
+def test_prefetched_yields_every_item_in_order_reading_ahead_in_another_thread() -> None:
+    readers: list[str] = []
+
+    def items():
+        for i in range(5):
+            readers.append(threading.current_thread().name)
+            yield i
+
+    assert list(prefetched(items())) == [0, 1, 2, 3, 4]
+    assert readers and all(name.startswith("selfeval-read") for name in readers)
+
+
+def test_prefetched_raises_a_reading_error_at_the_item_that_failed() -> None:
+    def items():
+        yield 1
+        raise OSError("partition unreadable")
+
+    got = []
+    with pytest.raises(OSError, match="partition unreadable"):
+        for item in prefetched(items()):
+            got.append(item)
+    assert got == [1]
+
+
+def test_in_order_runs_work_in_the_order_handed_over_one_at_a_time() -> None:
+    done: list[int] = []
+    writer = InOrder()
+    for i in range(4):
+        def work(i: int = i) -> None:
+            time.sleep(0.01 * (4 - i))  # the first pieces take longest: order must still hold
+            done.append(i)
+        writer.submit(work)
+    writer.wait()
+    writer.close()
+    assert done == [0, 1, 2, 3]
+
+
+def test_in_order_raises_a_writing_error_at_the_next_hand_off() -> None:
+    writer = InOrder()
+
+    def fail() -> None:
+        raise OSError("disk full")
+
+    writer.submit(fail)
+    with pytest.raises(OSError, match="disk full"):
+        writer.submit(lambda: None)
+    writer.close()
