@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from selfeval.background import InOrder, prefetched
+from selfeval.background import InOrder, mapped_in_order, prefetched
 
 
 def test_prefetched_yields_every_item_in_order_reading_ahead_in_another_thread() -> None:
@@ -57,3 +57,25 @@ def test_in_order_raises_a_writing_error_at_the_next_hand_off() -> None:
     with pytest.raises(OSError, match="disk full"):
         writer.submit(lambda: None)
     writer.close()
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_mapped_in_order_gives_results_in_the_order_of_the_items(workers: int) -> None:
+    def slow_square(i: int) -> int:
+        time.sleep(0.002 * (6 - i))  # earlier items finish last
+        return i * i
+
+    assert list(mapped_in_order(slow_square, iter(range(6)), workers)) == [(i, i * i) for i in range(6)]
+
+
+def test_mapped_in_order_raises_the_error_of_the_item_that_failed() -> None:
+    def work(i: int) -> int:
+        if i == 2:
+            raise ValueError("batch 2")
+        return i
+
+    got = []
+    with pytest.raises(ValueError, match="batch 2"):
+        for item, _ in mapped_in_order(work, iter(range(5)), 2):
+            got.append(item)
+    assert got == [0, 1]

@@ -100,6 +100,15 @@ def test_partitioned_dataset_and_batches_equal_combined(combined, tmp_path: Path
     assert pl.read_parquet(out / "indicator_scores.parquet").height == combined.indicator_scores.collect().height
 
 
+def test_batches_scored_side_by_side_equal_combined(combined, tmp_path: Path) -> None:
+    """It should give the same tables, rows in the same order, when batches are scored at once on several threads."""
+    write_synth(tmp_path / "ds", UNITS, seed=21)
+    out = tmp_path / "out"
+    assert_same(score_many(tmp_path / "ds", out=out, batch_indicators=1, workers=3), combined)
+    assert_frame_equal(pl.read_parquet(out / "indicator_scores.parquet"), combined.indicator_scores.collect(), check_exact=True)
+    assert_frame_equal(pl.read_parquet(out / "findings.parquet"), combined.findings.collect(), check_exact=True)
+
+
 def test_in_memory_batches_equal_combined(data, combined, tmp_path: Path) -> None:
     """It should not depend on how units are batched."""
     write_per_unit(data, tmp_path)

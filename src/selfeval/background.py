@@ -1,18 +1,21 @@
-"""Overlap a batch run's reading and writing with its scoring, one helper thread each.
+"""Overlap a batch run's reading, scoring and writing in helper threads.
 
 Polars and pyarrow release the GIL while they read Parquet, write Parquet/CSV or compute, so the
-next batch can be read and the last one written while the main thread scores. At most one piece
-of work waits in each direction, so memory stays bounded to about three batches; an error in a
+next batch can be read, batches scored side by side on the machine's cores, and the last one
+written while the main thread gathers results. Work waiting in each direction is bounded (one
+batch to read, `workers` to score, one to write), so memory stays bounded too; an error in a
 helper thread is raised in the main thread at the next hand-off.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 _END = object()
 
 
@@ -26,6 +29,28 @@ def prefetched(items: Iterator[T]) -> Iterator[T]:
                 return
             upcoming = pool.submit(next, items, _END)
             yield item  # type: ignore[misc]
+
+
+def mapped_in_order(work: Callable[[T], R], items: Iterator[T], workers: int) -> Iterator[tuple[T, R]]:
+    """(item, work(item)) for each of `items`, in order, up to `workers` items worked on at once."""
+    if workers <= 1:
+        for item in items:
+            yield item, work(item)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="selfeval-score") as pool:
+        pending: deque[tuple[T, Future[R]]] = deque()
+        try:
+            for item in items:
+                pending.append((item, pool.submit(work, item)))
+                if len(pending) >= workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
+                done, future = pending.popleft()
+                yield done, future.result()
+        finally:
+            for _, future in pending:  # stopped early: what has not started never will
+                future.cancel()
 
 
 class InOrder:
@@ -54,4 +79,4 @@ class InOrder:
         self._pool.shutdown(wait=True)
 
 
-__all__ = ["InOrder", "prefetched"]
+__all__ = ["InOrder", "mapped_in_order", "prefetched"]

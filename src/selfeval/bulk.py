@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from selfeval import schema
-from selfeval.background import InOrder, prefetched
+from selfeval.background import InOrder, mapped_in_order, prefetched
 from selfeval.declaration import Declaration
 from selfeval.engine import collect
 from selfeval.errors import InputError, Problem, SelfevalError
@@ -57,6 +57,8 @@ EXECUTION_NAMES = ("execution", "预算执行")
 DECLARATION_SUFFIXES = (".txt", ".docx")
 TABLE_SUFFIXES = (".parquet", ".csv", ".xlsx")
 BATCH_INDICATORS = 250_000
+# Batches scored side by side by default (threads; `workers` sets it): each holds a batch in memory.
+MAX_SCORERS = 4
 SKIPPED = pl.Schema({"path": pl.String, "reason": pl.String})
 LEAGUE = pl.Schema(
     {
@@ -499,7 +501,9 @@ def score_many(
     not depend on the batching). With `out`, the result tables are written there as they are
     produced (`fmt`: parquet, csv or both), so the large ones never sit in memory together.
     With `workbooks`, one self-evaluation workbook per unit is written to that folder by
-    `workers` processes (default: the number of CPUs).
+    `workers` processes (default: the number of CPUs). Batches are scored `workers` at a time
+    (threads; default: the number of CPUs, at most MAX_SCORERS), the next one read and the last
+    one written meanwhile.
 
     `out` is written all-or-nothing (`selfeval.staging`): the run's files, with `manifest.json`
     naming the run, its rules and the digests of its inputs, replace the folder's contents in one
@@ -592,6 +596,7 @@ def _run(
     executor = None
     futures = []
     writer = InOrder()  # the last batch's rows written while the next batch is scored
+    scorers = workers or min(MAX_SCORERS, os.cpu_count() or 1)
     written_books: list[Path] = []
     taken_names: set[str] = set()  # workbook file names used so far (case-folded), across batches
     generated_at = dt.datetime.now().replace(microsecond=0)
@@ -613,10 +618,11 @@ def _run(
                 chunks = list(_batches_of(decl, actuals, execution, batch_indicators))
                 total, batches = len(chunks), iter(chunks)
             task = bar.add_task("评分", total=total, item="") if bar is not None else None
-            for n, batch in enumerate(prefetched(batches)):  # the next batch read while this one is scored
+            # the next batch read, `scorers` batches scored side by side, the last one written
+            scored = mapped_in_order(functools.partial(_score_batch, rules=rules), prefetched(batches), scorers)
+            for batch, frames in scored:
                 if bar is not None:
                     bar.update(task, item=f"批次 {batch.label}")
-                frames = _score_batch(batch, rules)
                 grade_parts.append(frames.project_scores.group_by("grade").len())
                 unit_parts.append(frames.unit_scores)
                 f = _sort_findings(frames.findings)
