@@ -21,7 +21,8 @@ from selfeval.engine import collect_all
 from selfeval.findings import concat_findings, detect
 from selfeval.ingest.prepare import Prepared, prepare
 from selfeval.rollup import (
-    GROUP_WEIGHTS, check_execution, indicator_sums, project_scores, project_totals, score_execution, unit_index, unit_scores,
+    GROUP_WEIGHTS, check_execution, indicator_sums, project_scores, project_totals, score_execution, stacked_key, unit_index,
+    unit_scores,
 )
 from selfeval.rules.model import RuleSet
 from selfeval.scenarios import Params
@@ -198,6 +199,8 @@ def stacked_totals(
     names = list(scenarios)
     structure = scenarios[names[0]]
     per_chunk = max(1, STACK_ROWS // max(1, execution.height))
+    uid = execution.get_column("_uid")
+    by_unit = not uid.null_count() and uid.is_sorted()  # then the stacked rows list units in ascending `stacked_key`
     slots: dict[tuple[float, ...], _Slots] = {}
     scored_execution: dict[tuple[float, ...], pl.DataFrame] = {}
     project_parts: list[pl.DataFrame] = []
@@ -224,7 +227,8 @@ def stacked_totals(
         # grades, rounding and department mode are structural: equal for every scenario here
         rolled = project_totals(pl.concat(stacked, how="vertical").lazy(), structure, Params.of(structure), by=["_s"])
         rolled = rolled.select("_s", *public, "_pid", "_uid", *GROUP_WEIGHTS.values())
-        rolled_units = unit_scores(rolled, inputs.prepared.units, structure, by=["_s"]).sort("_s", "unit_code", maintain_order=True)
+        keyed = rolled.with_columns(stacked_key(inputs.prepared.units).set_sorted()) if by_unit else rolled
+        rolled_units = unit_scores(keyed, inputs.prepared.units, structure, by=["_s"]).sort("_s", "unit_code", maintain_order=True)
         p_df, u_df = collect_all([rolled.drop("_uid", *GROUP_WEIGHTS.values()), rolled_units])
         project_parts.append(p_df)
         unit_parts.append(u_df)

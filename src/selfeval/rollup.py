@@ -195,6 +195,15 @@ def unit_index(units: pl.DataFrame) -> pl.DataFrame:
     return units.select("unit_code").unique(maintain_order=True).with_row_index("_uid")
 
 
+STACKED_KEY = "_k"
+
+
+def stacked_key(units: pl.DataFrame) -> pl.Expr:
+    """`_s` × (number of units) + `_uid`: a stacked scenario's unit as one integer key (`unit_scores`
+    groups by it). Ascending when every scenario block lists its projects unit by unit."""
+    return (pl.col("_s").cast(pl.UInt64) * unit_index(units).height + pl.col("_uid")).alias(STACKED_KEY)
+
+
 def _department_parts(rules: RuleSet) -> tuple[pl.Expr, list[pl.Expr]]:
     """`department: parts`: (the department score over the per-unit sums, those sums).
 
@@ -257,9 +266,12 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
     (default) or plain mean of project totals, by parts, or by project category.
 
     Projects carrying `_uid` (`unit_index`, e.g. many stacked scenarios) are grouped by that number
-    instead of hashing every unit code.
+    instead of hashing every unit code; stacked scenarios carrying `_k` (`stacked_key`, flagged
+    sorted when it is) by that one key, which a sorted group-by reads in runs.
     """
-    key = "_uid" if "_uid" in projects.collect_schema().names() else "unit_code"
+    names = projects.collect_schema().names()
+    key = "_uid" if "_uid" in names else "unit_code"
+    one_key = by == ["_s"] and key == "_uid" and STACKED_KEY in names
     budget = pl.col("budget").fill_null(0.0)
     # plain sums in the group-by (its fast path), the department's rule on them afterwards
     weighted = pl.col("_total_x_budget") / pl.col("_budget_weight")
@@ -268,7 +280,7 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
     parts_sums: list[pl.Expr] = []
     if rules.department == "parts":
         mean, parts_sums = _department_parts(rules)
-    agg = projects.group_by([*by, key]).agg(
+    agg = projects.group_by([STACKED_KEY] if one_key else [*by, key]).agg(
         *parts_sums,
         # amounts: a float sum depends on the order the engine adds in; 6 decimals drop that noise
         pl.col("budget").sum().round(6).alias("budget"),
@@ -280,6 +292,10 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
         pl.len().cast(pl.Int32).alias("projects"),
         pl.col("complete").all().alias("complete"),
     )
+    if one_key:
+        size = unit_index(units).height
+        agg = agg.with_columns((pl.col(STACKED_KEY) // size).cast(pl.UInt32).alias("_s"),
+                               (pl.col(STACKED_KEY) % size).cast(pl.UInt32).alias("_uid")).drop(STACKED_KEY)
     if rules.department == "category":
         agg = agg.join(_department_by_category(projects, [*by, key], rules), on=[*by, key], how="left")
         mean = pl.col("_by_category")
@@ -301,6 +317,6 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
 
 
 __all__ = [
-    "CHECKPOINTS", "category_blank", "category_expr", "category_weight_expr", "check_execution", "grade_expr", "indicator_sums",
-    "project_scores", "project_totals", "score_execution", "unit_index", "unit_scores",
+    "CHECKPOINTS", "STACKED_KEY", "category_blank", "category_expr", "category_weight_expr", "check_execution", "grade_expr", "indicator_sums",
+    "project_scores", "project_totals", "score_execution", "stacked_key", "unit_index", "unit_scores",
 ]

@@ -33,11 +33,11 @@ import yaml
 from selfeval.checkpoints import checkpoint_of
 from selfeval.declaration import Declaration
 from selfeval.errors import RuleFileError
+from selfeval.pipeline import checked_inputs, stacked_totals
 from selfeval.rules.loader import DEFAULT_RULES, load_rules, rules_from_mapping
 from selfeval.rules.model import RuleSet
-from selfeval.pipeline import checked_inputs, stacked_totals
-from selfeval.schema import PROJECT_SCORES, UNIT_SCORES
 from selfeval.scenarios import PARAMS, SCENARIO, Params, group_by_structure
+from selfeval.schema import PROJECT_SCORES, UNIT_SCORES
 
 PROJECT_VIEW_KEYS = ["unit_code", "project_code"]
 NO_GRADE = "—"
@@ -269,7 +269,7 @@ def _with_first(long: pl.DataFrame, names: list[str], grades: list[str]) -> pl.D
     ).to_series()
     return pl.DataFrame(
         [
-            (pl.int_range(k * n, dtype=pl.Int32, eager=True) // max(n, 1)).alias("_s"),
+            (pl.int_range(k * n, dtype=pl.Int32, eager=True) // max(n, 1)).alias("_s").set_sorted(),  # blocks: group-bys read runs
             code.alias("_c"), long.get_column("total"),
             pl.concat([code.slice(0, n)] * k).alias("_c0"),
             pl.concat([long.get_column("total").slice(0, n)] * k).alias("_t0"),
@@ -279,15 +279,19 @@ def _with_first(long: pl.DataFrame, names: list[str], grades: list[str]) -> pl.D
 
 def _migration_counts(firsts: pl.DataFrame, grades: list[str], level: str) -> pl.DataFrame:
     """Grade moves from the first scenario (`_with_first` rows), counted: `level`, `_s`, from_grade, to_grade, count."""
+    import numpy as np
+
     labels = dict(enumerate([*grades, NO_GRADE]))
-    return (
-        firsts
-        .filter(pl.col("_s") > 0)
-        .group_by("_s", "_c0", "_c")
-        .agg(pl.len().cast(pl.Int64).alias("count"))
-        .select(pl.lit(level).alias("level"), "_s",
-                pl.col("_c0").replace_strict(labels, return_dtype=pl.String).alias("from_grade"),
-                pl.col("_c").replace_strict(labels, return_dtype=pl.String).alias("to_grade"), "count")
+    size = len(labels)
+    s, c0, c = (firsts.get_column(name).to_numpy().astype(np.int64) for name in ("_s", "_c0", "_c"))
+    # each (scenario, from, to) an integer, counted by one bincount (grade codes are small)
+    counts = np.bincount((s * size + c0) * size + c, minlength=size * size)
+    move = np.flatnonzero(counts)
+    move = move[move >= size * size]  # the first scenario compared with itself: not a move
+    return pl.DataFrame({"_move": move, "count": counts[move]}, schema={"_move": pl.Int64, "count": pl.Int64}).select(
+        pl.lit(level).alias("level"), (pl.col("_move") // (size * size)).cast(pl.Int32).alias("_s"),
+        (pl.col("_move") // size % size).replace_strict(labels, return_dtype=pl.String).alias("from_grade"),
+        (pl.col("_move") % size).replace_strict(labels, return_dtype=pl.String).alias("to_grade"), "count",
     )
 
 
@@ -302,20 +306,28 @@ def scenario_grades(rule_sets: dict[str, RuleSet]) -> list[str]:
 
 def _tallies(firsts: pl.DataFrame, grades: list[str], prefix: str) -> pl.DataFrame:
     """Per scenario (`_s`) the sums a summary is made of (from `_with_first` rows); tallies of batches add up."""
-    # the counted conditions made first, so the group-by only sums (its fast path)
-    counted = {
-        **{f"{prefix}_{g}": pl.col("_c") == i for i, g in enumerate(grades)},
-        f"{prefix}_grade_changed": pl.col("_c") != pl.col("_c0"),
-        f"{prefix}_total_changed": (pl.col("total") - pl.col("_t0")).abs().gt(0.005),
-    }
-    return (
-        firsts.lazy()
-        .select("_s", "total", *[c.cast(pl.Int64).alias(name) for name, c in counted.items()])
-        .group_by("_s")
-        .agg(pl.col("total").sum().alias(f"{prefix}_sum"), pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"),
-             *[pl.col(name).sum() for name in counted])
+    import numpy as np
+
+    sums = (
+        firsts.lazy().group_by("_s", maintain_order=True)  # `_s` sorted in blocks: read in runs
+        .agg(pl.col("total").sum().alias(f"{prefix}_sum"), pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"))
         .collect(engine="in-memory")
     )
+    # counts by bincount over the scenario (and grade code): no column per condition, no hashing
+    s = firsts.get_column("_s").to_numpy().astype(np.int64)
+    k, size = (int(s.max()) + 1 if s.size else 0), len(grades) + 1
+    by_grade = np.bincount(s * size + firsts.get_column("_c").to_numpy(), minlength=k * size).reshape(k, size)
+    changed = firsts.select(
+        (pl.col("_c") != pl.col("_c0")).alias("grade"),
+        (pl.col("total") - pl.col("_t0")).abs().gt(0.005).fill_null(False).alias("total"),
+    )
+    at = sums.get_column("_s").to_numpy()
+    counted = {
+        **{f"{prefix}_{g}": by_grade[at, i] for i, g in enumerate(grades)},
+        f"{prefix}_grade_changed": np.bincount(s[changed.get_column("grade").to_numpy()], minlength=k)[at],
+        f"{prefix}_total_changed": np.bincount(s[changed.get_column("total").to_numpy()], minlength=k)[at],
+    }
+    return sums.with_columns(pl.Series(name, values, dtype=pl.Int64) for name, values in counted.items())
 
 
 @dataclass(frozen=True)
@@ -731,6 +743,20 @@ def write_whatif_workbook(result: WhatIfResult, path: str | Path) -> Path:
 
 
 __all__ = [
-    "WHATIF_TABLES", "WhatIfResult", "whatif", "whatif_dataset", "resolve_scenarios", "compare", "sweep_scenarios", "with_field", "parse_sweep", "scenario_scores",
-    "summary_table", "migration_tables", "changes_table", "whatif_tables", "write_whatif_tables", "write_whatif_workbook",
+    "WHATIF_TABLES",
+    "WhatIfResult",
+    "changes_table",
+    "compare",
+    "migration_tables",
+    "parse_sweep",
+    "resolve_scenarios",
+    "scenario_scores",
+    "summary_table",
+    "sweep_scenarios",
+    "whatif",
+    "whatif_dataset",
+    "whatif_tables",
+    "with_field",
+    "write_whatif_tables",
+    "write_whatif_workbook",
 ]
