@@ -129,7 +129,7 @@ class _Slots:
     """The folded rows of declared projects, by their project's position in the execution frame."""
 
     slot: np.ndarray  # position of each kept row's project
-    tid: np.ndarray
+    tid: np.ndarray  # as intp: numpy gathers by it without converting it each time
     n: np.ndarray
     cell: np.ndarray  # slot × (groups + 1) + the row's level-1 group (the last: none): one bincount sums every group
     fixed: pl.DataFrame  # scenario-independent sums, one row per declared project (null: no indicator)
@@ -152,7 +152,7 @@ def _slots(folded: Folded, execution: pl.DataFrame) -> _Slots:
     fixed = indicator_sums(rows.lazy().with_columns(pl.lit(0.0).alias("points"), pl.lit(0.0).alias("_weight")))
     fixed = execution.select("_pid").lazy().join(fixed, on="_pid", how="left", maintain_order="left")
     return _Slots(
-        slot=slot[keep], tid=rows.get_column("_tid").to_numpy()[keep],
+        slot=slot[keep], tid=rows.get_column("_tid").to_numpy()[keep].astype(np.intp),
         n=rows.get_column("_n").to_numpy()[keep].astype(np.float64),
         cell=slot[keep] * (len(schema.LEVEL1_GROUPS) + 1) + code,
         fixed=fixed.drop(SCENARIO_SUMS).collect(engine="in-memory"),
@@ -171,12 +171,13 @@ def _scenario_sums(slots: _Slots, weighed: pl.DataFrame) -> pl.DataFrame:
     points = weighed.get_column("points").fill_null(0.0).to_numpy()[slots.tid] * slots.n
     weights = weighed.get_column("_weight").fill_null(0.0).to_numpy()[slots.tid] * slots.n
     # a (project, group) cell adds its rows in row order, as a bincount per group would
-    by_group = np.bincount(slots.cell, weights=points, minlength=size * cells).reshape(size, cells)
-    weight_by_group = np.bincount(slots.cell, weights=weights, minlength=size * cells).reshape(size, cells)
-    sums = {col: by_group[:, g] for g, col in enumerate(schema.LEVEL1_GROUPS.values())}
+    # transposed once, so each group's column is contiguous (Polars takes it without copying element by element)
+    by_group = np.bincount(slots.cell, weights=points, minlength=size * cells).reshape(size, cells).T.copy()
+    weight_by_group = np.bincount(slots.cell, weights=weights, minlength=size * cells).reshape(size, cells).T.copy()
+    sums = {col: by_group[g] for g, col in enumerate(schema.LEVEL1_GROUPS.values())}
     sums["_indicator_points"] = np.bincount(slots.slot, weights=points, minlength=size)
     sums["_weight_sum"] = np.bincount(slots.slot, weights=weights, minlength=size)
-    sums.update({col: weight_by_group[:, g] for g, col in enumerate(GROUP_WEIGHTS.values())})  # read by `department: parts`
+    sums.update({col: weight_by_group[g] for g, col in enumerate(GROUP_WEIGHTS.values())})  # read by `department: parts`
     none = slots.fixed.get_column("_indicators").is_null()
     frame = pl.DataFrame(sums)
     return frame.with_columns(pl.when(none).then(None).otherwise(pl.all()).name.keep()) if none.any() else frame
