@@ -91,11 +91,12 @@ def test_one_implementation_of_totals_grades_and_department() -> None:
     assert _definitions(r"^def unit_scores\b") == {"rollup.py": 1}
     assert _definitions(r'\.alias\("total"\)') == {"rollup.py": 2}  # project total, department total
     # only the plain-Python oracle (reference.py, with the rule model's grade_of) grades a total outside
-    # rollup.py; numpy draws synthetic data and sums what-if points per project (checked below), nothing more
+    # rollup.py; numpy draws synthetic data, sums what-if points per project and counts what-if's
+    # grade moves (checked below), nothing more
     assert _definitions(r"\bgrade_of\(") == {"reference.py": 2, "rules/model.py": 1}
-    assert set(_definitions(r"^\s*import numpy")) == {"synth.py", "pipeline.py"}
-    # pipeline.py only places rows and sums them (bincount); no other numpy there
-    assert set(_definitions(r"\bnp\.(?!bincount|full|arange|int64|float64|flatnonzero|ndarray)\w+")) == {"synth.py"}
+    assert set(_definitions(r"^\s*import numpy")) == {"synth.py", "pipeline.py", "whatif.py"}
+    # pipeline.py only places rows and sums them, whatif.py only counts (bincount); no other numpy there
+    assert set(_definitions(r"\bnp\.(?!bincount|full|arange|int64|intp|float64|flatnonzero|ndarray)\w+")) == {"synth.py"}
 
 
 def test_stacked_sums_equal_indicator_sums() -> None:

@@ -319,13 +319,13 @@ def _tallies(firsts: pl.DataFrame, grades: list[str], prefix: str) -> pl.DataFra
     by_grade = np.bincount(s * size + firsts.get_column("_c").to_numpy(), minlength=k * size).reshape(k, size)
     changed = firsts.select(
         (pl.col("_c") != pl.col("_c0")).alias("grade"),
-        (pl.col("total") - pl.col("_t0")).abs().gt(0.005).fill_null(False).alias("total"),
+        (pl.col("total") - pl.col("_t0")).abs().gt(0.005).fill_null(False).alias("moved"),
     )
     at = sums.get_column("_s").to_numpy()
     counted = {
         **{f"{prefix}_{g}": by_grade[at, i] for i, g in enumerate(grades)},
         f"{prefix}_grade_changed": np.bincount(s[changed.get_column("grade").to_numpy()], minlength=k)[at],
-        f"{prefix}_total_changed": np.bincount(s[changed.get_column("total").to_numpy()], minlength=k)[at],
+        f"{prefix}_total_changed": np.bincount(s[changed.get_column("moved").to_numpy()], minlength=k)[at],
     }
     return sums.with_columns(pl.Series(name, values, dtype=pl.Int64) for name, values in counted.items())
 
