@@ -577,7 +577,7 @@ def bulk_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="输出文件夹：四张结果表、单位排名、等级分布、问题汇总、跳过的文件")],
     rules: RulesOption = "mof-2020",
     workbooks: Annotated[bool, typer.Option("--workbooks", help="同时为每个单位生成自评表（写入 输出文件夹/自评表/，多进程并行）")] = False,
-    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, max=64, help="同时评分的批次数与生成自评表的进程数（默认 CPU 核数；同时评分最多 4 批）")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", "-j", min=1, max=64, help="同时评分的批次数与生成自评表的进程数（默认 CPU 核数，同时评分最多 2 批；每多 1 批约多占 0.3 GiB 内存）")] = None,
     fmt: Annotated[TableFormat, typer.Option("--format", "-f", help="结果表格式")] = TableFormat.parquet,
     top: Annotated[int, typer.Option("--top", min=0, help="终端显示排名前几的单位")] = 20,
     rules_dir: RulesDirOption = None,
