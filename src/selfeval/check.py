@@ -23,12 +23,7 @@ from selfeval.expressions import join_by_runs, looked_up
 from selfeval.findings import detect, problem_message
 from selfeval.grammar import parse_frame
 from selfeval.ingest.prepare import Prepared
-from selfeval.level1 import (
-    TRADITIONAL,
-    level1_table,
-    normalize_level1,
-    normalize_level1_text,
-)
+from selfeval.level1 import TRADITIONAL, level1_table, normalize_level1, normalize_level1_text
 from selfeval.level1 import group_expr as level1_group_expr
 from selfeval.rules.model import RuleSet
 

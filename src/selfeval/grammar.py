@@ -798,12 +798,12 @@ def parse_expr(text: pl.Expr, year: int | pl.Expr | None = None) -> pl.Expr:
     helper fields are dropped at the end. On a frame, `parse_frame` runs the same stages as
     columns, which Polars evaluates faster (no struct to rebuild per stage).
     """
-    parsed = pl.struct(*_first_stage(text, year))
+    first = _first_stage(text, year)
+    parsed = pl.struct(*first)
     for stage in _stages(pl.field):
         parsed = parsed.struct.with_fields(stage)
-    outputs = {f"out_{n}" for n in FIELDS}
-    helpers = [e.meta.output_name() for stage in ((*_first_stage(text, year),), *_stages(pl.field)) for e in stage]
-    return parsed.struct.drop([h for h in helpers if h not in outputs]).struct.rename_fields(list(FIELDS))
+    *helper_stages, _ = (first, *_stages(pl.field))  # every stage's fields but the outputs' are dropped
+    return parsed.struct.drop([e.meta.output_name() for stage in helper_stages for e in stage]).struct.rename_fields(list(FIELDS))
 
 
 def _parsed_columns(
