@@ -243,7 +243,7 @@ def dataset_partitions(folder: Path) -> dict[str, dict[str, list[Path]]]:
     A data set that `selfeval synth` began and did not finish (its `synth.json` marked incomplete)
     is refused whole: its missing partitions would go unnoticed.
     """
-    from selfeval.synth import MARKER, incomplete_synth
+    from selfeval.synth_marker import MARKER, incomplete_synth
 
     unfinished = incomplete_synth(folder)
     if unfinished is not None:

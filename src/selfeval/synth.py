@@ -33,12 +33,12 @@ import polars as pl
 from selfeval import schema
 from selfeval.atomic import atomic_path, refuse_symlinks
 from selfeval.declaration import Declaration
+from selfeval.synth_marker import MARKER, incomplete_synth
 
 GROUP_UNITS = 1000
 YEAR = 2025
 PARTITION = "unit_group"
 TABLES = ("units", "projects", "indicators", "actuals", "execution")
-MARKER = "synth.json"  # written first (incomplete) and last (complete)
 # Size on disk: ≈ 770 bytes per unit measured (seeds 0–5, 1,000–3,000 units), plus each Parquet
 # file's own overhead; the estimate keeps a margin above both.
 BYTES_PER_UNIT = 900
@@ -413,25 +413,6 @@ def _write_marker(out: Path, content: dict[str, Any]) -> None:
     target = out / MARKER
     with atomic_path(target) as tmp:
         tmp.write_text(json.dumps(content, ensure_ascii=False, indent=1), encoding="utf-8")
-
-
-def incomplete_synth(folder: str | Path) -> str | None:
-    """Why the data set in `folder` is not whole, when `write_synth` began it and did not finish
-    (its `synth.json` says so, or cannot be read); None for a finished one or a data set that
-    `write_synth` did not write (no marker)."""
-    marker = Path(folder) / MARKER
-    if not marker.is_file():
-        return None
-    try:
-        content = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        return f"{marker} 无法读取（{type(exc).__name__}），无法确认数据集完整"
-    if not isinstance(content, dict) or content.get("command") != "synth":
-        return None  # someone else's file of that name
-    if content.get("complete") is not True:
-        return (f"数据集由 selfeval synth 生成，但没有写完（生成被中断，{MARKER} 标记为未完成，"
-                f"计划 {content.get('units', '?')} 个单位）")
-    return None
 
 
 def write_synth(

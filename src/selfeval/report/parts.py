@@ -27,6 +27,7 @@ class TableParts:
         self.schema = schema
         self._temps: dict[str, Path] = {}
         self._parquet: Any = None
+        self._first: pl.DataFrame | None = None
         self._arrow_schema: Any = None
         self._csv: IO[bytes] | None = None
         for suffix, target in self.targets.items():
@@ -36,13 +37,7 @@ class TableParts:
     def append(self, frame: pl.DataFrame) -> None:
         """Add `frame`'s rows (already in the table's schema) at the end of every file."""
         if "parquet" in self._temps:
-            import pyarrow.parquet as pq
-
-            table = frame.to_arrow()
-            if self._parquet is None:
-                self._arrow_schema = table.schema
-                self._parquet = pq.ParquetWriter(str(self._temps["parquet"]), self._arrow_schema, compression="zstd")
-            self._parquet.write_table(table.cast(self._arrow_schema))
+            self._append_parquet(frame)
         if "csv" in self._temps:
             first = self._csv is None
             if first:
@@ -50,10 +45,32 @@ class TableParts:
             csv_safe(frame).write_csv(self._csv, include_header=first, include_bom=first)  # BOM: Excel shows Chinese
         self.rows += frame.height
 
+    def _append_parquet(self, frame: pl.DataFrame) -> None:
+        # The first part is held back: a table of one part (every run of up to one batch) is
+        # written by Polars itself, so a small run never loads pyarrow (≈0.15 s of start-up).
+        if self._parquet is None and self._first is None:
+            self._first = frame
+            return
+        if self._parquet is None:
+            import pyarrow.parquet as pq
+
+            held, self._first = self._first, None
+            table = held.to_arrow()
+            self._arrow_schema = table.schema
+            self._parquet = pq.ParquetWriter(str(self._temps["parquet"]), self._arrow_schema, compression="zstd")
+            self._parquet.write_table(table)
+        table = frame.to_arrow()
+        if not table.schema.equals(self._arrow_schema):
+            table = table.cast(self._arrow_schema)
+        self._parquet.write_table(table)
+
     def finish(self) -> list[Path]:
         """Close the files (an empty table gets its header) and rename them into place."""
-        if self._parquet is None and self._csv is None:
+        if self._parquet is None and self._first is None and self._csv is None:
             self.append(pl.DataFrame(schema=self.schema))
+        if self._first is not None:
+            self._first.write_parquet(self._temps["parquet"], compression="zstd")
+            self._first = None
         self._close()
         mask = os.umask(0)
         os.umask(mask)
@@ -72,6 +89,7 @@ class TableParts:
         self._temps = {}
 
     def _close(self) -> None:
+        self._first = None
         if self._parquet is not None:
             self._parquet.close()
             self._parquet = None

@@ -38,7 +38,7 @@ def check_dataset(source: str) -> None:
     if "://" in source:
         return
     from selfeval.bulk import source_kind
-    from selfeval.synth import MARKER, incomplete_synth
+    from selfeval.synth_marker import MARKER, incomplete_synth
 
     path = Path(source)
     if source_kind(path) != "dataset":

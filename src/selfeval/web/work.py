@@ -186,7 +186,7 @@ def bulk_job(store: Store, record: Record, progress: Progress) -> dict[str, Any]
     import polars as pl
 
     from selfeval.bulk import score_many
-    from selfeval.synth import incomplete_synth
+    from selfeval.synth_marker import incomplete_synth
 
     rules = rules_for(store, record.params.get("rules"))
     source = bulk_source(store, record)
