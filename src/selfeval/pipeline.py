@@ -8,12 +8,14 @@ two functions; no stage is implemented anywhere else.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import polars as pl
 
 from selfeval import schema
+from selfeval.background import mapped_in_order
 from selfeval.check import Checked, check
 from selfeval.checkpoints import DECLARED_PLANS, SPENT_COLUMNS
 from selfeval.declaration import Declaration
@@ -120,6 +122,8 @@ def folded_rows(inputs: CheckedInputs, rules: RuleSet, params: Params) -> Folded
 
 # Stacked project rows (projects × scenarios) rolled up at once: bounds the stacked frames.
 STACK_ROWS = 2_000_000
+# Scenarios weighed and summed at once (threads; each holds one scenario's project rows).
+MAX_THREADS = 2
 # The sums of `indicator_sums` that depend on the scenario (the others are summed once per fold).
 SCENARIO_SUMS = [*schema.LEVEL1_GROUPS.values(), "_indicator_points", "_weight_sum", *GROUP_WEIGHTS.values()]
 
@@ -207,9 +211,22 @@ def stacked_totals(
     project_parts: list[pl.DataFrame] = []
     unit_parts: list[pl.DataFrame] = []
     public = [c for c in schema.PROJECT_SCORES.names() if c not in ("project_code", "project_name")]
+
+    def block(item: tuple[int, str]) -> pl.DataFrame:
+        """One scenario's project rows: execution scored, its tuples weighed and summed per project."""
+        s, name = item
+        rules = scenarios[name]
+        params = Params.of(rules)
+        key = fraction_key(rules, params)
+        weighed = weigh(folded[key].tuples.lazy(), rules, params).select("_weight", "points").collect(engine="in-memory")
+        return pl.concat(
+            [scored_execution[_execution_key(params)], slots[key].fixed.drop("_pid"), _scenario_sums(slots[key], weighed)],
+            how="horizontal",
+        ).with_columns(pl.lit(s, dtype=pl.UInt32).alias("_s"), pl.lit(params.total_points).alias("_total_points"))
+
     for start in range(0, len(names), per_chunk):
-        stacked = []
-        for s, name in enumerate(names[start:start + per_chunk], start=start):
+        chunk = list(enumerate(names[start:start + per_chunk], start=start))
+        for _, name in chunk:  # what scenarios share is made once, before they are weighed side by side
             rules = scenarios[name]
             params = Params.of(rules)
             key = fraction_key(rules, params)
@@ -217,23 +234,28 @@ def stacked_totals(
                 folded[key] = folded_rows(inputs, rules, params)
             if key not in slots:
                 slots[key] = _slots(folded[key], execution)
-            weighed = weigh(folded[key].tuples.lazy(), rules, params).select("_weight", "points").collect(engine="in-memory")
-            exec_key = (params.execution_weight, params.schedule_points, params.schedule_tolerance)
+            exec_key = _execution_key(params)
             if exec_key not in scored_execution:
                 scored_execution[exec_key] = score_execution(execution.lazy(), rules, params).collect(engine="in-memory")
-            stacked.append(pl.concat(
-                [scored_execution[exec_key], slots[key].fixed.drop("_pid"), _scenario_sums(slots[key], weighed)],
-                how="horizontal",
-            ).with_columns(pl.lit(s, dtype=pl.UInt32).alias("_s"), pl.lit(params.total_points).alias("_total_points")))
+
+        # numpy and Polars release the GIL: scenarios are weighed and summed on every core
+        stacked = [frame for _, frame in mapped_in_order(block, iter(chunk), min(MAX_THREADS, os.cpu_count() or 1))]
         # grades, rounding and department mode are structural: equal for every scenario here
         rolled = project_totals(pl.concat(stacked, how="vertical").lazy(), structure, Params.of(structure), by=["_s"])
         rolled = rolled.select("_s", *public, "_pid", "_uid", *GROUP_WEIGHTS.values())
         keyed = rolled.with_columns(stacked_key(inputs.prepared.units).set_sorted()) if by_unit else rolled
-        rolled_units = unit_scores(keyed, inputs.prepared.units, structure, by=["_s"]).sort("_s", "unit_code", maintain_order=True)
+        rolled_units = unit_scores(keyed, inputs.prepared.units, structure, by=["_s"])
+        if not by_unit:  # keyed by `_k`, they come back in this order already
+            rolled_units = rolled_units.sort("_s", "unit_code", maintain_order=True)
         p_df, u_df = collect_all([rolled.drop("_uid", *GROUP_WEIGHTS.values()), rolled_units])
         project_parts.append(p_df)
         unit_parts.append(u_df)
     return pl.concat(project_parts, how="vertical"), pl.concat(unit_parts, how="vertical")
+
+
+def _execution_key(params: Params) -> tuple[float, float, float]:
+    """The parameters a project's execution points depend on (scenarios equal here share them)."""
+    return (params.execution_weight, params.schedule_points, params.schedule_tolerance)
 
 
 def fraction_key(rules: RuleSet, params: Params) -> tuple[float, ...]:

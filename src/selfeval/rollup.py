@@ -267,7 +267,8 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
 
     Projects carrying `_uid` (`unit_index`, e.g. many stacked scenarios) are grouped by that number
     instead of hashing every unit code; stacked scenarios carrying `_k` (`stacked_key`, flagged
-    sorted when it is) by that one key, which a sorted group-by reads in runs.
+    sorted when it is) by that one key, which a sorted group-by reads in runs, and their rows come
+    back by scenario, then unit code (otherwise: declared order).
     """
     names = projects.collect_schema().names()
     key = "_uid" if "_uid" in names else "unit_code"
@@ -295,7 +296,7 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
     if one_key:
         size = unit_index(units).height
         agg = agg.with_columns((pl.col(STACKED_KEY) // size).cast(pl.UInt32).alias("_s"),
-                               (pl.col(STACKED_KEY) % size).cast(pl.UInt32).alias("_uid")).drop(STACKED_KEY)
+                               (pl.col(STACKED_KEY) % size).cast(pl.UInt32).alias("_uid"))
     if rules.department == "category":
         agg = agg.join(_department_by_category(projects, [*by, key], rules), on=[*by, key], how="left")
         mean = pl.col("_by_category")
@@ -306,10 +307,22 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
     declared = units.lazy().select(schema.UNITS.names())
     if key == "_uid":
         declared = declared.join(unit_index(units).lazy(), on="unit_code", how="left", maintain_order="left")
-    if by:
-        declared = declared.join(projects.select(by).unique(maintain_order=True), how="cross")
+    if one_key:
+        # every declared unit under every scenario, joined on the one key, by scenario then unit code
+        # (the units' order by code is found once: the rows are then sorted by one integer)
+        ranked = declared.sort("unit_code", maintain_order=True).with_row_index("_rank")
+        joined = (
+            ranked.join(agg.select("_s").unique(), how="cross")
+            .with_columns((pl.col("_s").cast(pl.UInt64) * size + pl.col("_uid")).alias(STACKED_KEY))
+            .join(agg.drop("_s", "_uid"), on=STACKED_KEY, how="left")
+            .sort(pl.col("_s").cast(pl.UInt64) * size + pl.col("_rank"))
+        )
+    else:
+        if by:
+            declared = declared.join(projects.select(by).unique(maintain_order=True), how="cross")
+        joined = declared.join(agg, on=[*by, key], how="left", maintain_order="left")
     return (
-        declared.join(agg, on=[*by, key], how="left", maintain_order="left")
+        joined
         .with_columns(pl.col("projects").fill_null(0), pl.col("complete").fill_null(False))
         .with_columns(grade_expr(pl.col("total"), rules).alias("grade"))
         .select(*by, *[pl.col(name).cast(dtype) for name, dtype in schema.UNIT_SCORES.items()])

@@ -310,24 +310,22 @@ def _tallies(firsts: pl.DataFrame, grades: list[str], prefix: str) -> pl.DataFra
 
     sums = (
         firsts.lazy().group_by("_s", maintain_order=True)  # `_s` sorted in blocks: read in runs
-        .agg(pl.col("total").sum().alias(f"{prefix}_sum"), pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"))
+        .agg(
+            pl.col("total").sum().alias(f"{prefix}_sum"), pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"),
+            (pl.col("_c") != pl.col("_c0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
+            (pl.col("total") - pl.col("_t0")).abs().gt(0.005).fill_null(False).sum().cast(pl.Int64)
+            .alias(f"{prefix}_total_changed"),
+        )
         .collect(engine="in-memory")
     )
-    # counts by bincount over the scenario (and grade code): no column per condition, no hashing
+    # grade counts by one bincount over (scenario, grade code): no column per grade, no hashing
     s = firsts.get_column("_s").to_numpy().astype(np.int64)
     k, size = (int(s.max()) + 1 if s.size else 0), len(grades) + 1
     by_grade = np.bincount(s * size + firsts.get_column("_c").to_numpy(), minlength=k * size).reshape(k, size)
-    changed = firsts.select(
-        (pl.col("_c") != pl.col("_c0")).alias("grade"),
-        (pl.col("total") - pl.col("_t0")).abs().gt(0.005).fill_null(False).alias("moved"),
-    )
     at = sums.get_column("_s").to_numpy()
-    counted = {
-        **{f"{prefix}_{g}": by_grade[at, i] for i, g in enumerate(grades)},
-        f"{prefix}_grade_changed": np.bincount(s[changed.get_column("grade").to_numpy()], minlength=k)[at],
-        f"{prefix}_total_changed": np.bincount(s[changed.get_column("moved").to_numpy()], minlength=k)[at],
-    }
-    return sums.with_columns(pl.Series(name, values, dtype=pl.Int64) for name, values in counted.items())
+    counted = sums.with_columns(pl.Series(f"{prefix}_{g}", by_grade[at, i], dtype=pl.Int64) for i, g in enumerate(grades))
+    return counted.select("_s", f"{prefix}_sum", f"{prefix}_n", *[f"{prefix}_{g}" for g in grades],
+                          f"{prefix}_grade_changed", f"{prefix}_total_changed")
 
 
 @dataclass(frozen=True)
@@ -341,16 +339,31 @@ class Comparison:
 
 
 def compare(projects_long: pl.DataFrame, units_long: pl.DataFrame, names: list[str], grades: list[str]) -> Comparison:
-    """Scenario blocks of project and unit scores compared with the first scenario."""
-    projects, units = _with_first(projects_long, names, grades), _with_first(units_long, names, grades)
-    return Comparison(
-        projects=_wide(projects_long, PROJECT_VIEW_KEYS, names, ["project_name", "budget"]),
-        units=_wide(units_long, ["unit_code"], names, ["unit_name", "budget"]),
-        migration=pl.concat([_migration_counts(projects, grades, "项目"), _migration_counts(units, grades, "单位")],
-                            how="vertical"),
-        tallies=_tallies(projects, grades, "projects").join(_tallies(units, grades, "units"), on="_s", how="full",
-                                                              coalesce=True),
-    )
+    """Scenario blocks of project and unit scores compared with the first scenario.
+
+    The parts are independent and Polars and numpy release the GIL: the wide views, the unit-level
+    counts and the project grade moves are made in helper threads beside the project tallies.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    def units_compared() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+        firsts = _with_first(units_long, names, grades)
+        return (_wide(units_long, ["unit_code"], names, ["unit_name", "budget"]),
+                _migration_counts(firsts, grades, "单位"), _tallies(firsts, grades, "units"))
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="selfeval-compare") as pool:
+        wide = pool.submit(_wide, projects_long, PROJECT_VIEW_KEYS, names, ["project_name", "budget"])
+        units = pool.submit(units_compared)
+        projects = _with_first(projects_long, names, grades)
+        moves = pool.submit(_migration_counts, projects, grades, "项目")
+        tallies = _tallies(projects, grades, "projects")
+        unit_wide, unit_moves, unit_tallies = units.result()
+        return Comparison(
+            projects=wide.result(),
+            units=unit_wide,
+            migration=pl.concat([moves.result(), unit_moves], how="vertical"),
+            tallies=tallies.join(unit_tallies, on="_s", how="full", coalesce=True),
+        )
 
 
 def _migration(parts: list[pl.DataFrame], names: list[str]) -> pl.DataFrame:
