@@ -14,6 +14,7 @@ case number `_case` (schema.CHECKED); later stages gather case values by that nu
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -93,17 +94,25 @@ def _actuals_per_key(actuals: pl.DataFrame) -> pl.DataFrame:
     return keyed.unique("_ik", keep="first", maintain_order=True).join(counts, on="_ik", how="left", maintain_order="left")
 
 
-def _key_findings(prepared: Prepared, per_key: pl.DataFrame, rules: RuleSet) -> pl.LazyFrame:
+def _aligned(indicators: pl.DataFrame, per_key: pl.DataFrame) -> bool:
+    """The actuals name the declared indicators one for one, in order (a filled template)."""
+    return per_key.height == indicators.height and indicators.get_column("_ik").equals(per_key.get_column("_ik"))
+
+
+def _key_findings(prepared: Prepared, per_key: pl.DataFrame, rules: RuleSet, *, aligned: bool) -> pl.LazyFrame:
     """Actual rows naming no declared indicator, and declared keys filled more than once."""
     declared = prepared.indicators.lazy().select("_ik")
-    unknown = prepared.actuals.lazy().join(declared, on="_ik", how="anti").with_columns(
+    # aligned: every keyed actual row names a declared indicator, so only the unkeyed ones are unknown
+    unknown = (
+        prepared.actuals.lazy().filter(pl.col("_ik").is_null()) if aligned
+        else prepared.actuals.lazy().join(declared, on="_ik", how="anti")
+    ).with_columns(
         pl.lit(True).alias("_unknown"), pl.lit(False).alias("_duplicate"), pl.lit(None, dtype=pl.UInt32).alias("_n_actual")
     )
-    duplicate = (
-        per_key.lazy().filter(pl.col("_n_actual") > 1)
-        .join(declared, on="_ik", how="semi")
-        .with_columns(pl.lit(False).alias("_unknown"), pl.lit(True).alias("_duplicate"))
-    )
+    duplicate = per_key.lazy().filter(pl.col("_n_actual") > 1)
+    if not aligned:
+        duplicate = duplicate.join(declared, on="_ik", how="semi")
+    duplicate = duplicate.with_columns(pl.lit(False).alias("_unknown"), pl.lit(True).alias("_duplicate"))
     cols = ["unit_code", "project_code", "seq", "level3", "_row", "_unknown", "_duplicate", "_n_actual"]
     return detect(pl.concat([unknown.select(cols), duplicate.select(cols)], how="vertical_relaxed"), "key", rules)
 
@@ -112,12 +121,12 @@ def _strictly_increasing(key: pl.Series) -> bool:
     return key.len() < 2 or bool(key.null_count() == 0 and (key.diff(null_behavior="drop") > 0).all())
 
 
-def _with_actuals(indicators: pl.DataFrame, per_key: pl.DataFrame) -> pl.DataFrame:
+def _with_actuals(indicators: pl.DataFrame, per_key: pl.DataFrame, *, aligned: bool) -> pl.DataFrame:
     """Each declared indicator with the columns of its actual row (nulls when none)."""
     names = {"level3": "_actual_level3", "actual_text": "actual_text", "deviation_reason": "deviation_reason",
              "tier": "tier", "fraction": "fraction", "_n_actual": "_n_actual", "weight": "_actual_weight",
              "points": "_given_points"}
-    if per_key.height == indicators.height and indicators.get_column("_ik").equals(per_key.get_column("_ik")):
+    if aligned:
         # the actuals name the declared indicators one for one, in order: their columns fit as they are
         return indicators.with_columns(per_key.get_column(c).alias(alias) for c, alias in names.items())
     # keys flagged sorted at prepare (both in declared order) make this a merge join
@@ -387,7 +396,12 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
             .alias("_level1_direction")
         )
 
-    rows = join_by_runs(_with_actuals(prepared.indicators, per_key), labels, ["level1"])
+    aligned = _aligned(prepared.indicators, per_key)
+    # the key findings need nothing below: found in a helper thread meanwhile (Polars releases the GIL)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-keys")
+    key_findings = pool.submit(lambda: _key_findings(prepared, per_key, rules, aligned=aligned).collect(engine="in-memory"))
+    pool.shutdown(wait=False)
+    rows = join_by_runs(_with_actuals(prepared.indicators, per_key, aligned=aligned), labels, ["level1"])
     if rules.direction_defaults.level2:
         rows = join_by_runs(rows, lambda level2: level2_directions(level2, rules), ["level2"])
     rows = rows.with_columns(
@@ -406,15 +420,16 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
     if has_problem.any():
         problem_rows = rows.filter(has_problem)
         detail = cases.drop([c for c in cases.columns if c in problem_rows.columns])[problem_rows.get_column("_case")]
-        messages = pl.concat([problem_rows, detail], how="horizontal").select("_order", problem_message(rules).alias("_message"))
-        rows = looked_up(rows, messages, ["_order"])
+        messages = pl.concat([problem_rows, detail], how="horizontal").select(problem_message(rules)).to_series()
+        none = pl.repeat(None, rows.height, dtype=pl.String, eager=True)
+        rows = rows.with_columns(none.scatter(has_problem.arg_true(), messages).alias("_message"))
     else:
         rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("_message"))
     checked = rows.select(schema.CHECKED.names())
     return Checked(
         indicators=schema.validated(checked, schema.CHECKED, "check"),
         cases=cases,
-        key_findings=_key_findings(prepared, per_key, rules).collect(engine="in-memory"),
+        key_findings=key_findings.result(),
     )
 
 

@@ -56,10 +56,14 @@ class Frames:
 
 def checked_inputs(declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, rules: RuleSet) -> CheckedInputs:
     """Prepare and check every input once (valid for every scenario sharing `rules`' structure)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     prepared = prepare(declared, actuals, execution)
-    exec_checked, exec_keys = check_execution(prepared, rules)
-    return CheckedInputs(prepared=prepared, checked=check(prepared, rules), execution=exec_checked,
-                         execution_key_findings=exec_keys)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-execution") as pool:
+        execution_checked = pool.submit(check_execution, prepared, rules)  # independent of `check`: beside it
+        checked = check(prepared, rules)
+        exec_checked, exec_keys = execution_checked.result()
+    return CheckedInputs(prepared=prepared, checked=checked, execution=exec_checked, execution_key_findings=exec_keys)
 
 
 def score_scenario(inputs: CheckedInputs, rules: RuleSet, params: Params | None = None) -> Frames:
