@@ -382,8 +382,12 @@ def _checked_cases(cases: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
 # ----------------------------------------------------------------------------- the stage
 
 
-def check(prepared: Prepared, rules: RuleSet) -> Checked:
-    """Every declared indicator with its actual, weight shape and case; every case checked."""
+def check(prepared: Prepared, rules: RuleSet, *, findings: bool = True) -> Checked:
+    """Every declared indicator with its actual, weight shape and case; every case checked.
+
+    `findings=False` (what-if, which reports no findings) leaves out what only findings read: the
+    key findings and the problem messages (`_message` stays null).
+    """
     per_key = _actuals_per_key(prepared.actuals)
     level3_clash = pl.col("_actual_level3").is_not_null() & (pl.col("_actual_level3") != pl.col("level3").str.strip_chars())
     hint, from_column = direction_hint(rules)
@@ -399,7 +403,10 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
     aligned = _aligned(prepared.indicators, per_key)
     # the key findings need nothing below: found in a helper thread meanwhile (Polars releases the GIL)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-keys")
-    key_findings = pool.submit(lambda: _key_findings(prepared, per_key, rules, aligned=aligned).collect(engine="in-memory"))
+    key_findings = pool.submit(
+        (lambda: _key_findings(prepared, per_key, rules, aligned=aligned).collect(engine="in-memory")) if findings
+        else (lambda: schema.empty(schema.FINDINGS))
+    )
     pool.shutdown(wait=False)
     rows = join_by_runs(_with_actuals(prepared.indicators, per_key, aligned=aligned), labels, ["level1"])
     if rules.direction_defaults.level2:
@@ -417,7 +424,7 @@ def check(prepared: Prepared, rules: RuleSet) -> Checked:
     rows = rows.with_columns(case, *[cases.get_column(c).gather(case) for c in ROW_CASE_COLUMNS])
     # Messages only for the rows that have a problem (texts for every row are the costly part).
     has_problem = rows.get_column("_problem").is_not_null()
-    if has_problem.any():
+    if findings and has_problem.any():
         problem_rows = rows.filter(has_problem)
         detail = cases.drop([c for c in cases.columns if c in problem_rows.columns])[problem_rows.get_column("_case")]
         messages = pl.concat([problem_rows, detail], how="horizontal").select(problem_message(rules)).to_series()

@@ -54,14 +54,17 @@ class Frames:
     findings: pl.DataFrame
 
 
-def checked_inputs(declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, rules: RuleSet) -> CheckedInputs:
-    """Prepare and check every input once (valid for every scenario sharing `rules`' structure)."""
+def checked_inputs(
+    declared: Declaration, actuals: pl.DataFrame, execution: pl.DataFrame, rules: RuleSet, *, findings: bool = True
+) -> CheckedInputs:
+    """Prepare and check every input once (valid for every scenario sharing `rules`' structure);
+    `findings=False` when no findings will be reported (what-if: see `check`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     prepared = prepare(declared, actuals, execution)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-execution") as pool:
         execution_checked = pool.submit(check_execution, prepared, rules)  # independent of `check`: beside it
-        checked = check(prepared, rules)
+        checked = check(prepared, rules, findings=findings)
         exec_checked, exec_keys = execution_checked.result()
     return CheckedInputs(prepared=prepared, checked=checked, execution=exec_checked, execution_key_findings=exec_keys)
 
@@ -246,14 +249,14 @@ def stacked_totals(
         stacked = [frame for _, frame in mapped_in_order(block, iter(chunk), min(MAX_THREADS, os.cpu_count() or 1))]
         # grades, rounding and department mode are structural: equal for every scenario here
         rolled = project_totals(pl.concat(stacked, how="vertical").lazy(), structure, Params.of(structure), by=["_s"])
-        rolled = rolled.select("_s", *public, "_pid", "_uid", *GROUP_WEIGHTS.values())
-        keyed = rolled.with_columns(stacked_key(inputs.prepared.units).set_sorted()) if by_unit else rolled
+        # the projects are rolled up first and the units from them (one plan for both computed them twice)
+        p_df = rolled.select("_s", *public, "_pid", "_uid", *GROUP_WEIGHTS.values()).collect(engine="in-memory")
+        keyed = p_df.lazy().with_columns(stacked_key(inputs.prepared.units).set_sorted()) if by_unit else p_df.lazy()
         rolled_units = unit_scores(keyed, inputs.prepared.units, structure, by=["_s"])
         if not by_unit:  # keyed by `_k`, they come back in this order already
             rolled_units = rolled_units.sort("_s", "unit_code", maintain_order=True)
-        p_df, u_df = collect_all([rolled.drop("_uid", *GROUP_WEIGHTS.values()), rolled_units])
-        project_parts.append(p_df)
-        unit_parts.append(u_df)
+        project_parts.append(p_df.drop("_uid", *GROUP_WEIGHTS.values()))
+        unit_parts.append(rolled_units.collect(engine="in-memory"))
     return pl.concat(project_parts, how="vertical"), pl.concat(unit_parts, how="vertical")
 
 

@@ -157,7 +157,7 @@ def scenario_scores(
     project_parts: list[pl.DataFrame] = []
     unit_parts: list[pl.DataFrame] = []
     for group in groups:
-        inputs = checked_inputs(declared, actuals, execution, next(iter(group.values())))
+        inputs = checked_inputs(declared, actuals, execution, next(iter(group.values())), findings=False)
         described = inputs.execution.select("project_code", "project_name")  # the order of every scenario's rows
         stacked_projects, stacked_units = stacked_totals(inputs, group, {})
         at = {i: position[name] for i, name in enumerate(group)}  # the group's scenarios among all
