@@ -425,9 +425,13 @@ def check(prepared: Prepared, rules: RuleSet, *, findings: bool = True) -> Check
     # Messages only for the rows that have a problem (texts for every row are the costly part).
     has_problem = rows.get_column("_problem").is_not_null()
     if findings and has_problem.any():
-        problem_rows = rows.filter(has_problem)
-        detail = cases.drop([c for c in cases.columns if c in problem_rows.columns])[problem_rows.get_column("_case")]
-        messages = pl.concat([problem_rows, detail], how="horizontal").select(problem_message(rules)).to_series()
+        message = problem_message(rules)
+        read = set(message.meta.root_names())  # only the columns the messages read are gathered
+        problem_rows = rows.select(c for c in rows.columns if c in read or c == "_case").filter(has_problem)
+        detail = cases.select(c for c in cases.columns if c in read and c not in problem_rows.columns)
+        if detail.width:
+            problem_rows = pl.concat([problem_rows, detail[problem_rows.get_column("_case")]], how="horizontal")
+        messages = problem_rows.select(message).to_series()
         none = pl.repeat(None, rows.height, dtype=pl.String, eager=True)
         rows = rows.with_columns(none.scatter(has_problem.arg_true(), messages).alias("_message"))
     else:

@@ -274,12 +274,14 @@ def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
     if not special.any():
         return frame
     at = special.arg_true()
-    sentences = frame[at].select(
+    sentence = (
         pl.when(~ok).then(pl.format("不计分：{}", pl.col("_message")))
         .when(pl.col("_override") & pl.col("_override_valid"))
         .then(pl.format("{}；采用评价人给出的得分 {}", pl.col("explain"), num_text(pl.col("points"), 2)))
         .otherwise(pl.format("{}；评价人填写的得分 {} 超出分值范围，未采用", pl.col("explain"), num_text(pl.col("_given"), 2)))
-    ).to_series()
+    )
+    # only the columns the sentence reads are gathered for those rows, not the whole wide frame
+    sentences = frame.select(sorted(set(sentence.meta.root_names())))[at].select(sentence).to_series()
     return frame.with_columns(frame.get_column("explain").scatter(at, sentences))
 
 
