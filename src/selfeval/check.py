@@ -401,13 +401,11 @@ def check(prepared: Prepared, rules: RuleSet, *, findings: bool = True) -> Check
         )
 
     aligned = _aligned(prepared.indicators, per_key)
-    # the key findings need nothing below: found in a helper thread meanwhile (Polars releases the GIL)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-keys")
-    key_findings = pool.submit(
-        (lambda: _key_findings(prepared, per_key, rules, aligned=aligned).collect(engine="in-memory")) if findings
-        else (lambda: schema.empty(schema.FINDINGS))
-    )
-    pool.shutdown(wait=False)
+    key_findings = None
+    if findings:  # they need nothing below: found in a helper thread meanwhile (Polars releases the GIL)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-keys")
+        key_findings = pool.submit(lambda: _key_findings(prepared, per_key, rules, aligned=aligned).collect(engine="in-memory"))
+        pool.shutdown(wait=False)  # the thread ends with its one piece of work
     rows = join_by_runs(_with_actuals(prepared.indicators, per_key, aligned=aligned), labels, ["level1"])
     if rules.direction_defaults.level2:
         rows = join_by_runs(rows, lambda level2: level2_directions(level2, rules), ["level2"])
@@ -440,7 +438,7 @@ def check(prepared: Prepared, rules: RuleSet, *, findings: bool = True) -> Check
     return Checked(
         indicators=schema.validated(checked, schema.CHECKED, "check"),
         cases=cases,
-        key_findings=key_findings.result(),
+        key_findings=key_findings.result() if key_findings is not None else schema.empty(schema.FINDINGS),
     )
 
 

@@ -219,12 +219,9 @@ def stacked_totals(
     unit_parts: list[pl.DataFrame] = []
     public = [c for c in schema.PROJECT_SCORES.names() if c not in ("project_code", "project_name")]
 
-    def block(item: tuple[int, str]) -> pl.DataFrame:
+    def block(item: tuple[int, RuleSet, Params, tuple[float, ...]]) -> pl.DataFrame:
         """One scenario's project rows: execution scored, its tuples weighed and summed per project."""
-        s, name = item
-        rules = scenarios[name]
-        params = Params.of(rules)
-        key = fraction_key(rules, params)
+        s, rules, params, key = item
         weighed = weigh(folded[key].tuples.lazy(), rules, params).select("_weight", "points").collect(engine="in-memory")
         return pl.concat(
             [scored_execution[_execution_key(params)], slots[key].fixed.drop("_pid"), _scenario_sums(slots[key], weighed)],
@@ -232,8 +229,9 @@ def stacked_totals(
         ).with_columns(pl.lit(s, dtype=pl.UInt32).alias("_s"), pl.lit(params.total_points).alias("_total_points"))
 
     for start in range(0, len(names), per_chunk):
-        chunk = list(enumerate(names[start:start + per_chunk], start=start))
-        for _, name in chunk:  # what scenarios share is made once, before they are weighed side by side
+        chunk = []
+        for s, name in enumerate(names[start:start + per_chunk], start=start):
+            # what scenarios share is made once, before they are weighed side by side
             rules = scenarios[name]
             params = Params.of(rules)
             key = fraction_key(rules, params)
@@ -244,6 +242,7 @@ def stacked_totals(
             exec_key = _execution_key(params)
             if exec_key not in scored_execution:
                 scored_execution[exec_key] = score_execution(execution.lazy(), rules, params).collect(engine="in-memory")
+            chunk.append((s, rules, params, key))
 
         # numpy and Polars release the GIL: scenarios are weighed and summed on every core
         stacked = [frame for _, frame in mapped_in_order(block, iter(chunk), min(MAX_THREADS, os.cpu_count() or 1))]
@@ -253,7 +252,7 @@ def stacked_totals(
         p_df = rolled.select("_s", *public, "_pid", "_uid", *GROUP_WEIGHTS.values()).collect(engine="in-memory")
         keyed = p_df.lazy().with_columns(stacked_key(inputs.prepared.units).set_sorted()) if by_unit else p_df.lazy()
         rolled_units = unit_scores(keyed, inputs.prepared.units, structure, by=["_s"])
-        if not by_unit:  # keyed by `_k`, they come back in this order already
+        if not by_unit:  # keyed by `_k` they come back by scenario and unit code; otherwise in declared order
             rolled_units = rolled_units.sort("_s", "unit_code", maintain_order=True)
         project_parts.append(p_df.drop("_uid", *GROUP_WEIGHTS.values()))
         unit_parts.append(rolled_units.collect(engine="in-memory"))
