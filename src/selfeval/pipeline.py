@@ -156,10 +156,9 @@ def _slots(folded: Folded, execution: pl.DataFrame) -> _Slots:
     position[pids] = np.arange(len(pids))
     slot = position[rows.get_column("_pid").to_numpy()]
     keep = slot >= 0
-    group = rows.get_column("level1_group").cast(pl.String).to_numpy()[keep]
-    code = np.full(len(group), len(schema.LEVEL1_GROUPS), dtype=np.int64)
-    for g, name in enumerate(schema.LEVEL1_GROUPS):
-        code[group == name] = g
+    # the group's Enum code is its position in LEVEL1_GROUPS; no group: the last cell
+    none = len(schema.LEVEL1_GROUPS)
+    code = rows.get_column("level1_group").to_physical().fill_null(none).to_numpy().astype(np.int64)[keep]
     fixed = indicator_sums(rows.lazy().with_columns(pl.lit(0.0).alias("points"), pl.lit(0.0).alias("_weight")))
     fixed = execution.select("_pid").lazy().join(fixed, on="_pid", how="left", maintain_order="left")
     return _Slots(

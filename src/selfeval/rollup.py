@@ -204,6 +204,27 @@ def stacked_key(units: pl.DataFrame) -> pl.Expr:
     return (pl.col("_s").cast(pl.UInt64) * unit_index(units).height + pl.col("_uid")).alias(STACKED_KEY)
 
 
+def _every_unit_by_scenario(declared: pl.DataFrame, agg: pl.DataFrame, size: int) -> pl.DataFrame:
+    """Every declared unit (with `_uid`) under every scenario of `agg` (rows keyed by `_k`), by
+    scenario then unit code: each (scenario, unit) finds its row through a dense table of the keys,
+    so there is no hash join and no sort of the stacked rows."""
+    by_code = declared.sort("unit_code", maintain_order=True)
+    scenarios = agg.get_column("_s").unique().sort()
+    if scenarios.is_empty():
+        return pl.concat([by_code.clear(), pl.DataFrame(schema={"_s": pl.UInt32}), agg.clear().drop("_s", "_uid", STACKED_KEY)],
+                         how="horizontal")
+    base = int(scenarios[0]) * size
+    keys = agg.get_column(STACKED_KEY).cast(pl.Int64) - base
+    row_of_key = pl.repeat(None, (int(scenarios[-1]) + 1) * size - base, dtype=pl.UInt32, eager=True).scatter(
+        keys, pl.int_range(agg.height, dtype=pl.UInt32, eager=True)
+    )
+    # scenario by scenario, every unit in code order (a cross join lists the left rows' pairs together)
+    grid = scenarios.to_frame().join(by_code, how="cross", maintain_order="left_right")
+    rows = row_of_key.gather(grid.get_column("_s").cast(pl.Int64) * size + grid.get_column("_uid") - base)
+    found = agg.drop("_s", "_uid", STACKED_KEY).select(pl.all().gather(rows))  # a unit without projects: nulls
+    return pl.concat([grid.select(*by_code.columns, "_s"), found], how="horizontal")
+
+
 def _department_parts(rules: RuleSet) -> tuple[pl.Expr, list[pl.Expr]]:
     """`department: parts`: (the department score over the per-unit sums, those sums).
 
@@ -283,15 +304,17 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
         mean, parts_sums = _department_parts(rules)
     agg = projects.group_by([STACKED_KEY] if one_key else [*by, key]).agg(
         *parts_sums,
-        # amounts: a float sum depends on the order the engine adds in; 6 decimals drop that noise
-        pl.col("budget").sum().round(6).alias("budget"),
+        # a sum skips nulls and a group of nulls sums to 0: Σ budget is Σ budget-or-0, summed once
+        pl.col("budget").sum().alias("_budget_weight"),
         pl.col("executed").sum().round(6).alias("executed"),
         (pl.col("total") * budget).sum().alias("_total_x_budget"),
-        budget.sum().alias("_budget_weight"),
         pl.col("total").sum().alias("_total_sum"),
         pl.col("total").count().alias("_totals"),
         pl.len().cast(pl.Int32).alias("projects"),
         pl.col("complete").all().alias("complete"),
+    ).with_columns(
+        # amounts: a float sum depends on the order the engine adds in; 6 decimals drop that noise
+        pl.col("_budget_weight").round(6).alias("budget")
     )
     if one_key:
         size = unit_index(units).height
@@ -308,15 +331,7 @@ def unit_scores(projects: pl.LazyFrame, units: pl.DataFrame, rules: RuleSet, by:
     if key == "_uid":
         declared = declared.join(unit_index(units).lazy(), on="unit_code", how="left", maintain_order="left")
     if one_key:
-        # every declared unit under every scenario, joined on the one key, by scenario then unit code
-        # (the units' order by code is found once: the rows are then sorted by one integer)
-        ranked = declared.sort("unit_code", maintain_order=True).with_row_index("_rank")
-        joined = (
-            ranked.join(agg.select("_s").unique(), how="cross")
-            .with_columns((pl.col("_s").cast(pl.UInt64) * size + pl.col("_uid")).alias(STACKED_KEY))
-            .join(agg.drop("_s", "_uid"), on=STACKED_KEY, how="left")
-            .sort(pl.col("_s").cast(pl.UInt64) * size + pl.col("_rank"))
-        )
+        joined = _every_unit_by_scenario(declared.collect(engine="in-memory"), agg.collect(engine="in-memory"), size).lazy()
     else:
         if by:
             declared = declared.join(projects.select(by).unique(maintain_order=True), how="cross")

@@ -257,40 +257,33 @@ def _wide(long: pl.DataFrame, keys: list[str], names: list[str], extra: list[str
     return frame.with_columns(changed.alias("grade_changed"))
 
 
-def _with_first(long: pl.DataFrame, names: list[str], grades: list[str]) -> pl.DataFrame:
-    """`_s`, total, the first scenario's total of the same key (`_t0`), and the grade and the first
-    scenario's grade as codes (`_c`, `_c0`: the position in `grades`, len(grades) for no grade) —
-    counted as small integers, not hashed as text, over every scenario's rows."""
-    n = _blocks(long, names)
-    k = len(names)
-    code = long.select(
-        pl.col("grade").replace_strict({g: i for i, g in enumerate(grades)}, default=len(grades), return_dtype=pl.UInt8)
-        .fill_null(len(grades))
-    ).to_series()
-    return pl.DataFrame(
-        [
-            (pl.int_range(k * n, dtype=pl.Int32, eager=True) // max(n, 1)).alias("_s").set_sorted(),  # blocks: group-bys read runs
-            code.alias("_c"), long.get_column("total"),
-            pl.concat([code.slice(0, n)] * k).alias("_c0"),
-            pl.concat([long.get_column("total").slice(0, n)] * k).alias("_t0"),
-        ]
-    )
+def _grade_codes(long: pl.DataFrame, names: list[str], grades: list[str]) -> Any:
+    """Each row's grade as a code (its position in `grades`; len(grades) for no grade), as a
+    (scenarios, rows) array of the long frame's blocks: counted as small integers, not hashed as text."""
+    none = len(grades)
+    if len(grades) <= 8:  # a few comparisons of short texts beat a hash per row
+        code = pl.lit(none, dtype=pl.UInt8)
+        for i, grade in reversed(list(enumerate(grades))):
+            code = pl.when(pl.col("grade") == grade).then(pl.lit(i, dtype=pl.UInt8)).otherwise(code)
+    else:
+        code = pl.col("grade").replace_strict({g: i for i, g in enumerate(grades)}, default=none, return_dtype=pl.UInt8)
+    codes = long.select(code.fill_null(none)).to_series().to_numpy()
+    return codes.reshape(len(names), _blocks(long, names))
 
 
-def _migration_counts(firsts: pl.DataFrame, grades: list[str], level: str) -> pl.DataFrame:
-    """Grade moves from the first scenario (`_with_first` rows), counted: `level`, `_s`, from_grade, to_grade, count."""
+def _migration_counts(codes: Any, grades: list[str], level: str) -> pl.DataFrame:
+    """Grade moves from the first scenario (`codes`: `_grade_codes`), counted: `level`, `_s`, from_grade, to_grade, count."""
     import numpy as np
 
     labels = dict(enumerate([*grades, NO_GRADE]))
     size = len(labels)
-    s, c0, c = (firsts.get_column(name).to_numpy().astype(np.int64) for name in ("_s", "_c0", "_c"))
-    # each (scenario, from, to) an integer, counted by one bincount (grade codes are small)
-    counts = np.bincount((s * size + c0) * size + c, minlength=size * size)
-    move = np.flatnonzero(counts)
-    move = move[move >= size * size]  # the first scenario compared with itself: not a move
-    return pl.DataFrame({"_move": move, "count": counts[move]}, schema={"_move": pl.Int64, "count": pl.Int64}).select(
-        pl.lit(level).alias("level"), (pl.col("_move") // (size * size)).cast(pl.Int32).alias("_s"),
-        (pl.col("_move") // size % size).replace_strict(labels, return_dtype=pl.String).alias("from_grade"),
+    first = codes[0].astype(np.int64) * size
+    # each (from, to) an integer, counted by one bincount per scenario (grade codes are small)
+    counts = [np.bincount(first + row, minlength=size * size) for row in codes[1:]]
+    moves = [(s, int(m), int(c[m])) for s, c in enumerate(counts, start=1) for m in np.flatnonzero(c)]
+    return pl.DataFrame(moves, schema={"_s": pl.Int32, "_move": pl.Int64, "count": pl.Int64}, orient="row").select(
+        pl.lit(level).alias("level"), "_s",
+        (pl.col("_move") // size).replace_strict(labels, return_dtype=pl.String).alias("from_grade"),
         (pl.col("_move") % size).replace_strict(labels, return_dtype=pl.String).alias("to_grade"), "count",
     )
 
@@ -304,28 +297,23 @@ def scenario_grades(rule_sets: dict[str, RuleSet]) -> list[str]:
     return out
 
 
-def _tallies(firsts: pl.DataFrame, grades: list[str], prefix: str) -> pl.DataFrame:
-    """Per scenario (`_s`) the sums a summary is made of (from `_with_first` rows); tallies of batches add up."""
+def _tallies(long: pl.DataFrame, codes: Any, grades: list[str], prefix: str) -> pl.DataFrame:
+    """Per scenario (`_s`) the sums a summary is made of (`codes`: `_grade_codes`); tallies of batches add up."""
     import numpy as np
 
-    sums = (
-        firsts.lazy().group_by("_s", maintain_order=True)  # `_s` sorted in blocks: read in runs
-        .agg(
-            pl.col("total").sum().alias(f"{prefix}_sum"), pl.col("total").count().cast(pl.Int64).alias(f"{prefix}_n"),
-            (pl.col("_c") != pl.col("_c0")).sum().cast(pl.Int64).alias(f"{prefix}_grade_changed"),
-            (pl.col("total") - pl.col("_t0")).abs().gt(0.005).fill_null(False).sum().cast(pl.Int64)
-            .alias(f"{prefix}_total_changed"),
-        )
-        .collect(engine="in-memory")
-    )
-    # grade counts by one bincount over (scenario, grade code): no column per grade, no hashing
-    s = firsts.get_column("_s").to_numpy().astype(np.int64)
-    k, size = (int(s.max()) + 1 if s.size else 0), len(grades) + 1
-    by_grade = np.bincount(s * size + firsts.get_column("_c").to_numpy(), minlength=k * size).reshape(k, size)
-    at = sums.get_column("_s").to_numpy()
-    counted = sums.with_columns(pl.Series(f"{prefix}_{g}", by_grade[at, i], dtype=pl.Int64) for i, g in enumerate(grades))
-    return counted.select("_s", f"{prefix}_sum", f"{prefix}_n", *[f"{prefix}_{g}" for g in grades],
-                          f"{prefix}_grade_changed", f"{prefix}_total_changed")
+    k, n = codes.shape
+    total = long.get_column("total")
+    blocks = [total.slice(i * n, n) for i in range(k)]
+    totals = total.to_numpy().reshape(k, n)  # no total: NaN, which is never "changed"
+    columns: dict[str, Any] = {
+        "_s": np.arange(k),
+        f"{prefix}_sum": [block.sum() for block in blocks],
+        f"{prefix}_n": [block.count() for block in blocks],
+    }
+    columns.update({f"{prefix}_{g}": (codes == i).sum(axis=1) for i, g in enumerate(grades)})
+    columns[f"{prefix}_grade_changed"] = (codes != codes[0]).sum(axis=1)
+    columns[f"{prefix}_total_changed"] = (abs(totals - totals[0]) > 0.005).sum(axis=1)
+    return pl.DataFrame(columns, schema={"_s": pl.Int32, f"{prefix}_sum": pl.Float64, **dict.fromkeys(list(columns)[2:], pl.Int64)})
 
 
 @dataclass(frozen=True)
@@ -347,16 +335,16 @@ def compare(projects_long: pl.DataFrame, units_long: pl.DataFrame, names: list[s
     from concurrent.futures import ThreadPoolExecutor
 
     def units_compared() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        firsts = _with_first(units_long, names, grades)
+        codes = _grade_codes(units_long, names, grades)
         return (_wide(units_long, ["unit_code"], names, ["unit_name", "budget"]),
-                _migration_counts(firsts, grades, "单位"), _tallies(firsts, grades, "units"))
+                _migration_counts(codes, grades, "单位"), _tallies(units_long, codes, grades, "units"))
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="selfeval-compare") as pool:
         wide = pool.submit(_wide, projects_long, PROJECT_VIEW_KEYS, names, ["project_name", "budget"])
         units = pool.submit(units_compared)
-        projects = _with_first(projects_long, names, grades)
-        moves = pool.submit(_migration_counts, projects, grades, "项目")
-        tallies = _tallies(projects, grades, "projects")
+        codes = _grade_codes(projects_long, names, grades)
+        moves = pool.submit(_migration_counts, codes, grades, "项目")
+        tallies = _tallies(projects_long, codes, grades, "projects")
         unit_wide, unit_moves, unit_tallies = units.result()
         return Comparison(
             projects=wide.result(),
