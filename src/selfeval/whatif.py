@@ -165,13 +165,13 @@ def scenario_scores(
         project_parts.append(pl.concat([stacked_projects, repeated], how="horizontal").with_columns(
             pl.col("_s").replace_strict(at, return_dtype=pl.UInt32)))
         unit_parts.append(stacked_units.with_columns(pl.col("_s").replace_strict(at, return_dtype=pl.UInt32)))
-    label = pl.col("_s").replace_strict(dict(enumerate(scenarios)), return_dtype=pl.String).alias(SCENARIO)
+    labels = pl.Series(SCENARIO, list(scenarios), dtype=pl.String)
 
     def long(parts: list[pl.DataFrame], names: list[str]) -> pl.DataFrame:
         frame = pl.concat(parts, how="vertical")
         if len(parts) > 1:  # structure groups interleave: scenario order, each block's order kept
             frame = frame.sort("_s", maintain_order=True)
-        return frame.select(label, *names)
+        return frame.select(names).insert_column(0, labels.gather(frame.get_column("_s")))  # a name per row by position
 
     return long(project_parts, PROJECT_SCORES.names()), long(unit_parts, UNIT_SCORES.names()), len(groups)
 
