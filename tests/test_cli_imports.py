@@ -124,3 +124,19 @@ def test_lint_stays_the_function_whatever_is_imported_first() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+def test_command_modules_give_typer_their_annotations_as_objects() -> None:
+    """It should declare command options with evaluated annotations: under `from __future__ import
+    annotations` typer compiles and evaluates every option's annotation text to build any help."""
+    from pathlib import Path
+
+    folder = Path(selfeval.__file__).parent
+    defining = [p for p in folder.glob("cli*.py") if "typer.Option(" in p.read_text(encoding="utf-8")
+                or "typer.Argument(" in p.read_text(encoding="utf-8")]
+    assert {p.name for p in defining} >= {"cli.py", "cli_audit.py", "cli_rules.py", "cli_serve.py"}
+    postponed = [p.name for p in defining if "from __future__ import annotations" in p.read_text(encoding="utf-8")]
+    assert postponed == []
+    from selfeval.cli import score_command
+
+    assert score_command.__annotations__ and not any(isinstance(a, str) for a in score_command.__annotations__.values())
