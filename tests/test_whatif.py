@@ -273,3 +273,31 @@ def test_sweep_a_monitoring_line_or_category_weight_the_base_lacks(data) -> None
             assert_matches_score(data, result, name, rules)
     with pytest.raises(RuleFileError, match="13月"):
         with_field(base, "execution.schedule.thresholds.13月", 20)
+
+
+@pytest.mark.parametrize("declared_order", ["as_listed", "reversed"])
+def test_units_without_projects_are_in_every_scenario(data, declared_order, monkeypatch) -> None:
+    """It should list a declared unit that has no project under every scenario, as its own score run does
+    (projects 0, no total), with the units in code order whatever order they were declared in (listed
+    unit by unit, the stacked units are placed by one key; reversed, by unit and scenario)."""
+    from dataclasses import replace
+
+    import selfeval.rollup
+
+    placed = []
+    monkeypatch.setattr(selfeval.rollup, "_every_unit_by_scenario",
+                        lambda *a, f=selfeval.rollup._every_unit_by_scenario: placed.append(1) or f(*a))
+    empty_units = pl.DataFrame({"unit_code": ["000001", "999999"], "unit_name": ["无项目单位甲", "无项目单位乙"]})
+    listed = data.units if declared_order == "as_listed" else data.units.reverse()
+    units = pl.concat([empty_units.join(data.units.drop("unit_code", "unit_name").head(1), how="cross")
+                       .select(data.units.columns), listed], how="vertical_relaxed")
+    declaration = replace(data.declaration, units=units)
+    result = whatif(declaration, data.actuals, data.execution, sweep={"weights.产出指标": [50, 40]})
+    for name, value in zip(result.names, [50, 40]):
+        single = score(declaration, data.actuals, data.execution, with_field(load_rules("mof-2020"), "weights.产出指标", value))
+        got = scenario_frame(result.unit_scores, name)
+        assert_frame_equal(got, single.unit_scores, check_exact=True)
+        assert got.get_column("unit_code").is_sorted()
+        lonely = got.filter(pl.col("unit_code").is_in(["000001", "999999"]))
+        assert lonely.get_column("projects").to_list() == [0, 0] and lonely.get_column("total").null_count() == 2
+    assert bool(placed) == (declared_order == "as_listed")
