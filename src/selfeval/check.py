@@ -185,21 +185,12 @@ def _weight_shape(frame: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
 def _case_numbers(rows: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
     """(`_case` of every row, one row per case with its CASE_KEYS), cases numbered 0…n-1.
 
-    Texts are compared by their categorical codes (one hash per text), the rest as numbers.
+    The keys are grouped as they are: hashing the texts once in the group-by is cheaper than
+    casting them to categorical codes first.
     """
-    code = rows.select(
-        pl.col("target_text").cast(pl.Categorical).to_physical().alias("_t"),
-        pl.col("actual_text").cast(pl.Categorical).to_physical().alias("_a"),
-        pl.col("year"), pl.col("tier").cast(pl.Categorical).to_physical().alias("_tier_code"),
-        pl.col("fraction"), pl.col("_group_known"), pl.col("_key_problem"),
-        pl.col("_direction_hint").replace_strict(dict(zip(DIRECTIONS, range(3))), default=None, return_dtype=pl.UInt8),
-        pl.col("_direction_from_column"),
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-    )
-    keys = ["_t", "_a", "year", "_tier_code", "fraction", "_group_known", "_key_problem", "_direction_hint",
-            "_direction_from_column"]
-    groups = code.group_by(keys).agg(pl.col("_row")).with_row_index("_case")
-    members = groups.select("_case", "_row").explode("_row")
+    code = rows.select(*CASE_KEYS, pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
+    groups = code.group_by(CASE_KEYS).agg(pl.col("_row")).select("_row").with_row_index("_case")
+    members = groups.explode("_row")
     case = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(members.get_column("_row"), members.get_column("_case"))
     first = groups.select(pl.col("_row").list.first()).to_series()
     return case.alias("_case"), rows.select(CASE_KEYS)[first].with_row_index("_case")
