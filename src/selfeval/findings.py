@@ -152,18 +152,24 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
     """
     lead = list(keys or [])
     checks = [(kind, check) for kind in _scoring_kinds() for check in kind.checks if check.stage == stage]
+    seq = pl.col("seq") if stage in ("indicator", "key") else pl.lit(None, dtype=pl.Int32)
     if checks:
         # Findings are rare: every condition is evaluated once over the whole frame (windows see every
-        # row), the rows meeting any are picked out, and each check then reads only those.
-        flags = [check.when(rules).fill_null(False).alias(f"_check_{i}") for i, (_, check) in enumerate(checks)]
+        # row), the rows meeting any are picked out with the columns the messages read, and each check
+        # then reads only those.
+        names = [f"_check_{i}" for i in range(len(checks))]
+        flags = [check.when(rules).fill_null(False).alias(name) for name, (_, check) in zip(names, checks)]
+        read: set[str] = {*lead, "unit_code", "project_code"}
+        for _, check in checks:
+            exprs = [seq, *check.fields(rules).values(), *([check.value(rules)] if check.value is not None else [])]
+            read.update(*(e.meta.root_names() for e in exprs), check.once_per or ())
         frame = (
-            frame.with_columns(flags).filter(pl.any_horizontal([f"_check_{i}" for i in range(len(checks))]))
+            frame.with_columns(flags).select(*sorted(read), *names).filter(pl.any_horizontal(names))
             .collect(engine="in-memory").lazy()
         )
     parts = []
     for i, (kind, check) in enumerate(checks):
         fields = check.fields(rules)
-        seq = pl.col("seq") if stage in ("indicator", "key") else pl.lit(None, dtype=pl.Int32)
         found = frame.filter(pl.col(f"_check_{i}"))
         if check.once_per:
             found = found.filter(pl.int_range(pl.len()).over(list(check.once_per)) == 0)
