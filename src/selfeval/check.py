@@ -161,10 +161,12 @@ def _level2_share_divisor(divisor: pl.Expr, rules: RuleSet) -> pl.Expr:
 def _weight_shape(frame: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
     """Scenario-independent inputs of the weights: explicit flag, present groups, divisor."""
     group = pl.col("level1_group")
-    per_project = frame.group_by("_pid").agg(
-        pl.col("weight").is_not_null().all().alias("_explicit"),
-        *[(group == g).sum().alias(f"_n{flag}") for g, flag in GROUP_FLAGS.items()],
-    )
+    # the row flags are columns first: the group-by then only sums (its fast path, not an expression per group)
+    per_project = frame.lazy().select(
+        "_pid", pl.col("weight").is_not_null().alias("_explicit"), *[(group == g).alias(f"_n{flag}") for g, flag in GROUP_FLAGS.items()]
+    ).group_by("_pid").agg(
+        pl.col("_explicit").all(), *[pl.col(f"_n{flag}").sum() for flag in GROUP_FLAGS.values()]
+    ).collect(engine="in-memory")
     frame = looked_up(frame, per_project, ["_pid"]).with_columns(
         (pl.col(f"_n{flag}") > 0).alias(flag) for flag in GROUP_FLAGS.values()
     )
