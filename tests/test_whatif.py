@@ -275,15 +275,18 @@ def test_sweep_a_monitoring_line_or_category_weight_the_base_lacks(data) -> None
         with_field(base, "execution.schedule.thresholds.13月", 20)
 
 
-@pytest.mark.parametrize("declared_order", ["as_listed", "reversed"])
-def test_units_without_projects_are_in_every_scenario(data, declared_order, monkeypatch) -> None:
+@pytest.mark.parametrize(("declared_order", "stack_rows"), [("as_listed", 2_000_000), ("as_listed", 1), ("reversed", 2_000_000)])
+def test_units_without_projects_are_in_every_scenario(data, declared_order, stack_rows, monkeypatch) -> None:
     """It should list a declared unit that has no project under every scenario, as its own score run does
     (projects 0, no total), with the units in code order whatever order they were declared in (listed
-    unit by unit, the stacked units are placed by one key; reversed, by unit and scenario)."""
+    unit by unit, the stacked units are placed by one key; reversed, by unit and scenario), and
+    whether the scenarios are rolled up in one chunk or one chunk each (keys not starting at 0)."""
     from dataclasses import replace
 
+    import selfeval.pipeline
     import selfeval.rollup
 
+    monkeypatch.setattr(selfeval.pipeline, "STACK_ROWS", stack_rows)
     placed = []
     monkeypatch.setattr(selfeval.rollup, "_every_unit_by_scenario",
                         lambda *a, f=selfeval.rollup._every_unit_by_scenario: placed.append(1) or f(*a))
@@ -300,4 +303,19 @@ def test_units_without_projects_are_in_every_scenario(data, declared_order, monk
         assert got.get_column("unit_code").is_sorted()
         lonely = got.filter(pl.col("unit_code").is_in(["000001", "999999"]))
         assert lonely.get_column("projects").to_list() == [0, 0] and lonely.get_column("total").null_count() == 2
-    assert bool(placed) == (declared_order == "as_listed")
+    assert len(placed) == (0 if declared_order == "reversed" else 1 if stack_rows > 1 else 2)  # one per chunk
+
+
+def test_comparison_of_nothing_has_no_tallies() -> None:
+    """It should compare empty score frames into empty views and a summary without counts (not zeros)."""
+    from selfeval.schema import PROJECT_SCORES, UNIT_SCORES
+    from selfeval.whatif import _summary, compare
+
+    grades = ["优", "良", "中", "差"]
+    projects = pl.DataFrame(schema={"scenario": pl.String, **PROJECT_SCORES})
+    units = pl.DataFrame(schema={"scenario": pl.String, **UNIT_SCORES})
+    found = compare(projects, units, ["a", "b"], grades)
+    assert found.projects.is_empty() and found.units.is_empty() and found.migration.is_empty()
+    summary = _summary([found.tallies], ["a", "b"], grades)
+    assert summary.get_column("scenario").to_list() == ["a", "b"]
+    assert summary.drop("scenario").null_count().row(0) == (2,) * (summary.width - 1)

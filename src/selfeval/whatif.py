@@ -302,6 +302,10 @@ def _tallies(long: pl.DataFrame, codes: Any, grades: list[str], prefix: str) -> 
     import numpy as np
 
     k, n = codes.shape
+    if not n:  # nothing compared: no tallies (the summary shows none rather than zeros)
+        return pl.DataFrame(schema={"_s": pl.Int32, f"{prefix}_sum": pl.Float64, f"{prefix}_n": pl.Int64,
+                                    **{f"{prefix}_{g}": pl.Int64 for g in grades},
+                                    f"{prefix}_grade_changed": pl.Int64, f"{prefix}_total_changed": pl.Int64})
     total = long.get_column("total")
     blocks = [total.slice(i * n, n) for i in range(k)]
     totals = total.to_numpy().reshape(k, n)  # no total: NaN, which is never "changed"
