@@ -469,13 +469,23 @@ def _epoch_day(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
     return era * 146097 + day_of_era - 719468
 
 
-def _date(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
-    """The date year-month-day, or the month's last day when `day` is null; null when no such day."""
+def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
+    """28–31 (Gregorian leap years); for a month outside 1–12 a number `_date` never uses."""
+    y, m = year.cast(pl.Int64), month.cast(pl.Int64)
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    # months of 31 days alternate 1, 3, 5, 7 | 8, 10, 12: odd before August, even from it
+    return pl.when(m == 2).then(28 + leap.cast(pl.Int64)).otherwise(30 + (m + m // 8) % 2)
+
+
+def _month_bounds(year: pl.Expr, month: pl.Expr) -> dict[str, pl.Expr]:
+    """Epoch days of the 1st of the month named (`first`) and of the month after (`following`)."""
     first = _epoch_day(year, month, pl.lit(1))
-    december = month == 12
-    following = _epoch_day(
-        pl.when(december).then(year + 1).otherwise(year), pl.when(december).then(1).otherwise(month + 1), pl.lit(1)
-    )
+    return {"first": first, "following": first + _days_in_month(year, month)}
+
+
+def _date(year: pl.Expr, month: pl.Expr, day: pl.Expr, first: pl.Expr, following: pl.Expr) -> pl.Expr:
+    """The date year-month-day, or the month's last day when `day` is null; null when no such day.
+    `first`, `following`: the `_month_bounds` of (year, month), computed beforehand (see `_bounds`)."""
     exists = year.is_between(1, 9999) & month.is_between(1, 12) & (day.is_null() | day.is_between(1, following - first))
     epoch_day = pl.when(day.is_null()).then(following - 1).otherwise(first + day - 1)
     return pl.when(exists).then(epoch_day).cast(pl.Int32).cast(pl.Date)
@@ -685,13 +695,23 @@ def _component(forms: list[Form], form: pl.Expr, name: str) -> pl.Expr:
     return pl.lit(None, dtype=dtype) if chain is None else chain.otherwise(pl.lit(None, dtype=dtype))
 
 
-def _derived(c: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+def _bounds(c: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
+    """The `_month_bounds` of the deadline's and the period start's month. A stage of their own:
+    each is read three times by `_date`, and an expression tree costs Polars per node evaluated
+    (tens of µs each, which is most of a small run's parsing)."""
+    return {
+        **{f"deadline_{k}": e for k, e in _month_bounds(c["year"], c["month"]).items()},
+        **{f"start_{k}": e for k, e in _month_bounds(c["start_year"], c["start_month"]).items()},
+    }
+
+
+def _derived(c: dict[str, pl.Expr], b: dict[str, pl.Expr]) -> dict[str, pl.Expr]:
     """What the chosen components give, each computed once: the deadline and, for a period, its
     start (null where the components name no real day); the written unit normalised and its
-    factor; the restated unit normalised."""
+    factor; the restated unit normalised. `b`: the `_bounds` fields."""
     return {
-        "deadline": _date(c["year"], c["month"], c["day"]),
-        "start": _date(c["start_year"], c["start_month"], c["start_day"]),
+        "deadline": _date(c["year"], c["month"], c["day"], b["deadline_first"], b["deadline_following"]),
+        "start": _date(c["start_year"], c["start_month"], c["start_day"], b["start_first"], b["start_following"]),
         "unit": _unit(c["written_unit"]),
         "factor": _unit_factor(c["written_unit"]),
         "restated": _unit(c["restated_unit"]),
@@ -763,18 +783,21 @@ def _year_expr(year: int | pl.Expr | None) -> pl.Expr:
 def _stages(ref: Callable[[str], pl.Expr]) -> tuple[tuple[pl.Expr, ...], ...]:
     """The stages after the first (normalised text `norm`, year `key_year`), each a tuple of named
     expressions reading earlier stages through `ref`: every pattern's groups; which form matches
-    first; its components; the dates and units they give; the error; the output fields `out_*`."""
+    first; its components; the month bounds of its dates; the dates and units they give; the error;
+    the output fields `out_*`."""
     token = _REF.set(ref)
     try:
         forms = _forms(ref("key_year"))
         components = {name: ref(name) for name in COMPONENTS}
-        derived = {name: ref(f"derived_{name}") for name in _derived(components)}
+        bounds = {name: ref(f"bound_{name}") for name in _bounds(components)}
+        derived = {name: ref(f"derived_{name}") for name in _derived(components, bounds)}
         fields = _fields(components, derived, ref("checked_error"))
         return (
             tuple(ref("norm").str.extract_groups(p).alias(_match_field(f)) for f, p in PATTERNS.items()),
             (_first_match(forms).alias("form"),),
             tuple(_component(forms, ref("form"), name).alias(name) for name in COMPONENTS),
-            tuple(e.alias(f"derived_{n}") for n, e in _derived(components).items()),
+            tuple(e.alias(f"bound_{n}") for n, e in _bounds(components).items()),
+            tuple(e.alias(f"derived_{n}") for n, e in _derived(components, bounds).items()),
             (_error(components, derived, ref("norm")).alias("checked_error"),),
             tuple(fields[n].cast(PARSED_VALUES[n]).alias(f"out_{n}") for n in FIELDS),
         )
