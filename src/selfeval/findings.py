@@ -163,12 +163,16 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
         for _, check in checks:
             exprs = [seq, *check.fields(rules).values(), *([check.value(rules)] if check.value is not None else [])]
             read.update(*(e.meta.root_names() for e in exprs), check.once_per or ())
-        frame = (
+        flagged = (
             frame.with_columns(flags).select(*sorted(read), *names).filter(pl.any_horizontal(names))
-            .collect(engine="in-memory").lazy()
+            .collect(engine="in-memory")
         )
+        fired = flagged.select(pl.col(names).any()).row(0) if flagged.height else (False,) * len(names)
+        frame = flagged.lazy()
     parts = []
     for i, (kind, check) in enumerate(checks):
+        if not fired[i]:  # most checks find nothing: their messages are not built at all
+            continue
         fields = check.fields(rules)
         found = frame.filter(pl.col(f"_check_{i}"))
         if check.once_per:
@@ -183,8 +187,10 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
                 render(kind.template_of(check.variant), fields).alias("message"),
             )
         )
-    if not parts:
-        return pl.LazyFrame(schema={**{k: pl.String for k in lead}, **{c: schema.FINDINGS[c] for c in FINDING_COLUMNS}})
+    if not parts:  # the keys keep their types: the caller may stack this beside found rows
+        have = frame.collect_schema() if lead else {}
+        return pl.LazyFrame(schema={**{k: have.get(k, pl.String) for k in lead},
+                                    **{c: schema.FINDINGS[c] for c in FINDING_COLUMNS}})
     return pl.concat(parts, how="vertical_relaxed")
 
 
