@@ -969,7 +969,7 @@ def write_workbook(
         "company": view.unit_name[:255],
         "comments": f"selfeval {selfeval.__version__}；规则集 {result.rules.name}",
     }
-    with new_workbook(target, created=when, **properties) as wb:
+    with new_workbook(target, created=when, small=True, **properties) as wb:  # one unit's projects
         fm = Formats(wb)
         _write_summary(wb, fm, view, sheet_of, result.rules, department_method)
         for project, name in zip(view.projects, names):

@@ -49,18 +49,20 @@ def timestamp(value: dt.datetime | None = None) -> dt.datetime:
 
 @contextlib.contextmanager
 def new_workbook(
-    path: str | os.PathLike[str], *, created: dt.datetime | None = None, **properties: Any
+    path: str | os.PathLike[str], *, created: dt.datetime | None = None, small: bool = False, **properties: Any
 ) -> Iterator[xlsxwriter.Workbook]:
     """A workbook with the safety options, written atomically to `path` when the block ends.
 
     `created` fixes the document's created date (default: `timestamp()`); `properties` are
-    further document properties (title, subject, author, company, comments).
+    further document properties (title, subject, author, company, comments). `small=True` (a
+    workbook known to be small, e.g. one unit's self-evaluation) assembles its parts in memory
+    instead of in temporary files: quicker, but a large table would hold its XML in memory too.
 
     >>> with new_workbook("out.xlsx", title="结果") as wb:  # doctest: +SKIP
     ...     write_table(wb, "结果", frame)
     """
     with atomic_path(path) as tmp:
-        wb = xlsxwriter.Workbook(str(tmp), SAFE_OPTIONS)
+        wb = xlsxwriter.Workbook(str(tmp), {**SAFE_OPTIONS, "in_memory": small})
         try:
             wb.set_properties({**properties, "created": timestamp(created)})
             yield wb
