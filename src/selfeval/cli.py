@@ -416,22 +416,20 @@ def demo_command(
     四张结果表（.parquet 与 .csv）。
     """
     from selfeval.api import score, write_tables
-    from selfeval.ingest import read_declared
     from selfeval.report.excel import write_workbooks
 
     check_output(out, "folder")
     try:
         folder = sample_dir()
         declared = folder / DEMO_SAMPLES[0]
-        with console.status("解析绩效目标表…"):
-            decl = read_declared(declared)
+        with console.status("解析绩效目标表并评分…"):  # the declaration is read once, by score
+            result = score(declared, folder / DEMO_SAMPLES[1], folder / DEMO_SAMPLES[2])
+        decl = result.declaration
         console.print(
             f"示例：{folder}\n  绩效目标表 {declared.name}：{decl.units.height} 个单位、{decl.projects.height} 个项目、"
             f"{decl.indicators.height} 项指标",
             highlight=False,
         )
-        with console.status("评分…"):
-            result = score(declared, folder / DEMO_SAMPLES[1], folder / DEMO_SAMPLES[2])
         with console.status("生成自评表…"):
             written = write_workbooks(result, out)
             written += write_tables(result, out, "both")
