@@ -59,6 +59,28 @@ def test_findings_of_a_run_match_their_templates() -> None:
         assert any(template_pattern(t).match(row["message"]) for t in kind.variants().values()), row
 
 
+def test_detect_lists_only_the_checks_that_fired_and_keeps_key_types() -> None:
+    """It should give one finding per flagged row of the checks that fired, the same rows with or
+    without extra keys, and, where nothing fired, an empty frame whose keys keep their types."""
+    from selfeval.findings import detect
+    from selfeval.pipeline import checked_inputs
+    from selfeval.scenarios import Params
+    from selfeval.scoring import indicator_detail, score
+
+    decl = declare([{"target_text": "≥90%"}, {"target_text": "≥20次"}, {"target_text": "≥95%"}])
+    actuals = actual_rows([{"seq": 1, "level3": "指标1", "actual_text": "88%"}, {"seq": 2, "level3": "指标2", "actual_text": None},
+                           {"seq": 3, "level3": "指标3", "actual_text": "96%"}])
+    inputs = checked_inputs(decl, actuals, execution_rows(), MOF)
+    detail = indicator_detail(inputs.checked, score(inputs.checked, MOF, Params.of(MOF)))
+    rows = detail.with_columns(pl.lit(7, dtype=pl.Int16).alias("_k"))
+    keyed = detect(rows.lazy(), "indicator", MOF, keys=["_k"]).collect()
+    plain = detect(rows.lazy(), "indicator", MOF).collect()
+    assert keyed.drop("_k").equals(plain) and keyed.get_column("_k").to_list() == [7] * plain.height
+    assert sorted(plain.get_column("seq")) == [1, 2]  # 88% < 90%, and the missing actual; 96% meets its target
+    nothing = detect(rows.filter(pl.col("seq") == 3).lazy(), "indicator", MOF, keys=["_k"]).collect()
+    assert nothing.is_empty() and nothing.schema["_k"] == pl.Int16 and nothing.schema["seq"] == pl.Int32
+
+
 def test_user_text_is_quoted_at_most_the_limit() -> None:
     """It should quote at most QUOTE_LIMIT characters of a huge user text in a finding."""
     from selfeval.api import score

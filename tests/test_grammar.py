@@ -468,6 +468,22 @@ def test_dates_without_year():
     assert _parsed(NEEDS_YEAR, year=None) == [row("deadline", dimension="date", error="no_year")] * len(NEEDS_YEAR)
 
 
+def test_month_bounds_match_the_calendar():
+    """It should give the epoch day of every month's 1st and the month's length (leap years
+    included) exactly as the calendar does, for every month of years 1-9999."""
+    import calendar
+
+    months = pl.DataFrame({"y": range(1, 10_000)}, schema={"y": pl.Int32}).join(
+        pl.DataFrame({"m": range(1, 13)}, schema={"m": pl.Int32}), how="cross"
+    )
+    bounds = grammar._month_bounds(pl.col("y"), pl.col("m"))
+    got = months.select(bounds["first"].alias("first"), (bounds["following"] - bounds["first"]).alias("days"))
+    epoch = dt.date(1970, 1, 1)
+    rows = months.iter_rows()
+    expected = [((dt.date(y, m, 1) - epoch).days, calendar.monthrange(y, m)[1]) for y, m in rows]
+    assert got.rows() == expected
+
+
 def test_all_cases_at_once_keep_order():
     """It should return one row per input, in order, with `text` equal to the input."""
     texts = [t for t, _ in CASES]
