@@ -87,8 +87,9 @@ def looked_up(frame: pl.DataFrame, table: pl.DataFrame, on: list[str], *, nulls_
 
 def clean_text(expr: pl.Expr) -> pl.Expr:
     """Strip surrounding whitespace; an empty string becomes null."""
-    stripped = expr.cast(pl.String).str.strip_chars()
-    return pl.when(stripped != "").then(stripped)
+    # `replace` rather than `when(stripped != "").then(stripped)`: an eager frame computes a repeated
+    # subexpression twice, and a when/then copies every string (1 M-row text columns: 2x slower)
+    return expr.cast(pl.String).str.strip_chars().replace("", None)
 
 
 def num_text(expr: pl.Expr, decimals: int = 4) -> pl.Expr:
