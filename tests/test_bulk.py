@@ -239,3 +239,26 @@ def test_interrupted_bulk_leaves_no_partial_table(tmp_path: Path, monkeypatch: p
     assert calls["n"] == 2
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ds"]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_rows_put_in_location_order_as_a_sort_would(seed: int) -> None:
+    """It should return rows in (unit, project, seq) order exactly as a stable sort does — the
+    frame itself when already in order — with ties, nulls, and texts that differ only late."""
+    import random
+
+    from selfeval.bulk import _sorted_by_location
+
+    rng = random.Random(seed)
+    n = rng.randint(0, 40)
+    units = ["001", "002", "01", "1", "一"] + ([None] if seed % 7 == 0 else [])
+    rows = [(rng.choice(units), rng.choice(["P1", "P10", "P2", "甲"]), rng.choice([1, 2, 10] + ([None] if seed % 5 == 0 else [])), i)
+            for i in range(n)]
+    frame = pl.DataFrame(rows, schema={"unit_code": pl.String, "project_code": pl.String, "seq": pl.Int32, "row": pl.Int64},
+                         orient="row")
+    # in no order; in order; in order of unit only; of unit and project only (the later keys decide)
+    prefix = [[], ["unit_code", "project_code", "seq"], ["unit_code"], ["unit_code", "project_code"]][seed % 4]
+    if prefix:
+        frame = frame.sort(prefix, maintain_order=True)
+    expected = frame.sort("unit_code", "project_code", "seq", maintain_order=True)
+    assert _sorted_by_location(frame).equals(expected)

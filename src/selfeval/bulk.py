@@ -435,6 +435,20 @@ def _finding_counts(findings: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _sorted_by_location(frame: pl.DataFrame, keys: tuple[str, ...] = ("unit_code", "project_code", "seq")) -> pl.DataFrame:
+    """`frame` sorted by `keys` (stable), or `frame` itself when it already is: a declaration
+    usually lists its indicators in that order, and sorting a wide frame gathers every column
+    (1 M indicator rows: 74 ms, against 12 ms to see they are in order)."""
+    if frame.height > 1 and not any(frame.get_column(k).null_count() for k in keys):
+        cur, prev = [pl.col(k) for k in keys], [pl.col(k).shift() for k in keys]
+        in_order = cur[-1] >= prev[-1]
+        for c, p in zip(reversed(cur[:-1]), reversed(prev[:-1])):
+            in_order = (c > p) | ((c == p) & in_order)
+        if frame.lazy().select(in_order.fill_null(True).all()).collect(engine="in-memory").item():
+            return frame
+    return frame.sort(list(keys), maintain_order=True)
+
+
 def _sort_findings(frame: pl.DataFrame) -> pl.DataFrame:
     rank = pl.col("severity").replace_strict({"error": 0, "warning": 1, "info": 2}, default=3, return_dtype=pl.Int32)
     return frame.sort(["unit_code", "project_code", "seq", rank, "code", "column", "value", "message"], nulls_last=True, maintain_order=True)
@@ -627,7 +641,7 @@ def _run(
                 grade_parts.append(frames.project_scores.group_by("grade").len())
                 unit_parts.append(frames.unit_scores)
                 f = _sort_findings(frames.findings)
-                indicator_frame = frames.indicator_scores.sort(["unit_code", "project_code", "seq"], maintain_order=True)
+                indicator_frame = _sorted_by_location(frames.indicator_scores)
                 count_parts.append(_finding_counts(f))
                 per_unit_parts.append(f.group_by("unit_code").agg(
                     (pl.col("severity") == "error").sum().cast(pl.Int64).alias("errors"),
@@ -692,7 +706,7 @@ def _run(
     if out_dir is None:
         return _Run(
             small=small,
-            indicator_scores=_concat(indicator_parts, schema.INDICATOR_SCORES).sort(["unit_code", "project_code", "seq"], maintain_order=True),
+            indicator_scores=_sorted_by_location(_concat(indicator_parts, schema.INDICATOR_SCORES)),
             project_scores=_concat(project_parts, schema.PROJECT_SCORES).sort(["unit_code", "project_code"], maintain_order=True),
             findings=_sort_findings(_concat(finding_parts, schema.FINDINGS)),
             rows={}, written=[], books=written_books,
