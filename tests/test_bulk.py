@@ -256,9 +256,15 @@ def test_rows_put_in_location_order_as_a_sort_would(seed: int) -> None:
             for i in range(n)]
     frame = pl.DataFrame(rows, schema={"unit_code": pl.String, "project_code": pl.String, "seq": pl.Int32, "row": pl.Int64},
                          orient="row")
-    # in no order; in order; in order of unit only; of unit and project only (the later keys decide)
-    prefix = [[], ["unit_code", "project_code", "seq"], ["unit_code"], ["unit_code", "project_code"]][seed % 4]
-    if prefix:
-        frame = frame.sort(prefix, maintain_order=True)
+    # in no order; in order; of unit only; of unit and project only (the later keys decide); in
+    # the keys' reverse order, or project before unit (the earlier keys decide)
+    order = [[], ["unit_code", "project_code", "seq"], ["unit_code"], ["unit_code", "project_code"],
+             ["seq", "project_code", "unit_code"], ["project_code", "unit_code", "seq"]][seed % 6]
+    if order:
+        frame = frame.sort(order, maintain_order=True)
     expected = frame.sort("unit_code", "project_code", "seq", maintain_order=True)
-    assert _sorted_by_location(frame).equals(expected)
+    got = _sorted_by_location(frame)
+    assert got.equals(expected)
+    no_null_keys = frame.select("unit_code", "project_code", "seq").null_count().row(0) == (0, 0, 0)
+    if frame.equals(expected) and frame.height > 1 and no_null_keys:
+        assert got is frame  # already in order: returned as it is, not sorted again

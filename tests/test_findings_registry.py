@@ -79,6 +79,9 @@ def test_detect_lists_only_the_checks_that_fired_and_keeps_key_types() -> None:
     assert sorted(plain.get_column("seq")) == [1, 2]  # 88% < 90%, and the missing actual; 96% meets its target
     nothing = detect(rows.filter(pl.col("seq") == 3).lazy(), "indicator", MOF, keys=["_k"]).collect()
     assert nothing.is_empty() and nothing.schema["_k"] == pl.Int16 and nothing.schema["seq"] == pl.Int32
+    categorical = rows.with_columns(pl.col("unit_code").cast(pl.Categorical))
+    for part in (categorical, categorical.filter(pl.col("seq") == 3)):  # found rows, and none: the same types
+        assert detect(part.lazy(), "indicator", MOF).collect().schema["unit_code"] == pl.Categorical
 
 
 def test_user_text_is_quoted_at_most_the_limit() -> None:

@@ -187,10 +187,11 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
                 render(kind.template_of(check.variant), fields).alias("message"),
             )
         )
-    if not parts:  # the keys keep their types: the caller may stack this beside found rows
-        have = frame.collect_schema() if lead else {}
+    if not parts:  # the columns taken from `frame` keep its types, as found rows would
+        have = frame.collect_schema()
         return pl.LazyFrame(schema={**{k: have.get(k, pl.String) for k in lead},
-                                    **{c: schema.FINDINGS[c] for c in FINDING_COLUMNS}})
+                                    **{c: have.get(c, schema.FINDINGS[c]) if c in ("unit_code", "project_code")
+                                       else schema.FINDINGS[c] for c in FINDING_COLUMNS}})
     return pl.concat(parts, how="vertical_relaxed")
 
 
