@@ -1,6 +1,5 @@
 """selfeval 命令行：一个命令对应一个使用场景。Thin typer app; the work lives in the library."""
 
-
 import contextlib
 import enum
 from collections.abc import Iterator

@@ -3,7 +3,6 @@
 Registered on the app by the last import of `selfeval.cli`; imports nothing heavy until it runs.
 """
 
-
 from pathlib import Path
 from typing import Annotated, Optional
 

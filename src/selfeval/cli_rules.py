@@ -4,7 +4,6 @@ the difference does to scores and grades (through the what-if, issue 13).
 Registered on the `rules` group by the last imports of `selfeval.cli`; imports nothing heavy until it runs.
 """
 
-
 from pathlib import Path
 from typing import Annotated, Optional
 

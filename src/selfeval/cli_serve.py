@@ -7,7 +7,6 @@ Registered on the app by the last imports of `selfeval.cli`; imports nothing hea
 extra) until it runs.
 """
 
-
 import os
 from pathlib import Path
 from typing import Annotated

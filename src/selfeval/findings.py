@@ -153,6 +153,8 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
     lead = list(keys or [])
     checks = [(kind, check) for kind in _scoring_kinds() for check in kind.checks if check.stage == stage]
     seq = pl.col("seq") if stage in ("indicator", "key") else pl.lit(None, dtype=pl.Int32)
+    # each check's message fields and quoted value, built once for the columns they read and the rows found
+    built = [(check.fields(rules), check.value(rules) if check.value is not None else None) for _, check in checks]
     if checks:
         # Findings are rare: every condition is evaluated once over the whole frame (windows see every
         # row), the rows meeting any are picked out with the columns the messages read, and each check
@@ -160,8 +162,8 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
         names = [f"_check_{i}" for i in range(len(checks))]
         flags = [check.when(rules).fill_null(False).alias(name) for name, (_, check) in zip(names, checks)]
         read: set[str] = {*lead, "unit_code", "project_code"}
-        for _, check in checks:
-            exprs = [seq, *check.fields(rules).values(), *([check.value(rules)] if check.value is not None else [])]
+        for (_, check), (fields, value) in zip(checks, built):
+            exprs = [seq, *fields.values(), *([value] if value is not None else [])]
             read.update(*(e.meta.root_names() for e in exprs), check.once_per or ())
         flagged = (
             frame.with_columns(flags).select(*sorted(read), *names).filter(pl.any_horizontal(names))
@@ -170,10 +172,9 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
         fired = flagged.select(pl.col(names).any()).row(0) if flagged.height else (False,) * len(names)
         frame = flagged.lazy()
     parts = []
-    for i, (kind, check) in enumerate(checks):
-        if not fired[i]:  # most checks find nothing: their messages are not built at all
+    for i, ((kind, check), (fields, value)) in enumerate(zip(checks, built)):
+        if not fired[i]:  # most checks find nothing: their messages are not rendered at all
             continue
-        fields = check.fields(rules)
         found = frame.filter(pl.col(f"_check_{i}"))
         if check.once_per:
             found = found.filter(pl.int_range(pl.len()).over(list(check.once_per)) == 0)
@@ -183,7 +184,7 @@ def detect(frame: pl.LazyFrame, stage: str, rules: RuleSet, keys: list[str] | No
                 pl.lit(kind.code).alias("code"),
                 pl.col("unit_code"), pl.col("project_code"), seq.cast(pl.Int32).alias("seq"),
                 pl.lit(check.column, dtype=pl.String).alias("column"),
-                (quoted(check.value(rules)) if check.value is not None else pl.lit(None, dtype=pl.String)).alias("value"),
+                (quoted(value) if value is not None else pl.lit(None, dtype=pl.String)).alias("value"),
                 render(kind.template_of(check.variant), fields).alias("message"),
             )
         )
