@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from selfeval import schema
-from selfeval.expressions import join_by_runs, looked_up
+from selfeval.expressions import join_by_runs, looked_up, numbered
 from selfeval.findings import detect, problem_message
 from selfeval.grammar import parse_frame
 from selfeval.ingest.prepare import Prepared
@@ -49,11 +49,11 @@ class Checked:
     cases: pl.DataFrame
     key_findings: pl.DataFrame
 
-    def case_columns(self, names: list[str], cases: pl.DataFrame | None = None) -> list[pl.Series]:
+    def case_columns(self, names: list[str], cases: pl.DataFrame | None = None) -> pl.DataFrame:
         """Columns of `cases` (default: this stage's cases) for every indicator row, gathered by `_case`."""
         table = self.cases if cases is None else cases
-        index = self.indicators.get_column("_case")
-        return [table.get_column(name).gather(index) for name in names]
+        # one select: the columns are gathered side by side (one call per column runs them one by one)
+        return table.select(pl.col(names).gather(self.indicators.get_column("_case")))
 
 
 def group_expr(level1: pl.Expr, rules: RuleSet) -> pl.Expr:
@@ -185,17 +185,9 @@ def _weight_shape(frame: pl.DataFrame, rules: RuleSet) -> pl.DataFrame:
 
 
 def _case_numbers(rows: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
-    """(`_case` of every row, one row per case with its CASE_KEYS), cases numbered 0…n-1.
-
-    The keys are grouped as they are: hashing the texts once in the group-by is cheaper than
-    casting them to categorical codes first.
-    """
-    code = rows.select(*CASE_KEYS, pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
-    groups = code.group_by(CASE_KEYS).agg(pl.col("_row")).select("_row").with_row_index("_case")
-    members = groups.explode("_row")
-    case = pl.zeros(rows.height, dtype=pl.UInt32, eager=True).scatter(members.get_column("_row"), members.get_column("_case"))
-    first = groups.select(pl.col("_row").list.first()).to_series()
-    return case.alias("_case"), rows.select(CASE_KEYS)[first].with_row_index("_case")
+    """(`_case` of every row, one row per case with its CASE_KEYS), cases numbered 0…n-1."""
+    case, first = numbered(rows, CASE_KEYS, "_case")
+    return case, rows.select(CASE_KEYS)[first].with_row_index("_case")
 
 
 def direction_hint(rules: RuleSet) -> tuple[pl.Expr, pl.Expr]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from selfeval import schema
-from selfeval.expressions import curve_expr, looked_up, num_text, round_points, truncate
+from selfeval.expressions import curve_expr, num_text, numbered, round_points, truncate
 from selfeval.rules.model import LEVEL1_GROUPS, QUANT_OPS, RuleSet
 from selfeval.scenarios import Params
 
@@ -218,7 +218,7 @@ def score(checked: Checked, rules: RuleSet, params: Params, columns: list[str] |
     `_overshoot` and `_fraction`, and their `_weight`, `points` and `status` (schema.SCORED)."""
     rows = checked.indicators if columns is None else checked.indicators.select(columns)
     per_case = score_cases(checked.cases, rules, params)
-    rows = rows.with_columns(checked.case_columns(["ratio", "_overshoot", "_fraction"], per_case))
+    rows = rows.with_columns(checked.case_columns(["ratio", "_overshoot", "_fraction"], per_case).get_columns())
     return weigh(rows.lazy(), rules, params).collect(engine="in-memory")
 
 
@@ -257,19 +257,18 @@ def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
     """`scored` (with the case columns of explain_expr) plus `explain`.
 
     A scored row's explanation depends only on its case and weight: each distinct (case, weight)
-    is explained once and joined back; an unscorable row says why (its `_message`), and a row with
-    the evaluator's own points says whether they were used — those few sentences are made for
-    those rows alone.
+    is explained once and gathered back by its number; an unscorable row says why (its
+    `_message`), and a row with the evaluator's own points says whether they were used — those
+    few sentences are made for those rows alone.
     """
-    inputs = ["_case", "_weight"]
     ok = pl.col("_problem").is_null()
-    needed = ["target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "rule_points", "_assumed_unit",
-              "_held_at_weight"]
-    explained = (
-        scored.lazy().filter(ok).select(*inputs, *needed).unique(inputs)
-        .select(*inputs, explain_expr().alias("explain")).collect(engine="in-memory")
-    )
-    frame = looked_up(scored, explained, inputs, nulls_equal=True)
+    needed = ["_weight", "target_op", "_tier", "actual_text", "target_text", "ratio", "_fraction", "rule_points",
+              "_assumed_unit", "_held_at_weight"]
+    # numbered on the two keys alone: a unique() over the wide rows would gather every text column of them
+    pair, first = numbered(scored, ["_case", "_weight"], "_pair")
+    explained = scored.select(needed)[first].lazy().select(explain_expr()).collect(engine="in-memory").to_series()
+    frame = scored.with_columns(explained.gather(pair).alias("explain"))
+    # unscorable rows were explained from their empty values above: their sentence replaces it
     special = frame.select((~ok | pl.col("_override")).fill_null(False)).to_series()
     if not special.any():
         return frame
@@ -288,7 +287,7 @@ def with_explain(scored: pl.DataFrame) -> pl.DataFrame:
 def indicator_detail(checked: Checked, scored: pl.DataFrame) -> pl.DataFrame:
     """Scored rows with every parsed case column and `explain`: what findings and the result table read."""
     missing = [c for c in ["target_error", "actual_error", *PARSED_OUTPUT] if c not in scored.columns]
-    return with_explain(scored.with_columns(checked.case_columns(missing)))
+    return with_explain(scored.with_columns(checked.case_columns(missing).get_columns()))
 
 
 def indicator_scores_frame(detail: pl.DataFrame) -> pl.DataFrame:
