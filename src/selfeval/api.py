@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -12,14 +11,7 @@ from selfeval.pipeline import run
 from selfeval.result import InputFile, Result
 from selfeval.rules.loader import DEFAULT_RULES, load_rules
 from selfeval.rules.model import RuleSet
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+from selfeval.staging import file_sha256
 
 
 def _input_record(role: str, source: object) -> InputFile | None:

@@ -58,7 +58,7 @@ MANIFEST = "manifest.json"
 _CHUNK = 1 << 20
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
     """Hex sha256 of a file's bytes, read in 1 MiB chunks."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
