@@ -731,7 +731,14 @@ def main() -> None:
     import gc
 
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    app()
+    try:
+        app()
+    finally:
+        # Shutting down, the interpreter collects every generation while it clears the modules:
+        # with Polars, pydantic and a run's objects alive that took 80-130 ms of a 0.6 s command,
+        # finding no garbage. Frozen objects are skipped; the rest of the shutdown (atexit
+        # handlers, flushing the standard streams) runs as usual.
+        gc.freeze()
 
 
 if __name__ == "__main__":
