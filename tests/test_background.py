@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from selfeval.background import InOrder, mapped_in_order, prefetched
+from selfeval.background import InOrder, mapped_in_order, prefetched, started
 
 
 def test_prefetched_yields_every_item_in_order_reading_ahead_in_another_thread() -> None:
@@ -79,3 +79,28 @@ def test_mapped_in_order_raises_the_error_of_the_item_that_failed() -> None:
         for item, _ in mapped_in_order(work, iter(range(5)), 2):
             got.append(item)
     assert got == [0, 1]
+
+
+def test_started_runs_the_work_beside_the_caller_and_hands_over_its_result() -> None:
+    release = threading.Event()
+    ran_in: list[str] = []
+
+    def work() -> int:
+        ran_in.append(threading.current_thread().name)
+        assert release.wait(5), "the caller should go on while the work waits"
+        return 42
+
+    future = started(work, "test")
+    assert not future.done()  # the caller was not held up by the work
+    release.set()
+    assert future.result(timeout=5) == 42
+    assert len(ran_in) == 1 and ran_in[0].startswith("selfeval-test")  # in a helper thread of its own
+
+
+def test_started_raises_the_work_s_error_where_its_result_is_awaited() -> None:
+    def work() -> None:
+        raise ValueError("weights unreadable")
+
+    future = started(work, "test")
+    with pytest.raises(ValueError, match="weights unreadable"):
+        future.result(timeout=5)

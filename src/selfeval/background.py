@@ -19,6 +19,16 @@ R = TypeVar("R")
 _END = object()
 
 
+def started(work: Callable[[], R], name: str) -> Future[R]:
+    """`work` begun in a helper thread of its own, its result to be awaited later (Polars releases
+    the GIL, so independent parts of one run proceed on both cores)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"selfeval-{name}")
+    try:
+        return pool.submit(work)
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with its one piece of work
+
+
 def prefetched(items: Iterator[T]) -> Iterator[T]:
     """`items` in order, the next one fetched in a helper thread while the caller works on this one."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-read") as pool:

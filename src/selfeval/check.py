@@ -14,12 +14,12 @@ case number `_case` (schema.CHECKED); later stages gather case values by that nu
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
 
 from selfeval import schema
+from selfeval.background import started
 from selfeval.expressions import join_by_runs, looked_up, numbered
 from selfeval.findings import detect, problem_message
 from selfeval.grammar import parse_frame
@@ -387,10 +387,8 @@ def check(prepared: Prepared, rules: RuleSet, *, findings: bool = True) -> Check
 
     aligned = _aligned(prepared.indicators, per_key)
     key_findings = None
-    if findings:  # they need nothing below: found in a helper thread meanwhile (Polars releases the GIL)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-keys")
-        key_findings = pool.submit(lambda: _key_findings(prepared, per_key, rules, aligned=aligned).collect(engine="in-memory"))
-        pool.shutdown(wait=False)  # the thread ends with its one piece of work
+    if findings:  # they need nothing below: found in a helper thread meanwhile
+        key_findings = started(lambda: _key_findings(prepared, per_key, rules, aligned=aligned).collect(engine="in-memory"), "keys")
     rows = join_by_runs(_with_actuals(prepared.indicators, per_key, aligned=aligned), labels, ["level1"])
     if rules.direction_defaults.level2:
         rows = join_by_runs(rows, lambda level2: level2_directions(level2, rules), ["level2"])
@@ -401,10 +399,11 @@ def check(prepared: Prepared, rules: RuleSet, *, findings: bool = True) -> Check
         pl.col("level1_group").is_not_null().alias("_group_known"),
         ((pl.col("_n_actual").fill_null(0) > 1) | level3_clash).alias("_key_problem"),
     )
-    rows = _weight_shape(rows, rules)
+    # the weight shape and the cases read different columns: the shape is found beside the cases
+    shaped = started(lambda: _weight_shape(rows, rules), "weights")
     case, cases = _case_numbers(rows)
     cases = schema.validated(_checked_cases(cases, rules), schema.CASES, "check (cases)")
-    rows = rows.with_columns(case, *[cases.get_column(c).gather(case) for c in ROW_CASE_COLUMNS])
+    rows = shaped.result().with_columns(case, *[cases.get_column(c).gather(case) for c in ROW_CASE_COLUMNS])
     # Messages only for the rows that have a problem (texts for every row are the costly part).
     has_problem = rows.get_column("_problem").is_not_null()
     if findings and has_problem.any():

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from selfeval import schema
-from selfeval.background import mapped_in_order
+from selfeval.background import mapped_in_order, started
 from selfeval.check import Checked, check
 from selfeval.checkpoints import DECLARED_PLANS, SPENT_COLUMNS
 from selfeval.declaration import Declaration
@@ -73,11 +73,13 @@ def score_scenario(inputs: CheckedInputs, rules: RuleSet, params: Params | None 
     """Score, roll up and report one scenario: the four result frames."""
     params = params or Params.of(rules)
     detail = indicator_detail(inputs.checked, score(inputs.checked, rules, params))
+    # the indicators' findings need nothing of the roll-up: found beside it
+    indicator_findings = started(lambda: detect(detail.lazy(), "indicator", rules), "findings")
     execution = score_execution(inputs.execution.lazy(), rules, params)
     execution_df, projects_df = collect_all([execution, project_scores(detail.lazy(), execution, rules, params)])
     units = unit_scores(projects_df.lazy(), inputs.prepared.units, rules).sort("unit_code", maintain_order=True)
     findings = [
-        detect(detail.lazy(), "indicator", rules),
+        indicator_findings.result(),
         detect(execution_df.lazy(), "execution", rules),
         detect(projects_df.lazy(), "project", rules),
     ]
