@@ -59,13 +59,10 @@ def checked_inputs(
 ) -> CheckedInputs:
     """Prepare and check every input once (valid for every scenario sharing `rules`' structure);
     `findings=False` when no findings will be reported (what-if: see `check`)."""
-    from concurrent.futures import ThreadPoolExecutor
-
     prepared = prepare(declared, actuals, execution)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="selfeval-execution") as pool:
-        execution_checked = pool.submit(check_execution, prepared, rules)  # independent of `check`: beside it
-        checked = check(prepared, rules, findings=findings)
-        exec_checked, exec_keys = execution_checked.result()
+    execution_checked = started(lambda: check_execution(prepared, rules), "execution")  # independent of `check`: beside it
+    checked = check(prepared, rules, findings=findings)
+    exec_checked, exec_keys = execution_checked.result()
     return CheckedInputs(prepared=prepared, checked=checked, execution=exec_checked, execution_key_findings=exec_keys)
 
 
