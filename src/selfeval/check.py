@@ -403,7 +403,7 @@ def check(prepared: Prepared, rules: RuleSet, *, findings: bool = True) -> Check
     shaped = started(lambda: _weight_shape(rows, rules), "weights")
     case, cases = _case_numbers(rows)
     cases = schema.validated(_checked_cases(cases, rules), schema.CASES, "check (cases)")
-    rows = shaped.result().with_columns(case, *[cases.get_column(c).gather(case) for c in ROW_CASE_COLUMNS])
+    rows = shaped.result().with_columns(case, *cases.select(pl.col(ROW_CASE_COLUMNS).gather(case)).get_columns())
     # Messages only for the rows that have a problem (texts for every row are the costly part).
     has_problem = rows.get_column("_problem").is_not_null()
     if findings and has_problem.any():
