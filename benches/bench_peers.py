@@ -13,7 +13,9 @@ burst of load from the other users of the machine hits every contender alike:
   dict loops + `re`), the DuckDB SQL scorer (`benches.peers.duckdb_sql`) and the lower bound
   (`benches.peers.lower_bound`: read + one join + one group-by, Polars);
 - in-process: `selfeval.score()` (from frames, and read + score) against the lower bound
-  (read + join + group-by, and join + group-by on frames already read).
+  (read + join + group-by, and join + group-by on frames already read) and the thin output
+  scorer (`benches.peers.thin_output`: read + the result table's columns built with the least
+  per-row work and simplified rules — what returning the table alone costs).
 
 Each run prints one table — seconds, ratios plain/selfeval, selfeval/DuckDB, selfeval/lower bound
 with the issue's targets, a floor (below), the peers' agreement with selfeval's project and
@@ -54,6 +56,7 @@ if str(ROOT) not in sys.path:  # `benches.peers` in this process; the children g
     sys.path.insert(0, str(ROOT))
 
 from benches.peers.lower_bound import ACTUAL_COLUMNS, INDICATOR_COLUMNS, lower_bound, project_sums  # noqa: E402
+from benches.peers.thin_output import thin_output  # noqa: E402
 
 SIZES = [int(s) for s in os.environ.get("SELFEVAL_BENCH_SIZES", "10000,100000,1000000").split(",") if s.strip()]
 ROUNDS = max(1, int(os.environ.get("SELFEVAL_BENCH_ROUNDS", "3")))
@@ -355,7 +358,8 @@ def test_score_in_process(benchmark, dataset: Dataset) -> None:
     read_score = Contender("read + score()", lambda k: selfeval.score(*read()))
     lower_read = Contender("lower bound: read + join + group-by", lambda k: lower_bound(folder))
     lower_mem = Contender("lower bound: join + group-by (frames)", lambda k: project_sums(ind_cols.lazy(), act_cols.lazy()).collect())
-    others = [score_frames, lower_read, lower_mem]
+    thin = Contender("thin output scorer: read + score", lambda k: thin_output(folder))
+    others = [score_frames, lower_read, lower_mem, thin]
     for c in (read_score, *others):  # warm-up: imports, rule loading, first calls
         c.run(-1)
     rounds = iter(range(ROUNDS))
@@ -369,12 +373,13 @@ def test_score_in_process(benchmark, dataset: Dataset) -> None:
     benchmark.pedantic(read_score.once, setup=setup, rounds=ROUNDS, iterations=1)
     x_read = ratio(read_score.best, lower_read.best)
     x_mem = ratio(score_frames.best, lower_mem.best)
+    x_thin, x_thin_lower = ratio(read_score.best, thin.best), ratio(thin.best, lower_read.best)
     at_1m = dataset.size == 1_000_000
     met = None
     if at_1m and read_score.best is not None:
         met = read_score.best <= SCORE_TARGET_S or (x_read is not None and x_read <= SCORE_TARGET_X)
     lines = [header(dataset, "selfeval.score() in-process vs lower bound")]
-    for c in (read_score, score_frames, lower_read, lower_mem):
+    for c in (read_score, score_frames, lower_read, lower_mem, thin):
         rounds_s = " ".join(f"{s:.3f}" for s in c.seconds)
         lines.append(f"  {c.label:40} {c.best:8.3f} s   ({rounds_s})")
     lines.append(
@@ -382,6 +387,7 @@ def test_score_in_process(benchmark, dataset: Dataset) -> None:
         + (f"  (target ≤ {SCORE_TARGET_S:g} s or ≤ {SCORE_TARGET_X:g}×){verdict(met)}" if at_1m else "")
     )
     lines.append(f"  score from frames / join + group-by   {fmt_x(x_mem)}×")
+    lines.append(f"  thin output scorer / lower bound      {fmt_x(x_thin_lower)}×   read + score / thin output scorer {fmt_x(x_thin)}×")
     lines.append(f"  [before: load average %.2f %.2f %.2f]  {machine()}" % load_before)
     print("\n".join(lines))
     benchmark.extra_info.update(
@@ -389,6 +395,7 @@ def test_score_in_process(benchmark, dataset: Dataset) -> None:
         best_s={c.label: c.best for c in (read_score, *others)},
         seconds={c.label: c.seconds for c in (read_score, *others)},
         read_score_over_lower_bound=x_read, score_over_join_group_by=x_mem,
+        read_score_over_thin_output=x_thin, thin_output_over_lower_bound=x_thin_lower,
         load_before=load_before, load_after=os.getloadavg(), cpu_count=os.cpu_count(),
     )
 
