@@ -105,8 +105,8 @@ def thin_scores(indicators: pl.DataFrame, actuals: pl.DataFrame) -> tuple[pl.Dat
     ).to_series()
     rows = rows.with_columns(explained.gather(pair).alias("explain"), pl.col("points").alias("rule_points"))
     projects = rows.group_by("_pid").agg(pl.col("unit_code").first(), pl.col("project_code").first(), pl.col("points").sum(), pl.len())
-    # exactly the result table's columns (a column this peer failed to build would raise here)
-    return rows.select(INDICATOR_SCORES.names()), projects
+    # exactly the result table's columns and dtypes (one this peer failed to build would raise here)
+    return rows.select(INDICATOR_SCORES.names()).match_to_schema(INDICATOR_SCORES), projects
 
 
 def read(dataset: str | Path) -> tuple[pl.DataFrame, pl.DataFrame]:
